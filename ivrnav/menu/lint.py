@@ -1,0 +1,70 @@
+"""Lint: the semantic checks that need the whole model (reachability, dead ends, confusable options)."""
+
+from __future__ import annotations
+
+from collections import deque
+from itertools import combinations
+
+from rapidfuzz import fuzz
+
+from ivrnav.menu.diagnostics import Diagnostic, Severity
+from ivrnav.menu.loader import Document
+from ivrnav.menu.model import MenuFile, exits
+from ivrnav.text import normalise, tokens
+
+SIMILAR_SAYS = 90  # rapidfuzz ratio (0-100) above which two sibling labels are confusable
+
+
+def reachable(menu_file: MenuFile, start: str | None = None) -> set[str]:
+    seen = {start or menu_file.start}
+    queue = deque(seen)
+    while queue:
+        for e in exits(menu_file, queue.popleft()):
+            if e.to not in seen:
+                seen.add(e.to)
+                queue.append(e.to)
+    return seen
+
+
+def lint(menu_file: MenuFile, doc: Document) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+
+    def warn(path: tuple, message: str, *, key: bool = False, code: str = "") -> None:
+        out.append(doc.diagnostic(path, message, severity=Severity.WARNING, key=key, code=code))
+
+    seen = reachable(menu_file)
+    goal = menu_file.goal
+    if goal is not None and goal in menu_file.menus and goal not in seen:
+        out.append(doc.diagnostic(("goal",), f"goal {goal!r} cannot be reached from start "
+                                  f"{menu_file.start!r}: no chain of options or next leads there",
+                                  code="unreachable-goal"))
+    for name, menu in menu_file.menus.items():
+        path = ("menus", name)
+        if name not in seen:
+            warn(path, f"menu {name!r} is never reached from start {menu_file.start!r}", key=True,
+                 code="unreachable")
+        own_exits = [o for o in menu.options if o.to] or ([menu.next] if menu.next else [])
+        if not own_exits and not menu.passive and name != goal:
+            warn(path, f"menu {name!r} has no way out (no options with `to`, no `next`) and is not the goal, a "
+                 "hold or a human", key=True, code="dead-end")
+        options = menu_file.options_of(menu)
+        for (i, a), (j, b) in combinations(enumerate(options), 2):
+            for pa in a.says:
+                for pb in b.says:
+                    if fuzz.ratio(normalise(pa), normalise(pb)) >= SIMILAR_SAYS:
+                        where = ("globals", menu_file.globals.index(b)) if b.is_global else (*path, "options", j)
+                        warn((*where, "says"), f"menu {name!r}: options {a.keys!r} ({pa!r}) and {b.keys!r} "
+                             f"({pb!r}) sound alike after normalisation; the navigator cannot tell them apart",
+                             code="confusable")
+        prompt = set(tokens(menu.prompt))
+        if menu.prompt:
+            for i, option in enumerate(menu.options):
+                if option.says and not any(_mostly_in(p, prompt) for p in option.says):
+                    warn((*path, "options", i, "says"), f"menu {name!r}: option {option.keys!r} says "
+                         f"{option.says[0]!r}, but the prompt never says that", code="says-not-in-prompt")
+    return out
+
+
+def _mostly_in(phrase: str, prompt_tokens: set[str]) -> bool:
+    words = tokens(phrase)
+    return bool(words) and sum(w in prompt_tokens for w in words) / len(words) >= 0.6

@@ -1,0 +1,151 @@
+"""The immutable, typed model of a compiled menu file.
+
+Everything here is plain frozen data: the navigator, the simulated line, the planner and the diagram
+writer all read the same model, and none of them can change it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+KEYS = frozenset("0123456789*#ABCD")
+DEFAULT_SPEAKING_RATE = 2.5  # words per second, a typical IVR voice
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    inter_digit: float = 0.15
+    settle: float = 0.4
+    no_prompt_timeout: float = 10.0
+    max_visits: int = 3
+    max_call: float = 1800.0
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    name: str
+    secret: bool = False
+    pattern: str | None = None
+    description: str = ""
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    keys: str
+    says: tuple[str, ...] = ()
+    to: str | None = None
+    repeat: bool = False
+    is_global: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """An identifying phrase: plain text (fuzzy matched after normalisation) or a regex (``re:``)."""
+
+    text: str
+    regex: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineMenu:
+    """Simulator-only behaviour of one menu (the navigator never reads this)."""
+
+    prompt: str | None = None
+    hold: float | None = None
+    type_ahead: bool | None = None
+    accept: str | None = None
+    unmapped_key: Literal["invalid", "repeat", "ignore", "hangup"] | None = None
+    silent: bool = False
+    hangup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LineSettings:
+    """Simulator-only behaviour of the whole line."""
+
+    speaking_rate: float = DEFAULT_SPEAKING_RATE
+    hold: float = 20.0
+    type_ahead: bool = True
+    unmapped_key: Literal["invalid", "repeat", "ignore", "hangup"] = "invalid"
+    invalid_message: str = "Sorry, that is not a valid option."
+    repeats: int = 3
+    wait: float = 5.0
+    pause: float = 0.3
+    vars: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    name: str
+    prompt: str = ""
+    listen: tuple[Phrase, ...] = ()
+    options: tuple[Option, ...] = ()  # the menu's own options, in file order
+    enter: str | None = None
+    say: str | None = None
+    invalid: tuple[str, ...] = ()
+    next: str | None = None
+    hold: bool = False
+    hold_max: float | None = None
+    human: bool = False
+    type_ahead: bool = False
+    settings: Settings = field(default_factory=Settings)
+    line: LineMenu = field(default_factory=LineMenu)
+    description: str = ""
+
+    @property
+    def passive(self) -> bool:
+        """The navigator must never press here."""
+        return self.hold or self.human
+
+
+@dataclass(frozen=True, slots=True)
+class MenuFile:
+    path: str
+    name: str
+    start: str
+    menus: MappingProxyType[str, Menu]
+    goal: str | None = None
+    phone: str | None = None
+    description: str = ""
+    vars: MappingProxyType[str, Var] = field(default_factory=lambda: MappingProxyType({}))
+    defaults: Settings = field(default_factory=Settings)
+    globals: tuple[Option, ...] = ()
+    line: LineSettings = field(default_factory=LineSettings)
+
+    def options_of(self, menu: str | Menu) -> tuple[Option, ...]:
+        """A menu's effective options: its own, plus the globals whose keys it does not use.
+
+        Passive menus (hold, human) and data-entry menus have no pressable options.
+        """
+        m = self.menus[menu] if isinstance(menu, str) else menu
+        if m.passive or m.enter is not None or m.say is not None:
+            return ()
+        own = {o.keys for o in m.options}
+        return m.options + tuple(g for g in self.globals if g.keys not in own)
+
+    @property
+    def secret_vars(self) -> frozenset[str]:
+        return frozenset(name for name, v in self.vars.items() if v.secret)
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """One way out of a menu: keys pressed (``""`` when the line moves on by itself) and the next menu."""
+
+    keys: str
+    to: str
+    kind: Literal["option", "next", "enter", "say"]
+    option: Option | None = None
+
+
+def exits(menu_file: MenuFile, menu: str | Menu) -> tuple[Exit, ...]:
+    m = menu_file.menus[menu] if isinstance(menu, str) else menu
+    out = [Exit(o.keys, o.to, "option", o) for o in menu_file.options_of(m) if o.to is not None]
+    if m.next is not None:
+        kind: Literal["next", "enter", "say"] = "enter" if m.enter else "say" if m.say else "next"
+        out.append(Exit(m.enter or "", m.next, kind))
+    return tuple(out)

@@ -1,0 +1,47 @@
+"""Text normalisation shared by the menu linter and the navigator.
+
+Telephone speech-to-text writes the same prompt many ways: "Press 1", "press one", "Press one.",
+"press the pound key", "hit #". Both the menu file's phrases and the line's transcripts go through
+``normalise`` so they can be compared token by token: lower case, no punctuation, number words as
+digits, key names as ``#`` and ``*``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    # Spanish menus often share a line with English ones ("para espanol, oprima dos").
+    "cero": "0", "uno": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5", "seis": "6",
+    "siete": "7", "ocho": "8", "nueve": "9",
+}
+KEY_WORDS = {"pound": "#", "hash": "#", "hashtag": "#", "octothorpe": "#", "star": "*", "asterisk": "*"}
+# Words an STT engine writes for a spoken digit right after "press" ("press to", "press for").
+KEY_HOMOPHONES = {
+    "to": "2", "too": "2", "tu": "2", "for": "4", "fore": "4", "won": "1", "oh": "0", "o": "0",
+    "ate": "8", "free": "3", "tree": "3", "sex": "6", "nein": "9", "fife": "5", "niner": "9",
+}
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[#*]")
+_ACCENTS = str.maketrans("áéíóúñü", "aeiounu")
+
+
+@lru_cache(maxsize=65536)
+def tokens(text: str) -> tuple[str, ...]:
+    """Normalised tokens of ``text``: ``"Press One, or say 'Pound'."`` -> ``('press','1','or','say','#')``."""
+    out: list[str] = []
+    for raw in _TOKEN.findall(text.lower().translate(_ACCENTS)):
+        raw = raw.replace("'", "")
+        word = NUMBER_WORDS.get(raw) or KEY_WORDS.get(raw) or raw
+        if word.isdigit() and len(word) > 2:
+            out.extend(word)  # "1234" is read out digit by digit on a phone line
+        else:
+            out.append(word)
+    return tuple(out)
+
+
+def normalise(text: str) -> str:
+    return " ".join(tokens(text))
