@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 
 from ivrnav.menu import template
-from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, Severity, YamlPath
+from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath
 from ivrnav.menu.loader import Document, load_file, load_text
 from ivrnav.menu.model import (
     LineMenu,

@@ -48,7 +48,7 @@ def lint(menu_file: MenuFile, doc: Document) -> list[Diagnostic]:
             warn(path, f"menu {name!r} has no way out (no options with `to`, no `next`) and is not the goal, a "
                  "hold or a human", key=True, code="dead-end")
         options = menu_file.options_of(menu)
-        for (i, a), (j, b) in combinations(enumerate(options), 2):
+        for (_i, a), (j, b) in combinations(enumerate(options), 2):
             for pa in a.says:
                 for pb in b.says:
                     if fuzz.ratio(normalise(pa), normalise(pb)) >= SIMILAR_SAYS:

@@ -8,7 +8,7 @@ it gets back. Times are seconds on the adapter's clock (virtual or wall), never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ivrnav.navigate.result import NavigationResult
@@ -51,7 +51,7 @@ class CallEnded:
     at: float
 
 
-Event = Union[Heard, DigitsSent, Tick, CallEnded]
+Event = Heard | DigitsSent | Tick | CallEnded
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,4 +87,4 @@ class Done:
     result: NavigationResult
 
 
-Action = Union[SendDigits, Say, Done]
+Action = SendDigits | Say | Done
