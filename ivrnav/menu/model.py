@@ -102,7 +102,7 @@ class Menu:
         return self.hold or self.human
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity equality: hashable, cacheable per loaded file
 class MenuFile:
     path: str
     name: str

@@ -1,0 +1,300 @@
+"""A simulated IVR: plays any menu file as a phone line, on whatever clock drives it.
+
+The line is event-driven and clock-free like the navigator: ``next_time()`` says when it next has
+something to say, ``advance(until)`` returns the transcripts (interim and final) and hang-ups due by
+then, and ``press(key, at)`` / ``hear(text, at)`` deliver what the caller did. A prompt is spoken word by
+word at the file's speaking rate, one utterance per sentence, as an STT engine would report it; keys
+interrupt it (barge-in) when the line accepts type-ahead.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ivrnav.menu import template
+from ivrnav.menu.model import LineSettings, Menu, MenuFile
+from ivrnav.navigate.events import CallEnded, Heard
+from ivrnav.sim.noise import Noise
+
+_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+MULTI_KEY_WAIT = 1.5  # seconds the line waits for a second key of a multi-key option
+ENTRY_TIMEOUT = 4.0  # seconds after the last digit of an entry without a terminator
+REACTION = 0.3  # seconds between a key and the line's response
+HUMAN_PATIENCE = 30.0  # seconds a person waits for the caller before hanging up
+
+
+@dataclass(order=True)
+class _Scheduled:
+    at: float
+    seq: int
+    kind: str = field(compare=False)  # "heard", "after_prompt", "goto", "hangup", "entry_timeout", "key_timeout"
+    payload: object = field(compare=False, default=None)
+
+
+class SimulatedLine:
+    def __init__(
+        self,
+        menu_file: MenuFile,
+        *,
+        vars: Mapping[str, str] | None = None,
+        noise: Noise | None = None,
+        seed: int = 0,
+    ):
+        self.file = menu_file
+        self.settings: LineSettings = menu_file.line
+        self.values = {name: v.default for name, v in menu_file.vars.items() if v.default is not None}
+        self.values.update(menu_file.line.vars)
+        self.values.update(vars or {})
+        self.noise = noise or Noise()
+        self.rng = random.Random(seed)
+        self.vocabulary = sorted({w.strip(".,?!").lower() for m in menu_file.menus.values()
+                                  for w in m.prompt.split()} - {""})
+        self.queue: list[_Scheduled] = []
+        self._seq = 0
+        self.menu: Menu | None = None
+        self.speaking_until = 0.0
+        self.buffer = ""
+        self.silences = 0
+        self.invalids = 0
+        self.ended = False
+        self.visited: list[str] = []
+        self.keys_received: list[tuple[str, float]] = []
+        self.speech_received: list[tuple[str, float]] = []
+        self._spoken: list[tuple[str, float, float]] = []  # (interim text, utterance start, time said)
+
+    # --------------------------------------------------------------------------------- adapter-facing
+
+    def start(self, at: float = 0.0) -> None:
+        self._goto(self.file.start, at)
+
+    def next_time(self) -> float | None:
+        return min(self.queue).at if self.queue and not self.ended else None
+
+    def advance(self, until: float) -> list[tuple[float, Heard | CallEnded]]:
+        out: list[tuple[float, Heard | CallEnded]] = []
+        while self.queue and not self.ended:
+            item = min(self.queue)
+            if item.at > until + 1e-9:
+                break
+            self.queue.remove(item)
+            if item.kind == "heard":
+                out.append((item.at, item.payload))  # type: ignore[arg-type]
+            elif item.kind == "hangup":
+                self.ended = True
+                self.queue.clear()
+                out.append((item.at, CallEnded(str(item.payload or "hangup"), item.at)))
+            else:
+                self._timer(item, out)
+        return out
+
+    def press(self, key: str, at: float) -> None:
+        if self.ended or self.menu is None:
+            return
+        self.keys_received.append((key, at))
+        menu = self.menu
+        if menu.hold or menu.human or menu.say is not None:
+            return  # keys do nothing on hold, with a person, or at a speech prompt
+        if at < self.speaking_until - 1e-9 and not self._accepts_type_ahead(menu):
+            return
+        self._interrupt(at)
+        self.silences = 0
+        self.buffer += key
+        if menu.enter is not None:
+            self._entry_key(menu, at)
+        else:
+            self._option_key(menu, at)
+
+    def hear(self, text: str, at: float) -> None:
+        """The caller spoke (speech-enabled IVR)."""
+        if self.ended or self.menu is None:
+            return
+        self.speech_received.append((text, at))
+        if self.menu.say is not None and self.menu.next:
+            self._interrupt(at)
+            self._schedule(at + len(text.split()) / 2.5 + REACTION, "goto", self.menu.next)
+
+    # ------------------------------------------------------------------------------------- behaviour
+
+    def _accepts_type_ahead(self, menu: Menu) -> bool:
+        return menu.line.type_ahead if menu.line.type_ahead is not None else self.settings.type_ahead
+
+    def _schedule(self, at: float, kind: str, payload: object = None) -> None:
+        self._seq += 1
+        self.queue.append(_Scheduled(at, self._seq, kind, payload))
+
+    def _clear(self, *kinds: str) -> None:
+        self.queue = [q for q in self.queue if q.kind not in kinds]
+
+    def _interrupt(self, at: float) -> None:
+        """Stop talking at ``at``: drop unsaid words and close the utterance in progress, as STT would."""
+        in_progress = [q for q in self.queue if q.kind == "heard" and q.payload.start < at - 1e-9]  # type: ignore[attr-defined]
+        partial = None
+        if in_progress:
+            start = in_progress[0].payload.start  # type: ignore[attr-defined]
+            words = self._last_interim_before(start, at)
+            if words:
+                partial = Heard(words, True, start, at)
+        self._clear("heard", "after_prompt", "goto", "key_timeout", "entry_timeout")
+        self.speaking_until = at
+        if partial is not None:
+            self._schedule(at, "heard", partial)
+
+    def _last_interim_before(self, start: float, at: float) -> str:
+        best = ""
+        for text, t0, t in self._spoken:
+            if t0 == start and t <= at:
+                best = text
+        return best
+
+    def _goto(self, name: str, at: float) -> None:
+        menu = self.file.menus[name]
+        self.menu = menu
+        self.visited.append(name)
+        self.buffer = ""
+        self.silences = 0
+        self.invalids = 0 if not self.visited[:-1] or self.visited[-2] != name else self.invalids
+        if menu.line.hangup:
+            self._schedule(at + REACTION, "hangup", "hangup")
+            return
+        self._speak(menu, at)
+
+    def _speak(self, menu: Menu, at: float, prefix: str | None = None) -> None:
+        text = menu.line.prompt or menu.prompt
+        if menu.line.silent:
+            text = ""
+        if prefix:
+            text = f"{prefix} {text}"
+        end = self._say(text, at)
+        self.speaking_until = end
+        if menu.human:
+            self._schedule(end + HUMAN_PATIENCE, "hangup", "person hung up")
+        elif menu.hold:
+            hold = menu.line.hold if menu.line.hold is not None else self.settings.hold
+            self._schedule(end + hold, "goto", menu.next) if menu.next else None
+        elif menu.next and menu.enter is None and menu.say is None and not menu.options:
+            self._schedule(end + self.settings.pause, "goto", menu.next)
+        else:
+            self._schedule(end + self.settings.wait, "after_prompt")
+
+    def _say(self, text: str, at: float) -> float:
+        """Schedule ``text`` as transcripts from ``at``; return when it ends."""
+        t = at
+        rate = self.settings.speaking_rate
+        for sentence in (s.strip() for s in _SENTENCE.findall(text)):
+            if not sentence:
+                continue
+            words = self.noise.apply(sentence.split(), self.rng, self.vocabulary)
+            start = t
+            for i in range(len(words)):
+                t += 1.0 / rate
+                partial = " ".join(words[: i + 1])
+                final = i == len(words) - 1
+                self._spoken.append((partial, start, t))
+                self._schedule(t, "heard", Heard(partial, final, start, t))
+            if not words:
+                t += len(sentence.split()) / rate
+            t += self.settings.pause
+        return t
+
+    def _timer(self, item: _Scheduled, out: list) -> None:
+        menu = self.menu
+        assert menu is not None
+        if item.kind == "goto":
+            self._goto(str(item.payload), item.at)
+        elif item.kind == "after_prompt":
+            self.silences += 1
+            if self.silences > self.settings.repeats:
+                self._schedule(item.at, "hangup", "no input")
+            else:
+                self._speak(menu, item.at)
+        elif item.kind == "key_timeout":
+            self._resolve_keys(menu, item.at, final=True)
+        elif item.kind == "entry_timeout":
+            self._finish_entry(menu, item.at)
+
+    def _option_key(self, menu: Menu, at: float) -> None:
+        self._resolve_keys(menu, at, final=False)
+
+    def _resolve_keys(self, menu: Menu, at: float, *, final: bool) -> None:
+        options = self.file.options_of(menu)
+        exact = next((o for o in options if o.keys == self.buffer), None)
+        longer = any(o.keys.startswith(self.buffer) and o.keys != self.buffer for o in options)
+        if exact is not None and (not longer or final):
+            self.buffer = ""
+            if exact.repeat:
+                self._speak(menu, at + REACTION)
+            elif exact.to:
+                self._schedule(at + REACTION, "goto", exact.to)
+            return
+        if longer and not final:
+            self._schedule(at + MULTI_KEY_WAIT, "key_timeout")
+            return
+        self.buffer = ""
+        self._unmapped(menu, at)
+
+    def _unmapped(self, menu: Menu, at: float) -> None:
+        behaviour = menu.line.unmapped_key or self.settings.unmapped_key
+        if behaviour == "ignore":
+            self._schedule(at + self.settings.wait, "after_prompt")
+        elif behaviour == "hangup":
+            self._schedule(at + REACTION, "hangup", "invalid key")
+        elif behaviour == "repeat":
+            self._speak(menu, at + REACTION)
+        else:
+            self._invalid(menu, at, self.settings.invalid_message)
+
+    def _invalid(self, menu: Menu, at: float, message: str) -> None:
+        self.invalids += 1
+        if self.invalids > self.settings.repeats:
+            self._say(message, at + REACTION)
+            self._schedule(at + REACTION + 3, "hangup", "too many invalid entries")
+            return
+        self._speak(menu, at + REACTION, prefix=message)
+
+    def _entry_key(self, menu: Menu, at: float) -> None:
+        template_text = menu.enter or ""
+        terminated = template_text.rstrip("wW").endswith("#")
+        if terminated and self.buffer.endswith("#"):
+            self._finish_entry(menu, at)
+            return
+        expected = self._expected_entry(menu)
+        if not terminated and expected is not None and len(self.buffer) >= len(expected):
+            self._finish_entry(menu, at)
+            return
+        self._clear("entry_timeout")
+        self._schedule(at + ENTRY_TIMEOUT, "entry_timeout")
+
+    def _expected_entry(self, menu: Menu) -> str | None:
+        try:
+            real, _ = template.render(menu.enter or "", self.values, set(), digits=True)
+        except KeyError:
+            return None
+        return "".join(ch for ch in real if ch not in template.PAUSES)
+
+    def _entry_pattern(self, menu: Menu) -> re.Pattern[str]:
+        if menu.line.accept:
+            return re.compile(menu.line.accept)
+        expected = self._expected_entry(menu)
+        if expected is not None:
+            return re.compile(re.escape(expected))
+        parts = []
+        for part in template.parse(menu.enter or "", digits=True):
+            if part.var is None:
+                parts.append(re.escape(part.literal.replace("w", "").replace("W", "")))
+            else:
+                var = self.file.vars.get(part.var)
+                pattern = var.pattern if var and var.pattern else "[0-9*]+"
+                parts.append("(?:" + pattern.lstrip("^").rstrip("$") + ")")
+        return re.compile("".join(parts))
+
+    def _finish_entry(self, menu: Menu, at: float) -> None:
+        entry, self.buffer = self.buffer, ""
+        self._clear("entry_timeout")
+        if self._entry_pattern(menu).fullmatch(entry) and menu.next:
+            self._schedule(at + REACTION, "goto", menu.next)
+        else:
+            message = menu.invalid[0] if menu.invalid else self.settings.invalid_message
+            self._invalid(menu, at, message + ".")
