@@ -159,6 +159,7 @@ class Navigator:
         self.ladder = 0
         self.ignored_noted = False
         self.unknown_noted = False
+        self.unheard: Counter[str] = Counter()  # menus whose wanted label we failed to hear
         self.notes: list[Note] = []
         self._notes_read = 0
         self.result: NavigationResult | None = None
@@ -415,8 +416,21 @@ class Navigator:
                 key = offer.key if offer.certain or offer.key == wanted.keys else wanted.keys
         if key is None:
             if self._prompt_done(menu) and self.now - self.last_words_at >= menu.settings.settle + PROMPT_DONE_QUIET:
-                # The prompt ended without naming the wanted label clearly: trust the file.
-                return self._press(menu, wanted.keys, wanted, "file key after prompt")
+                # The prompt ended without naming the wanted label clearly. Hear it once more (repeat key,
+                # or the line's own repeat) before trusting the file's key blindly.
+                if self.unheard.get(menu.name, 0) == 0:
+                    self.unheard[menu.name] = 1
+                    repeat = next((o for o in self.menu_file.options_of(menu) if o.repeat), None)
+                    self._note("retry", f"did not hear {_label(wanted)!r} clearly; asking the line to repeat")
+                    self.timing.retries += 1
+                    if repeat is not None:
+                        return self._press(menu, repeat.keys, repeat, "to hear the menu again")
+                    self.phase = Phase.AWAITING
+                    self.expected = frozenset({menu.name})
+                    self.acted_at = self.now
+                    self._reset_context()
+                    return []
+                return self._press(menu, wanted.keys, wanted, "file key (label not heard twice)")
             return []
         if self.pending is None or self.pending.keys != key:
             self.pending = _Pending(key, self.now, wanted)
@@ -517,10 +531,16 @@ class Navigator:
             self._record_unrecognised()
             return None
         distance = distances_to(self.menu_file, self.goal)
+        on_route = self._route_options()
+        ended = self.context.interim is None and self.now - self.last_words_at >= PROMPT_DONE_QUIET
         best: tuple[float, float, Offer, Option, str] | None = None
         for name in self._lookahead():
             for option in self.menu_file.options_of(name):
                 if option.to is None or option.to not in distance or not option.says:
+                    continue
+                # mid-prompt only the option the route wants will do; once the prompt has ended (every
+                # offer heard), any label that leads closer to the goal
+                if not ended and option not in on_route:
                     continue
                 for offer in offers:
                     if not offer.complete:
@@ -548,6 +568,18 @@ class Navigator:
         self.path.append(PathEntry(None, self.now, "label"))
         self.phase = Phase.LISTENING
         return self._press(None, offer.key, option, f"for {_label(option)!r} on an unknown prompt")
+
+    def _route_options(self) -> list[Option]:
+        """The option the route would take at each menu we expected to hear."""
+        wanted = []
+        for name in self.expected:
+            try:
+                route = plan(self.menu_file, name, self.goal, self.avoid)
+            except (NoRoute, KeyError):
+                continue
+            if route.steps and route.steps[0].exit.option is not None:
+                wanted.append(route.steps[0].exit.option)
+        return wanted
 
     def _lookahead(self) -> list[str]:
         """Menus whose options may be on offer now: what we expected, then the rest of the file."""

@@ -20,7 +20,8 @@ from rapidfuzz import fuzz
 from ivrnav.text import KEY_HOMOPHONES, tokens
 
 BOUNDARY = "|"
-PRESS_WORDS = frozenset({"press", "oprima", "marque", "pulse", "presione", "dial", "push", "hit", "select", "enter"})
+PRESS_WORDS = frozenset({"press", "oprima", "marque", "pulse", "presione", "dial", "push", "hit", "select", "enter",
+                         "pres", "prez", "presse", "price", "prest"})  # the last: how STT mishears "press"
 KEY_TOKENS = frozenset("0123456789#*") | frozenset({"a", "b", "c", "d"})
 CUES = frozenset({"for", "to", "if", "para", "si", "about"})
 FILLER = frozenset({"please", "or", "and", "now", "the", "key", "button", "then", "just", "simply", "you", "can",

@@ -1,0 +1,20 @@
+# The two commands of the README. Both set up everything they need on a fresh machine.
+.PHONY: run test bench lint
+
+run:  ## set up, then navigate menus/bank.yaml on its embedded simulated line
+	@scripts/bootstrap
+	.venv/bin/ivrnav run menus/bank.yaml
+
+test:  ## set up (Python deps, livekit-server, graphviz), lint, run the whole test suite
+	@scripts/bootstrap all
+	@scripts/install-livekit-server
+	@scripts/ensure-graphviz
+	.venv/bin/ruff check .
+	.venv/bin/pytest -q
+
+bench:  ## run the benchmarks; results in bench/results/
+	@scripts/bootstrap all
+	.venv/bin/python -m bench
+
+lint:
+	.venv/bin/ruff check .
