@@ -17,8 +17,9 @@ an unknown key is a startup error rather than a silent no-op):
   interfaces by default; without these the UDP mux would bind the machine's other addresses and
   clients would get no usable candidate.
 * ``rtc.udp_port``: one UDP port (a mux) instead of a 10,000-port range.
-* ``rtc.tcp_port``: ICE over TCP (needed when UDP fails). Note: the server opens this listener on all
-  interfaces (it ignores ``bind_addresses`` for it); candidates still only advertise 127.0.0.1.
+* ``rtc.tcp_port``: ICE over TCP (the fallback when UDP fails). The server opens this listener on all
+  interfaces (it ignores ``bind_addresses`` for it; candidates still only advertise 127.0.0.1), so
+  ``ice_tcp=False`` writes ``tcp_port: 0`` to switch it off where even a listening socket matters.
 * ``rtc.stun_servers: [127.0.0.1:<closed port>]``: otherwise the server hands clients Google/Twilio
   public STUN servers and the client's WebRTC stack would contact them.
 * ``turn.enabled: false``, no ``redis``, no ``webhook``, no ``prometheus_port``: nothing else to reach.
@@ -116,6 +117,7 @@ def _distinct_free_ports() -> tuple[int, int, int, int]:
 
 
 def _render_config(*, http: int, ice_tcp: int, ice_udp: int, stun: int, key: str, secret: str) -> str:
+    """The server config; ``ice_tcp=0`` disables ICE/TCP (the server's default would be 7881)."""
     # Hand-written YAML keeps the module free of a yaml dependency and the output easy to read in logs.
     return "\n".join(
         [
@@ -160,6 +162,7 @@ class LoopbackLiveKitServer:
         api_secret: str | None = None,
         startup_timeout: float = 20.0,
         stop_timeout: float = 5.0,
+        ice_tcp: bool = True,
     ) -> None:
         self._binary_arg = binary
         self.api_key = api_key
@@ -169,6 +172,7 @@ class LoopbackLiveKitServer:
             raise ValueError("api_secret must be at least 32 characters (livekit-server's minimum)")
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
+        self.ice_tcp = ice_tcp
         self.binary: Path | None = None
         self.port: int = 0
         self.rtc_tcp_port: int = 0
@@ -228,10 +232,17 @@ class LoopbackLiveKitServer:
         """Terminate (then kill) the process and remove the temp dir. Safe to call twice."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
+            # A SIGTERM that lands while the server is still starting can be lost (it then never exits)
+            # and with participants connected the server waits for them; the server treats a second
+            # signal as "force", so: terminate, terminate again, then kill.
+            for signal_once, wait in ((proc.terminate, 1.0), (proc.terminate, self.stop_timeout)):
+                signal_once()
+                try:
+                    proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            else:
                 proc.kill()
                 proc.wait(timeout=self.stop_timeout)
         self._cleanup()
@@ -266,6 +277,8 @@ class LoopbackLiveKitServer:
         self._tmpdir = tempfile.TemporaryDirectory(prefix="ivrnav-livekit-")
         tmp = Path(self._tmpdir.name)
         self.port, self.rtc_tcp_port, self.rtc_udp_port, self.stun_port = _distinct_free_ports()
+        if not self.ice_tcp:
+            self.rtc_tcp_port = 0
         config = tmp / "livekit.yaml"
         config.write_text(
             _render_config(
@@ -282,11 +295,7 @@ class LoopbackLiveKitServer:
         self._log_file = tmp / "livekit-server.log"
         # The server maps LIVEKIT_<CONFIG_KEY> and a few bare names onto CLI flags that override the config
         # file (e.g. LIVEKIT_KEYS, LIVEKIT_RTC_TCP_PORT, NODE_IP); a developer's shell must not change it.
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("LIVEKIT_") and k not in _SERVER_ENV_OVERRIDES
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_") and k not in _SERVER_ENV_OVERRIDES}
         with self._log_file.open("wb") as log:
             self._proc = subprocess.Popen(
                 [str(self.binary), "--config", str(config)],
