@@ -68,7 +68,7 @@ def compile_document(doc: Document) -> Compiled:
     builder = _ModelBuilder(doc)
     menu_file = builder.build()
     if builder.errors:
-        raise MenuFileError(builder.errors)
+        raise MenuFileError(sorted(builder.errors, key=_order))
     from ivrnav.menu.lint import lint  # lint needs the finished model
 
     diagnostics = lint(menu_file, doc)
@@ -96,6 +96,27 @@ def schema_diagnostics(doc: Document) -> list[Diagnostic]:
     return sorted(unique.values(), key=lambda d: (d.line, d.column))
 
 
+_JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "number": (int, float),
+               "integer": int}
+
+
+def _branch_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """For a failed oneOf, the errors of the branch whose type the value has (a mapping with a bad key inside
+    ``hold: {maximum: 600}`` is better reported as that bad key than as "must be true/false or a mapping")."""
+    branches = error.validator_value if isinstance(error.validator_value, list) else []
+    for index, branch in enumerate(branches):
+        kind = _JSON_TYPES.get(branch.get("type", ""))
+        if kind is None or not isinstance(error.instance, kind) or isinstance(error.instance, bool) != (
+            branch.get("type") == "boolean"
+        ):
+            continue
+        inner = [e for e in error.context or [] if e.relative_schema_path and e.relative_schema_path[0] == index]
+        if inner and all(e.validator != "type" or tuple(e.absolute_path) != tuple(error.absolute_path)
+                         for e in inner):
+            return inner
+    return []
+
+
 def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Diagnostic]:
     path: YamlPath = tuple(error.absolute_path)
     where = _describe(path)
@@ -105,31 +126,70 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Diagnosti
         extras = [k for k in instance if k not in error.schema.get("properties", {})]
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
         return [
-            doc.diagnostic((*path, k), f"unknown key {k!r} in {where}{_suggest(k, allowed)}{hint}", key=True)
+            doc.diagnostic((*path, k), f"unknown key {k!r} in {where}{_suggest(k, allowed)}"
+                           f"{_comma_hint(k, instance[k]) or hint}", key=True)
             for k in extras
         ]
     if validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         return [doc.diagnostic(path, f"{where} is missing required key {m!r}") for m in missing]
-    if validator == "propertyNames":
-        bad = error.instance if isinstance(error.instance, str) else str(error.instance)
-        return [doc.diagnostic(path, f"{bad!r} is not a valid name: use letters, digits and underscores")]
+    if "propertyNames" in error.schema_path and isinstance(instance, str):
+        kind = {"menus": "menu name", "vars": "variable name"}.get(str(path[-1]) if path else "", "name")
+        return [doc.diagnostic((*path, instance), f"{kind} {instance!r} is not valid: use letters, digits and "
+                               "underscores, not starting with a digit", key=True)]
     if validator == "oneOf" and "x-expected" in error.schema:
+        inner = _branch_errors(error)
+        if inner:
+            return [d for e in inner for d in _explain(doc, e)]
         return [doc.diagnostic(path, f"{where} must be {error.schema['x-expected']}, got {_show(instance)}")]
     if validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         return [doc.diagnostic(path, f"{where} must be {_article(expected)}, got {_show(instance)}")]
+    if validator == "pattern" and path and path[-1] == "press" and isinstance(instance, str):
+        return [doc.diagnostic(path, f"{where} {_show(instance)} {_press_problem(instance)}")]
     if validator == "pattern":
         return [doc.diagnostic(path, f"{where} {_show(instance)} {_pattern_meaning(path, error.validator_value)}")]
     if validator == "const":
-        return [doc.diagnostic(path, f"{where} must be {error.validator_value!r}, got {_show(instance)}")]
+        extra = " (the DSL version this ivrnav reads)" if path == ("ivrnav",) else ""
+        return [doc.diagnostic(path, f"{where} must be {error.validator_value!r}{extra}, got {_show(instance)}")]
     if validator == "enum":
         choices = ", ".join(repr(c) for c in error.validator_value)
         return [doc.diagnostic(path, f"{where} must be one of {choices}, got {_show(instance)}")]
-    if validator in {"minimum", "maximum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "maxLength"}:
-        return [doc.diagnostic(path, f"{where}: {error.message}")]
-    return [doc.diagnostic(path, f"{where}: {error.message}")]
+    limit = error.validator_value
+    if validator == "minimum":
+        return [doc.diagnostic(path, f"{where} must be at least {limit}, got {_show(instance)}")]
+    if validator == "maximum":
+        return [doc.diagnostic(path, f"{where} must be at most {limit}, got {_show(instance)}")]
+    if validator == "exclusiveMinimum":
+        return [doc.diagnostic(path, f"{where} must be more than {limit}, got {_show(instance)}")]
+    if validator in {"minLength", "minItems", "minProperties"}:
+        what = {"menus": "define at least one menu"}.get(str(path[-1]) if path else "", "")
+        return [doc.diagnostic(path, f"{where} is empty{': ' + what if what else ''}")]
+    if validator == "maxLength":
+        return [doc.diagnostic(path, f"{where} is longer than {limit} characters")]
+    return [doc.diagnostic(path, f"{where} is not valid here")]
+
+
+def _comma_hint(key: str, value: Any) -> str:
+    """``{says: start, stop or move service}``: YAML read the text after the comma as another key."""
+    if value is None and " " in key.strip():
+        return ("; in a {...} mapping a comma separates keys, so quote text that contains commas, "
+                'e.g. says: "start, stop or move service"')
+    return ""
+
+
+def _press_problem(keys: str) -> str:
+    from ivrnav.menu.model import KEYS
+
+    bad = sorted({ch for ch in keys if ch not in KEYS}, key=keys.index)
+    if not keys:
+        return 'is empty: press takes 1-4 keys of 0-9 * # A-D, e.g. "1" or "#"'
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad)
+        return f"is not a phone key sequence: {shown} {'is not a key' if len(bad) == 1 else 'are not keys'}; " \
+            "press takes 1-4 of 0-9 * # A-D"
+    return f"has {len(keys)} keys: press takes at most 4 (use `enter` on a data-entry menu for longer entries)"
 
 
 def _pattern_meaning(path: YamlPath, pattern: str) -> str:
@@ -161,9 +221,8 @@ def _dotted(path: YamlPath) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
+    return {dict: "a mapping", list: "a list", str: "a string", int: "a number", float: "a number",
+            bool: "true/false"}.get(type(value), "a value of another kind")
 
 
 def _show(value: Any) -> str:
@@ -180,6 +239,20 @@ def _article(kind: str) -> str:
     names = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
              "integer": "a whole number", "boolean": "true or false"}
     return " or ".join(names.get(k, k) for k in kind.split(" or "))
+
+
+def _not_a_menu(name: str, names: set[str]) -> str:
+    hint = _suggest(name, sorted(names))
+    if hint:
+        return hint
+    listed = sorted(names)
+    return f"; menus are: {', '.join(listed)}" if len(listed) <= 8 else ""
+
+
+def _regex_problem(pattern: str, exc: re.error) -> str:
+    """``re.error`` text is fine ("missing ), unterminated subpattern"); add where, counted from 1."""
+    where = f" at character {exc.pos + 1}" if exc.pos is not None else ""
+    return f"\"{pattern}\" is not a valid regular expression: {exc.msg}{where}"
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -207,15 +280,16 @@ class _ModelBuilder:
         variables = self._vars()
         defaults = self._settings(data.get("defaults", {}), Settings())
         globals_ = tuple(
-            self._option(raw, ("globals", i), names, is_global=True) for i, raw in enumerate(data.get("globals", []))
+            self._option(raw, ("globals", i), names, owner="global option")
+            for i, raw in enumerate(data.get("globals", []))
         )
-        self._duplicate_keys(globals_, ("globals",))
+        self._duplicate_keys(globals_, ("globals",), "globals")
         menus = {
             name: self._menu(name, raw, names, variables, defaults) for name, raw in data["menus"].items()
         }
         for key in ("start", "goal"):
             if key in data and data[key] not in names:
-                self.error((key,), f"{key} {data[key]!r} is not a menu{_suggest(data[key], sorted(names))}")
+                self.error((key,), f"{key} {data[key]!r} is not a menu{_not_a_menu(data[key], names)}")
         return MenuFile(
             path=self.doc.file,
             name=data["name"],
@@ -238,12 +312,13 @@ class _ModelBuilder:
                 try:
                     compiled = re.compile(pattern)
                 except re.error as exc:
-                    self.error(("vars", name, "pattern"), f"var {name!r}: bad regular expression: {exc}")
+                    self.error(("vars", name, "pattern"), f"var {name!r}: pattern {_regex_problem(pattern, exc)}")
                     compiled = None
                 default = raw.get("default")
                 if compiled and default is not None and not compiled.fullmatch(default):
                     # Never echo the value: a default may be a test secret.
-                    self.error(("vars", name, "default"), f"var {name!r}: default does not match its pattern")
+                    self.error(("vars", name, "default"),
+                               f"var {name!r}: default does not match its pattern \"{pattern}\"")
             out[name] = Var(name, bool(raw.get("secret", False)), pattern, raw.get("description", ""),
                             raw.get("default"))
         return out
@@ -252,69 +327,80 @@ class _ModelBuilder:
         values = {k: raw[k] for k in SETTING_KEYS if k in raw}
         return Settings(**{**{k: getattr(base, k) for k in SETTING_KEYS}, **values})
 
-    def _option(self, raw: dict[str, Any], path: YamlPath, names: set[str], *, is_global: bool = False) -> Option:
+    def _option(self, raw: dict[str, Any], path: YamlPath, names: set[str], *, owner: str) -> Option:
         keys = raw["press"]
         keys = str(keys)
         says = raw.get("says", ())
         says = (says,) if isinstance(says, str) else tuple(says)
         to = raw.get("to")
-        repeat = bool(raw.get("repeat", False))
+        repeat = raw.get("repeat", False)
+        label = f"{owner} {keys!r}" + (f" ({says[0]})" if says else "")
         if to is not None and to not in names:
-            self.error((*path, "to"), f"option {keys!r} goes to {to!r}, which is not a menu"
-                       f"{_suggest(to, sorted(names))}")
+            self.error((*path, "to"), f"{label} goes to {to!r}, which is not a menu{_not_a_menu(to, names)}")
         if to is None and not repeat:
-            self.error(path, f"option {keys!r} needs `to: MENU` or `repeat: true`")
+            why = "; `repeat: false` does nothing" if "repeat" in raw else ""
+            self.error(path, f"{label} leads nowhere: give it `to: MENU` or `repeat: true`{why}")
         if to is not None and repeat:
-            self.error((*path, "repeat"), f"option {keys!r} has both `to` and `repeat`; choose one")
-        return Option(keys, says, to, repeat, is_global)
+            self.error((*path, "repeat"), f"{label} has both `to` and `repeat: true`; a key either goes to a "
+                       "menu or repeats this one")
+        return Option(keys, says, to, bool(repeat), owner == "global option")
 
-    def _duplicate_keys(self, options: tuple[Option, ...], path: YamlPath) -> None:
+    def _duplicate_keys(self, options: tuple[Option, ...], path: YamlPath, owner: str) -> None:
         seen: dict[str, int] = {}
         for i, option in enumerate(options):
             if option.keys in seen:
-                self.error((*path, i, "press"), f"key {option.keys!r} is used twice here "
-                           f"(also by option {seen[option.keys] + 1})")
+                first = seen[option.keys]
+                line = self.doc.where((*path, first, "press"))[0]
+                self.error((*path, i, "press"), f"{owner}: key {option.keys!r} is used by two options "
+                           f"({_dotted((*path[-1:], first))} at line {line} and {_dotted((*path[-1:], i))}); "
+                           "a key can lead to only one place")
             else:
                 seen[option.keys] = i
 
     def _menu(self, name: str, raw: dict[str, Any], names: set[str], variables: dict[str, Var],
               defaults: Settings) -> Menu:
         path: YamlPath = ("menus", name)
-        options = tuple(self._option(o, (*path, "options", i), names) for i, o in enumerate(raw.get("options", [])))
-        self._duplicate_keys(options, (*path, "options"))
+        options = tuple(self._option(o, (*path, "options", i), names, owner=f"menu {name!r}: option")
+                        for i, o in enumerate(raw.get("options", [])))
+        self._duplicate_keys(options, (*path, "options"), f"menu {name!r}")
         nxt = raw.get("next")
         if nxt is not None and nxt not in names:
-            self.error((*path, "next"), f"menu {name!r}: next {nxt!r} is not a menu{_suggest(nxt, sorted(names))}")
+            self.error((*path, "next"), f"menu {name!r}: next {nxt!r} is not a menu{_not_a_menu(nxt, names)}")
         for field_name, digits in (("enter", True), ("say", False)):
             if field_name in raw:
-                self._template(raw[field_name], (*path, field_name), variables, digits=digits)
-        kinds = [k for k in ("options", "enter", "say") if raw.get(k)]
-        if len(kinds) > 1:
-            self.error(path, f"menu {name!r} has {' and '.join(kinds)}: a menu either offers options, "
-                       "takes an entry or takes speech")
+                self._template(raw[field_name], (*path, field_name), variables, digits=digits, menu=name)
+        actions = [k for k in ("options", "enter", "say") if k in raw and (k != "options" or raw[k])]
+        if len(actions) > 1:
+            self.error((*path, actions[1]), f"menu {name!r} has both {' and '.join(f'`{k}`' for k in actions)}: "
+                       "a menu either offers options, takes a key entry (`enter`) or takes speech (`say`)",
+                       key=True)
         hold = raw.get("hold", False)
         hold_max = hold.get("max") if isinstance(hold, dict) else None
-        if raw.get("human") and (raw.get("options") or "enter" in raw or "say" in raw):
-            self.error(path, f"menu {name!r} is human: a person answers, so it takes no options, enter or say")
-        if hold is not False and (raw.get("options") or "enter" in raw or "say" in raw):
-            self.error(path, f"menu {name!r} is a hold: the navigator never presses there, so it takes no "
-                       "options, enter or say")
+        for flag, what, why in (("human", "a human", "a person answers"),
+                                ("hold", "a hold", "the navigator never presses there")):
+            if raw.get(flag) is not None and raw.get(flag) is not False and actions:
+                self.error((*path, actions[0]), f"menu {name!r} is {what} (`{flag}`): {why}, so it cannot have "
+                           f"`{actions[0]}`", key=True)
         if ("enter" in raw or "say" in raw) and nxt is None:
-            self.error(path, f"menu {name!r} takes an entry but has no `next` menu to expect afterwards")
+            field_name = "enter" if "enter" in raw else "say"
+            what = "a key entry" if field_name == "enter" else "speech"
+            self.error((*path, field_name), f"menu {name!r} takes {what} (`{field_name}`) but has no `next`: "
+                       "name the menu the line plays after it", key=True)
         listen = raw.get("listen", ())
         listen = (listen,) if isinstance(listen, str) else tuple(listen)
-        phrases = tuple(self._phrase(p, (*path, "listen", i)) for i, p in enumerate(listen))
+        phrases = tuple(self._phrase(p, (*path, "listen", i), name) for i, p in enumerate(listen))
         invalid = raw.get("invalid", ())
         invalid = (invalid,) if isinstance(invalid, str) else tuple(invalid)
         if not raw.get("prompt") and not phrases and not raw.get("human"):
-            self.error(path, f"menu {name!r} has neither `prompt` nor `listen`: nothing identifies it")
+            self.error(path, f"menu {name!r} has neither `prompt` nor `listen`: nothing identifies it; add the "
+                       "words the line says here", key=True)
         line = raw.get("line", {})
         accept = line.get("accept")
         if accept is not None:
             try:
                 re.compile(accept)
             except re.error as exc:
-                self.error((*path, "line", "accept"), f"bad regular expression: {exc}")
+                self.error((*path, "line", "accept"), f"menu {name!r}: line.accept {_regex_problem(accept, exc)}")
         return Menu(
             name=name,
             prompt=raw.get("prompt", ""),
@@ -337,24 +423,28 @@ class _ModelBuilder:
             description=raw.get("description", ""),
         )
 
-    def _phrase(self, text: str, path: YamlPath) -> Phrase:
+    def _phrase(self, text: str, path: YamlPath, menu: str) -> Phrase:
         if text.startswith("re:"):
             try:
                 return Phrase(text, re.compile(text[3:], re.IGNORECASE))
             except re.error as exc:
-                self.error(path, f"bad regular expression {text[3:]!r}: {exc}")
+                self.error(path, f"menu {menu!r}: listen phrase {_regex_problem(text[3:], exc)}")
         return Phrase(text)
 
-    def _template(self, text: str, path: YamlPath, variables: dict[str, Var], *, digits: bool) -> None:
+    def _template(self, text: str, path: YamlPath, variables: dict[str, Var], *, digits: bool, menu: str) -> None:
+        field_name = path[-1]
         try:
             names = template.variables(text, digits=digits)
         except template.TemplateError as exc:
-            self.error(path, f"bad template {text!r} at character {exc.offset + 1}: {exc}")
+            problem = {"unbalanced '{'": "'{' is never closed by '}'",
+                       "unbalanced '}'": "'}' has no opening '{'"}.get(str(exc), str(exc))
+            self.error(path, f"menu {menu!r}: {field_name} template {text!r}, character {exc.offset + 1}: {problem}")
             return
         for var in names:
             if var not in variables:
                 known = sorted(variables)
-                self.error(path, f"template {text!r} uses undefined variable {{{var}}}{_suggest(var, known)}"
+                self.error(path, f"menu {menu!r}: {field_name} template {text!r} uses undefined variable "
+                           f"{{{var}}}{_suggest(var, known)}"
                            + (f"; defined: {', '.join(known)}" if known else "; declare it under `vars:`"))
 
     def _line(self, raw: dict[str, Any]) -> LineSettings:

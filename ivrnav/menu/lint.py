@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from itertools import combinations
 
@@ -12,6 +13,7 @@ from ivrnav.menu.loader import Document
 from ivrnav.menu.model import MenuFile, exits
 from ivrnav.text import normalise, tokens
 
+_REGEX_LIKE = re.compile(r"\\[wdsbWDS]|\([^)]*\|[^)]*\)|\.[*+]|\[[^\]]+\]")
 SIMILAR_SAYS = 90  # rapidfuzz ratio (0-100) above which two sibling labels are confusable
 
 
@@ -40,7 +42,7 @@ def lint(menu_file: MenuFile, doc: Document) -> list[Diagnostic]:
                                   code="unreachable-goal"))
     for name, menu in menu_file.menus.items():
         path = ("menus", name)
-        if name not in seen:
+        if name not in seen and name != goal:  # an unreachable goal is already an error
             warn(path, f"menu {name!r} is never reached from start {menu_file.start!r}", key=True,
                  code="unreachable")
         own_exits = [o for o in menu.options if o.to] or ([menu.next] if menu.next else [])
@@ -56,6 +58,11 @@ def lint(menu_file: MenuFile, doc: Document) -> list[Diagnostic]:
                         warn((*where, "says"), f"menu {name!r}: options {a.keys!r} ({pa!r}) and {b.keys!r} "
                              f"({pb!r}) sound alike after normalisation; the navigator cannot tell them apart",
                              code="confusable")
+        for i, phrase in enumerate(menu.listen):
+            if phrase.regex is None and _REGEX_LIKE.search(phrase.text):
+                warn((*path, "listen", i), f"menu {name!r}: listen phrase {phrase.text!r} looks like a regular "
+                     f"expression but is matched as plain words; write \"re:{phrase.text}\" to use it as a regex",
+                     code="listen-not-regex")
         prompt = set(tokens(menu.prompt))
         if menu.prompt:
             for i, option in enumerate(menu.options):

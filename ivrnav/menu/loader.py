@@ -94,18 +94,22 @@ def load_text(text: str, name: str = "<string>") -> Document:
     if nul >= 0:
         line, col = _offset_position(text.encode(), len(text[:nul].encode()))
         _fail(name, "file contains a NUL character; is this a binary file?", line, col)
-    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+    if not text.strip():
         _fail(name, "file is empty; a menu file needs at least `ivrnav: 1`, `name`, `start` and `menus`", 1, 1)
+    if all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        _fail(name, "file has only comments; a menu file needs at least `ivrnav: 1`, `name`, `start` and `menus`",
+              1, 1)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or "invalid YAML"
-        context = f" {exc.context}" if exc.context else ""
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        _fail(name, f"YAML syntax error: {problem}{context}", line, col)
-    except yaml.YAMLError as exc:  # e.g. a stream with several documents
-        _fail(name, f"YAML error: {exc}", 1, 1)
+        message, line, col = _explain_syntax(exc, text)
+        _fail(name, message, line, col)
+    except yaml.YAMLError:  # unmarked errors are not raised by PyYAML's pure-Python parser; be safe anyway
+        _fail(name, "YAML syntax error", 1, 1)
+    except RecursionError:
+        line, col = _deepest(text)
+        _fail(name, f"values are nested more than {MAX_DEPTH} levels deep; menu files need only a few levels",
+              line, col)
     doc = Document(data=None, file=name)
     try:
         doc.data = _Builder(doc).build(node, (), 0)
@@ -126,18 +130,28 @@ class _Builder:
     def build(self, node: yaml.Node, path: YamlPath, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
+            # Aliases make the same node appear many times; report it at the top-level key being expanded,
+            # not deep inside an anchor's definition.
+            top = path[:1]
+            line, col = self.doc.key_positions.get(top, (node.start_mark.line + 1, node.start_mark.column + 1))
+            where = f"the value of {top[0]!r}" if top else "the document"
             raise _LoadProblem(
-                f"document expands to more than {MAX_NODES} values (aliases nested too deep? "
-                "a 'billion laughs' file); refusing to load",
-                node.start_mark,
-                path,
+                f"{where} expands to more than {MAX_NODES:,} values through aliases (*name): this looks like a "
+                "'billion laughs' attack; refusing to load",
+                _mark(line, col),
+                top,
             )
         if depth > MAX_DEPTH:
-            raise _LoadProblem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark, path)
-        if node.tag not in _PLAIN_TAGS:
             raise _LoadProblem(
-                f"tag {node.tag.replace('tag:yaml.org,2002:', '!!')!r} is not allowed: menu files hold "
-                "plain data only (no Python objects)",
+                f"values are nested more than {MAX_DEPTH} levels deep; menu files need only a few levels",
+                node.start_mark,
+                path[:4],
+            )
+        if node.tag not in _PLAIN_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            why = "Python objects are never loaded" if tag.startswith("!!python") else "tags are not supported"
+            raise _LoadProblem(
+                f"tag {tag!r} is not allowed: menu files hold plain data only ({why})",
                 node.start_mark,
                 path,
             )
@@ -150,29 +164,109 @@ class _Builder:
             return node.value
         try:
             return self.scalars.construct_object(node, deep=False)
-        except yaml.YAMLError as exc:
-            raise _LoadProblem(f"bad value: {exc}", node.start_mark, path) from None
+        except (yaml.YAMLError, ValueError, KeyError, TypeError):  # e.g. `!!int abc`, `!!bool maybe`
+            kind = {"int": "whole number", "float": "number", "bool": "true/false", "null": "null"}.get(
+                node.tag.rsplit(":", 1)[-1], "value")
+            raise _LoadProblem(
+                f"{node.value!r} is not a valid {kind} (tag {node.tag.replace('tag:yaml.org,2002:', '!!')})",
+                node.start_mark, path,
+            ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: YamlPath, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise _LoadProblem("merge keys (<<) are not supported in menu files", key_node.start_mark, path)
+                raise _LoadProblem("merge keys (<<) are not supported in menu files; write the keys out in full",
+                                   key_node.start_mark, path)
             if not isinstance(key_node, yaml.ScalarNode):
-                raise _LoadProblem("mapping keys must be plain names", key_node.start_mark, path)
+                raise _LoadProblem("a mapping key must be a plain name, not a list or mapping", key_node.start_mark,
+                                   path)
             key = self.build(key_node, (*path, "<key>"), depth + 1)
-            if not isinstance(key, str | int | float | bool) or key is None:
+            if key is None or key == "":
+                raise _LoadProblem("a mapping key is empty (or ~/null); keys must be names", key_node.start_mark,
+                                   path)
+            if not isinstance(key, str | int | float | bool):
                 raise _LoadProblem(f"mapping key {key!r} must be a name", key_node.start_mark, path)
             key = key if isinstance(key, str) else str(key).lower() if isinstance(key, bool) else str(key)
             if key in result:
                 first = self.doc.key_positions.get((*path, key))
-                where = f" (first at line {first[0]})" if first else ""
-                raise _LoadProblem(f"duplicate key {key!r}{where}", key_node.start_mark, (*path, key))
+                where = f" (first at line {first[0]}, column {first[1]})" if first else ""
+                raise _LoadProblem(f"duplicate key {key!r}{where}: each key may appear only once here; YAML "
+                                   "would silently keep just the last one", key_node.start_mark, (*path, key))
             child = (*path, key)
             self.doc.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.build(value_node, child, depth + 1)
         self.doc.positions.pop((*path, "<key>"), None)
         return result
+
+
+def _mark(line: int, col: int) -> yaml.Mark:
+    return yaml.Mark("", 0, line - 1, col - 1, None, None)
+
+
+_TOKEN_NAMES = {
+    "<block mapping start>": "a new `key: value` block",
+    "<block sequence start>": "a new list",
+    "<block end>": "the end of the block",
+    "<scalar>": "more text",
+    "<stream end>": "the end of the file",
+    "<document start>": "'---'",
+}
+
+
+def _plain(problem: str) -> str:
+    for token, words in _TOKEN_NAMES.items():
+        problem = problem.replace(f"'{token}'", words).replace(token, words)
+    return problem
+
+
+def _explain_syntax(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int, int]:
+    """Turn PyYAML's parser jargon into what the author did wrong, at the place the author must fix."""
+    problem, context = exc.problem or "", exc.context or ""
+    pm, cm = exc.problem_mark, exc.context_mark
+    at = (pm.line + 1, pm.column + 1) if pm else (cm.line + 1, cm.column + 1) if cm else (1, 1)
+    opened = (cm.line + 1, cm.column + 1) if cm else at
+    if "'\\t'" in problem:  # "found character '\\t' that cannot start any token"
+        return "tab character: indent YAML with spaces, never tabs", *at
+    if "quoted scalar" in context:
+        lines = text.split("\n")
+        quote = (lines[cm.line][cm.column:cm.column + 1] if cm and cm.line < len(lines) else "") or '"'
+        return f"the quoted text starting here is never closed: add the closing {quote}", *opened
+    if "flow sequence" in context or "flow mapping" in context:
+        bracket, close = ("[", "]") if "sequence" in context else ("{", "}")
+        return (f"this '{bracket}' is never closed: expected ',' or '{close}' before line {at[0]}, column {at[1]}",
+                *opened)
+    if problem.startswith("mapping values are not allowed"):
+        return ("unexpected ':' inside a value: put text that contains ': ' in quotes, or check this line's "
+                "indentation", *at)
+    if "simple key" in context and "could not find expected ':'" in problem:
+        return "expected `key: value` on this line, but there is no ':' after the key", *opened
+    if problem.startswith("expected <block end>"):
+        return (f"bad indentation: this line does not line up with the keys of the block that starts at line "
+                f"{opened[0]}, column {opened[1]}", *at)
+    if "another document" in problem:
+        return "a second YAML document starts here; a menu file holds exactly one document (remove '---')", *at
+    if "found undefined alias" in problem:
+        return f"{problem.replace('found undefined', 'undefined')}: no anchor (&name) defines it", *at
+    where = f" ({context}, line {opened[0]}, column {opened[1]})" if context and cm else ""
+    return f"YAML syntax error: {_plain(problem) or 'invalid YAML'}{where}", *at
+
+
+def _deepest(text: str) -> tuple[int, int]:
+    """Where nesting first exceeds MAX_DEPTH (only called after the parser gave up on recursion)."""
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            name = type(token).__name__
+            if name.endswith("StartToken") and name not in {"StreamStartToken", "DocumentStartToken"}:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return token.start_mark.line + 1, token.start_mark.column + 1
+            elif name.endswith("EndToken") and name not in {"StreamEndToken", "DocumentEndToken"}:
+                depth -= 1
+    except (yaml.YAMLError, RecursionError):
+        pass
+    return 1, 1
 
 
 def _offset_position(raw: bytes, offset: int) -> tuple[int, int]:
