@@ -226,8 +226,10 @@ def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: in
         _usage(f"goal {goal!r} is not a menu of {file}; menus: {', '.join(mf.menus)}")
     values = parse_vars(mf, var_pairs, secrets_file)
     if livekit:
-        from ivrnav.livekit.dial import run_livekit_call  # type: ignore[import-not-found]
-
+        try:
+            from ivrnav.livekit.dial import run_livekit_call  # type: ignore[import-not-found]
+        except ImportError:
+            _usage("--livekit calls are not available in this version yet; run without it to use the simulated line")
         raise SystemExit(run_livekit_call(mf, goal, values, trunk=trunk, as_json=as_json))
     line_file = _load(line_path).menu_file if line_path else None
     printer = _timeline_printer(not as_json)
@@ -236,7 +238,10 @@ def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: in
         console.print(f"[bold]{mf.name}[/]: navigating to [bold]{goal}[/] on the {where}"
                       + (f" (WER {wer:.0%}, seed {seed})" if wer else ""))
     if audio:
-        from ivrnav.speech.audio_call import simulate_audio_call  # type: ignore[import-not-found]
+        try:
+            from ivrnav.speech.audio_call import simulate_audio_call  # type: ignore[import-not-found]
+        except ImportError:
+            _usage("--audio simulation is not available in this version yet; run without it")
 
         call = simulate_audio_call(mf, line_file=line_file, goal=goal, vars=values, seed=seed, on_note=printer)
     elif realtime:

@@ -18,6 +18,7 @@ from yaml.constructor import SafeConstructor
 
 from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, Severity, YamlPath
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: a 5,000-menu file is ~600 KiB
 MAX_NODES = 200_000  # values built after alias expansion
 MAX_DEPTH = 64
@@ -100,7 +101,11 @@ def load_text(text: str, name: str = "<string>") -> Document:
         _fail(name, "file has only comments; a menu file needs at least `ivrnav: 1`, `name`, `start` and `menus`",
               1, 1)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            # libyaml composes ~10x faster (5,000-menu files); errors are explained by the pure-Python parser
+            node = yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         message, line, col = _explain_syntax(exc, text)
         _fail(name, message, line, col)

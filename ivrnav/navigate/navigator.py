@@ -60,6 +60,7 @@ OFFER_MATCH = 70.0  # label score for an offer of a recognised menu's option
 UNKNOWN_OFFER_MATCH = 80.0  # stricter on prompts the file does not know
 PROMPT_DONE_QUIET = 0.8  # seconds of quiet after a final transcript that mean a prompt has ended
 WINDOWS = 4  # how many recent sentence starts are tried as the start of a new prompt
+CONTINUES = 85.0  # a window this much inside the current prompt is that prompt going on
 
 
 class Phase(Enum):
@@ -157,6 +158,7 @@ class Navigator:
         self.acted_at = start_time
         self.last_action: tuple[str | None, str, str] | None = None  # (menu, keys, masked)
         self.ladder = 0
+        self.ladder_at = start_time  # when the retry ladder last climbed a rung
         self.ignored_noted = False
         self.unknown_noted = False
         self.unheard: Counter[str] = Counter()  # menus whose wanted label we failed to hear
@@ -199,7 +201,7 @@ class Navigator:
         times = [self.started_at + self.settings.max_call]
         if self.pending is not None:
             times.append(self.pending.since + self._menu_settings().settle)
-        quiet_from = max(self.last_words_at, self.acted_at)
+        quiet_from = max(self.last_words_at, self.acted_at, self.ladder_at)
         times.append(quiet_from + self._menu_settings().no_prompt_timeout)
         times.append(self.last_words_at + PROMPT_DONE_QUIET)
         times.append(self.last_words_at + self._menu_settings().settle)
@@ -292,10 +294,13 @@ class Navigator:
             search_from = self.menu_start + max(1, int(prompt_len * 0.7))
         starts = [s for s in self._sentence_starts() if s >= search_from and s != self.menu_start]
         expected = self._expected_now()
+        current = self.recogniser.prompt_of(self.menu) if self.menu and self.menu_start >= 0 else ""
         for s in reversed(starts[-WINDOWS:]):
             window = " ".join(t for t in toks[s:] if t != BOUNDARY)
             match = self.recogniser.decide(window, expected)
             if match is not None:
+                if current and match.menu != self.menu and fuzz.partial_ratio(window, current) >= CONTINUES:
+                    continue  # still the current prompt ("for home delivery, press 3"), not a new menu
                 self._match_start = s
                 return match
         if starts and (self.menu is None or self.menu_start < 0):
@@ -610,10 +615,11 @@ class Navigator:
                 return self._finish(False, "hold_timeout", f"on hold at {menu.name!r} longer than {menu.hold_max:g} s")
             return []
         settings = self._menu_settings()
-        quiet_from = max(self.last_words_at, self.acted_at)
-        if self.context.interim is not None or self.now - quiet_from < settings.no_prompt_timeout * (self.ladder + 1):
+        quiet_from = max(self.last_words_at, self.acted_at, self.ladder_at)
+        if self.context.interim is not None or self.now - quiet_from < settings.no_prompt_timeout:
             return []
         self.ladder += 1
+        self.ladder_at = self.now
         rung = self.ladder
         if rung == 1:
             self._note("wait", f"no prompt for {settings.no_prompt_timeout:g} s; waiting once more")

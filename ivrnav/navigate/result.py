@@ -68,6 +68,9 @@ class NavigationResult:
         return json.dumps(self.to_dict(), **kwargs)
 
 
+PARTIAL_DIGITS = 4
+
+
 class Redactor:
     """Masks secret values wherever they appear in text, including when spoken back digit by digit
     ("one two three ...", "1 2 3-4") as a line reading out an account number would."""
@@ -99,10 +102,19 @@ class Redactor:
         joined = "".join(d or "\0" for d, _ in stream)
         hit: set[int] = set()
         for secret in self.digit_secrets:
-            start = joined.find(secret)
-            while start >= 0:
-                hit.update(stream[k][1] for k in range(start, start + len(secret)))
-                start = joined.find(secret, start + 1)
+            # any 4+ digits of a secret in a row are masked too: an interim transcript of a line reading
+            # an account number back holds its first digits before it holds all of them
+            least = min(len(secret), PARTIAL_DIGITS)
+            i = 0
+            while i <= len(joined) - least:
+                n = least
+                if joined[i : i + n] in secret:
+                    while i + n < len(joined) and joined[i : i + n + 1] in secret:
+                        n += 1
+                    hit.update(stream[k][1] for k in range(i, i + n))
+                    i += n
+                else:
+                    i += 1
         for i in hit:
             parts[i] = MASK * len(parts[i])
         return "".join(parts)

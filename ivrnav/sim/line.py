@@ -174,8 +174,10 @@ class SimulatedLine:
         elif menu.hold:
             hold = menu.line.hold if menu.line.hold is not None else self.settings.hold
             self._schedule(end + hold, "goto", menu.next) if menu.next else None
-        elif menu.next and menu.enter is None and menu.say is None and not menu.options:
-            self._schedule(end + self.settings.pause, "goto", menu.next)
+        elif menu.next and menu.enter is None and menu.say is None:
+            # moves on by itself; a menu that also offers keys ("press 1 now") waits briefly for one
+            self._schedule(end + (min(self.settings.wait, 2.0) if menu.options else self.settings.pause), "goto",
+                           menu.next)
         else:
             self._schedule(end + self.settings.wait, "after_prompt")
 
