@@ -1,0 +1,114 @@
+"""The `ivrnav` command as users run it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ivrnav.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MENUS = sorted((ROOT / "menus").glob("*.yaml"))
+BANK = str(ROOT / "menus" / "bank.yaml")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_validate_all_menus_strict():
+    result = invoke("validate", "--strict", *map(str, MENUS))
+    assert result.exit_code == 0, result.output
+
+
+def test_validate_errors_and_warnings_exit_codes():
+    bad = invoke("validate", str(ROOT / "tests" / "bad" / "press_not_a_key.yaml"))
+    assert bad.exit_code == 1
+    warn_file = next((ROOT / "tests" / "warn").glob("*.yaml"))
+    assert invoke("validate", str(warn_file)).exit_code == 0
+    assert invoke("validate", "--strict", str(warn_file)).exit_code == 2
+
+
+def test_schema_is_printed_as_json():
+    data = json.loads(invoke("schema").output)
+    assert data["$schema"].endswith("2020-12/schema")
+
+
+@pytest.mark.parametrize("path", MENUS, ids=lambda p: p.stem)
+def test_route_and_graph_for_every_menu(path, tmp_path):
+    route = invoke("route", str(path))
+    assert route.exit_code == 0, route.output
+    for suffix in ("mmd", "dot", "svg"):
+        out = tmp_path / f"g.{suffix}"
+        result = invoke("graph", str(path), "-o", str(out))
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 200
+
+
+def test_route_masks_secrets():
+    result = invoke("route", BANK, "--goal", "transactions", "--var", "account=8642097531", "--var", "pin=2468")
+    assert result.exit_code == 0
+    assert "8642097531" not in result.output and "2468" not in result.output
+    assert "••••" in result.output
+
+
+def test_route_unknown_goal_is_a_clear_error():
+    result = invoke("route", BANK, "--goal", "nowhere")
+    assert result.exit_code == 2
+    assert "nowhere" in result.output and "Traceback" not in result.output
+
+
+def test_run_shows_timeline_and_verdict():
+    result = invoke("run", BANK)
+    assert result.exit_code == 0
+    assert "REACHED agent" in result.output
+    assert "line" in result.output and "keys" in result.output
+
+
+def test_run_json_trace_and_secrets(tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    result = invoke("run", BANK, "--goal", "transactions", "--json", "--trace", str(trace),
+                    "--var", "account=1234567890", "--var", "pin=9876", "--wer", "0.1", "--seed", "3")
+    data = json.loads(result.output)
+    assert data["reached"] is True and data["goal"] == "transactions"
+    assert {"path", "drift", "unrecognised", "timing", "digits"} <= set(data)
+    text = trace.read_text() + result.output
+    assert "1234567890" not in text and "9876" not in text
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert records[-1]["kind"] == "result"
+    assert any(r["kind"] == "send_digits" for r in records)
+
+
+def test_run_failure_exits_1_with_reason(tmp_path):
+    result = invoke("run", BANK, "--goal", "balances_menu", "--var", "account=5555555555", "--var", "pin=1111")
+    assert result.exit_code == 1
+    assert "FAILED" in result.output
+
+
+def test_bad_var_value_is_refused_without_echo():
+    result = invoke("run", BANK, "--var", "account=12ab")
+    assert result.exit_code == 2
+    assert "12ab" not in result.output and "pattern" in result.output
+
+
+def test_malformed_file_names_file_line_column(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("ivrnav: 1\nname: x\nstart: a\nmenus:\n  a:\n    prompt: hi\n    promtp: x\n")
+    result = invoke("run", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:7:5" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(shutil.which("ivrnav") is None and not (Path(sys.executable).parent / "ivrnav").exists(),
+                    reason="console script not installed")
+def test_console_script_runs():
+    exe = shutil.which("ivrnav") or str(Path(sys.executable).parent / "ivrnav")
+    proc = subprocess.run([exe, "run", BANK, "--goal", "fraud"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "REACHED fraud" in proc.stdout
