@@ -67,8 +67,10 @@ def resample(audio: npt.ArrayLike, src_rate: int, dst_rate: int) -> npt.NDArray[
 def _bandpass_taps(sample_rate: int, low: float, high: float, taps: int) -> npt.NDArray[np.float64]:
     # Windowed-sinc band-pass = low-pass(high) - low-pass(low); Blackman keeps stop-band ripple < -70 dB.
     n = np.arange(taps) - (taps - 1) / 2
+
     def lowpass(fc: float) -> npt.NDArray[np.float64]:
         return 2 * fc / sample_rate * np.sinc(2 * fc / sample_rate * n)
+
     h = (lowpass(high) - lowpass(low)) * np.blackman(taps)
     # Normalise the gain at the band centre to 1.
     fc = np.sqrt(low * high)

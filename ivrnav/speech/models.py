@@ -19,6 +19,7 @@ __all__ = [
     "WHISPER_TINY_EN",
     "ModelSpec",
     "SpeechModelMissing",
+    "missing_reason",
     "piper_voice_files",
     "verify",
     "whisper_model_dir",
@@ -73,7 +74,7 @@ WHISPER_TINY_EN = ModelSpec(
 )
 
 # Hashing ~140 MB costs ~0.3 s; do it once per (folder, spec) per process.
-_verified: set[tuple[Path, ModelSpec]] = set()
+_verified: set[tuple[Path, str]] = set()
 _verified_lock = threading.Lock()
 
 
@@ -103,7 +104,7 @@ def verify(spec: ModelSpec, folder: Path | None = None) -> Path:
     Raises ``SpeechModelMissing`` naming the pip package when a file is absent or its hash differs.
     """
     folder = Path(folder) if folder is not None else _package_dir(spec)
-    key = (folder.resolve(), spec)
+    key = (folder.resolve(), spec.package)
     with _verified_lock:
         if key in _verified:
             return folder
@@ -134,3 +135,20 @@ def piper_voice_files(folder: Path | None = None) -> tuple[Path, Path]:
 def whisper_model_dir(folder: Path | None = None) -> Path:
     """Return the verified CTranslate2 folder of Whisper tiny.en, loadable by ``faster_whisper``."""
     return verify(WHISPER_TINY_EN, folder)
+
+
+def missing_reason() -> str | None:
+    """Why offline speech cannot run here (a model or engine absent or altered), or None if it can.
+
+    Tests use it to skip locally but fail in CI, where the ``speech`` extra must be installed.
+    """
+    try:
+        piper_voice_files()
+        whisper_model_dir()
+        importlib.import_module("piper")
+        importlib.import_module("faster_whisper")
+    except SpeechModelMissing as exc:
+        return str(exc)
+    except ImportError as exc:
+        return f"speech engine not installed ({exc}); pip install 'ivrnav[speech]'"
+    return None

@@ -38,11 +38,14 @@ class PiperSynthesizer:
         voice_dir: Path | None = None,
         *,
         length_scale: float | None = None,
+        noise_scale: float | None = None,
+        noise_w_scale: float | None = None,
         volume: float = 0.7,
         sentence_silence: float = 0.25,
     ) -> None:
         """``volume`` < 1 leaves headroom because Piper peak-normalises each sentence and resampling
-        overshoots; ``sentence_silence`` is the pause inserted between sentences (IVRs pause there)."""
+        overshoots; ``sentence_silence`` is the pause inserted between sentences (IVRs pause there).
+        ``noise_scale=0, noise_w_scale=0`` makes synthesis deterministic (Piper samples noise otherwise)."""
         model, config = piper_voice_files(voice_dir)
         try:
             from piper import PiperVoice, SynthesisConfig
@@ -51,7 +54,9 @@ class PiperSynthesizer:
                 "piper-tts is not installed; pip install 'ivrnav[speech]'", package="piper-tts==1.8.0"
             ) from exc
         self._voice: PiperVoice = PiperVoice.load(model, config)
-        self._config = SynthesisConfig(length_scale=length_scale, volume=volume)
+        self._config = SynthesisConfig(
+            length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w_scale, volume=volume
+        )
         self.native_rate: int = self._voice.config.sample_rate
         self.sentence_silence = sentence_silence
         self._lock = threading.Lock()
@@ -102,9 +107,7 @@ class PiperTTS(tts.TTS):
     ) -> None:
         if sample_rate not in SUPPORTED_RATES:
             raise ValueError(f"sample_rate must be one of {SUPPORTED_RATES}")
-        super().__init__(
-            capabilities=tts.TTSCapabilities(streaming=False), sample_rate=sample_rate, num_channels=1
-        )
+        super().__init__(capabilities=tts.TTSCapabilities(streaming=False), sample_rate=sample_rate, num_channels=1)
         self._synth = synthesizer
 
     @property
