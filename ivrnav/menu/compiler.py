@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 
 from ivrnav.menu import template
 from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath
@@ -38,6 +39,12 @@ SETTING_KEYS = ("inter_digit", "settle", "no_prompt_timeout", "max_visits", "max
 def schema() -> dict[str, Any]:
     """The normative JSON Schema (draft 2020-12) of DSL version 1."""
     return json.loads(resources.files("ivrnav.menu").joinpath("schema.json").read_text("utf-8"))
+
+
+@cache
+def _fast_validator() -> jsonschema_rs.Draft202012Validator:
+    """The same schema in a compiled (Rust) validator: a yes/no answer ~100x faster than ``jsonschema``."""
+    return jsonschema_rs.Draft202012Validator(schema())
 
 
 @cache
@@ -89,8 +96,10 @@ def schema_diagnostics(doc: Document) -> list[Diagnostic]:
     if not isinstance(doc.data, dict):
         kind = _kind(doc.data)
         return [doc.diagnostic((), f"a menu file is a mapping of keys (ivrnav, name, start, menus), not {kind}")]
+    if _fast_validator().is_valid(doc.data):
+        return []  # the common case, in milliseconds even for 5,000 menus
     out: list[Diagnostic] = []
-    for error in _validator().iter_errors(doc.data):
+    for error in _validator().iter_errors(doc.data):  # slow but explainable: only for invalid files
         out.extend(_explain(doc, error))
     unique = {(d.line, d.column, d.message): d for d in out}
     return sorted(unique.values(), key=lambda d: (d.line, d.column))

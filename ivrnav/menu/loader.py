@@ -18,6 +18,7 @@ from yaml.constructor import SafeConstructor
 
 from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, Severity, YamlPath
 
+_TEXT_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"})  # dates: as written
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: a 5,000-menu file is ~600 KiB
 MAX_NODES = 200_000  # values built after alias expansion
@@ -165,7 +166,7 @@ class _Builder:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        if node.tag == "tag:yaml.org,2002:timestamp":
+        if node.tag in _TEXT_TAGS:  # most scalars: the text is the value (no constructor round trip)
             return node.value
         try:
             return self.scalars.construct_object(node, deep=False)
