@@ -218,12 +218,6 @@ class Navigator:
     # --------------------------------------------------------------------------------------- internals
 
     def _check_vars(self) -> None:
-        needed = set()
-        for menu in self.menu_file.menus.values():
-            for text, digits in ((menu.enter, True), (menu.say, False)):
-                if text:
-                    needed.update(template.variables(text, digits=digits))
-        self.missing = sorted(needed - set(self.values))
         for name, var in self.menu_file.vars.items():
             if name in self.values and var.pattern and not _fullmatch(var.pattern, self.values[name]):
                 raise NavigationError(f"value of var {name!r} does not match its pattern {var.pattern!r}")
@@ -265,9 +259,9 @@ class Navigator:
             return self._finish(False, "timeout", f"call exceeded max_call of {self.settings.max_call:g} s")
         if self.phase is Phase.SENDING:
             return []
-        match = self._recognise()
-        if match is not None:
-            done = self._enter_menu(match)
+        found = self._recognise()
+        if found is not None:
+            done = self._enter_menu(*found)
             if done:
                 return done
         if (self.phase is Phase.AWAITING and self.menu is None) or self._still_old_menu():
@@ -284,7 +278,8 @@ class Navigator:
         starts = [0] + [i + 1 for i, t in enumerate(toks) if t == BOUNDARY and i + 1 < len(toks)]
         return starts
 
-    def _recognise(self) -> Match | None:
+    def _recognise(self) -> tuple[Match, int] | None:
+        """A menu whose prompt starts at a sentence start of the context, with that token index."""
         toks = self.context.tokens
         if not toks:
             return None
@@ -301,10 +296,10 @@ class Navigator:
             if match is not None:
                 if current and match.menu != self.menu and fuzz.partial_ratio(window, current) >= CONTINUES:
                     continue  # still the current prompt ("for home delivery, press 3"), not a new menu
-                self._match_start = s
-                return match
+                return match, s
         if starts and (self.menu is None or self.menu_start < 0):
-            return self._recognise_by_offers(starts[0], expected)
+            match = self._recognise_by_offers(starts[0], expected)
+            return (match, starts[0]) if match else None
         return None
 
     def _recognise_by_offers(self, start: int, expected: frozenset[str]) -> Match | None:
@@ -323,10 +318,7 @@ class Navigator:
             )
             if hits >= 2 and hits >= 0.6 * len(offers) and (best is None or hits > best[0]):
                 best = (hits, name)
-        if best is None:
-            return None
-        self._match_start = start
-        return Match(best[1], 90.0, "offers")
+        return Match(best[1], 90.0, "offers") if best else None
 
     def _expected_now(self) -> frozenset[str]:
         if self.menu is None:
@@ -339,17 +331,17 @@ class Navigator:
     def _still_old_menu(self) -> bool:
         return self.phase is Phase.AWAITING and self.menu is not None and self.menu_start < 0
 
-    def _enter_menu(self, match: Match) -> list[Action] | None:
+    def _enter_menu(self, match: Match, start: int) -> list[Action] | None:
         name = match.menu
         menu = self.menu_file.menus[name]
         awaiting = self.phase is Phase.AWAITING or self.menu_start < 0
         unexpected = name not in self.expected and awaiting and self.path
-        self.menu, self.menu_start, self.menu_at = name, self._match_start, self.now
+        self.menu, self.menu_start, self.menu_at = name, start, self.now
         self.phase = Phase.LISTENING
         self.pending = None
         self.visits[name] += 1
         self.path.append(PathEntry(name, self.now, "recognised" if not unexpected else "unexpected"))
-        self._note("menu", f"{name} (by {match.by}, score {match.score:.0f})")
+        self._note("menu", f"{name} (by {match.by}, {min(match.score, 100):.0f}% match)")
         if unexpected:
             expected = ", ".join(sorted(self.expected))
             self._drift("unexpected_menu", name, f"expected {expected}, line played {name}", expected, name)
