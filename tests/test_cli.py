@@ -112,3 +112,9 @@ def test_console_script_runs():
     proc = subprocess.run([exe, "run", BANK, "--goal", "fraud"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "REACHED fraud" in proc.stdout
+
+
+def test_realtime_mode_paces_and_reaches_the_goal():
+    result = invoke("run", BANK, "--goal", "fraud", "--realtime", "--speed", "100")
+    assert result.exit_code == 0
+    assert "REACHED fraud" in result.output
