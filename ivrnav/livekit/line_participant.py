@@ -1,0 +1,279 @@
+"""``ivrnav line FILE --livekit --room R``: the simulated IVR as a participant in a LiveKit room.
+
+Theory of operation
+-------------------
+The ``SimulatedLine`` is unchanged and clock-free; this adapter gives it the wall clock (seconds since
+the line answered) and a voice:
+
+* it publishes one audio track and waits for a caller (any other participant) to subscribe to it,
+  then answers (``line.start``);
+* whenever the line schedules an utterance (one sentence of a prompt, as a final ``Heard`` in its
+  queue), the sentence is synthesised once with the offline Piper voice and played on the track at the
+  utterance's scheduled start (or as soon as it is ready, never overlapping the previous sentence);
+* ``sip_dtmf_received`` from the room becomes ``line.press(digit, t)``; when a key barges in and the
+  line drops sentences from its queue, their audio is cancelled (the playing one cut off);
+* when the line hangs up (or ``leave_after`` elapses) it waits for its last words and disconnects.
+
+The transcripts the line would have produced are never sent: the caller must recognise the audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+
+from ivrnav.livekit.dtmf import DTMF_CODES
+from ivrnav.menu.model import MenuFile
+from ivrnav.navigate.events import CallEnded, Heard
+from ivrnav.sim.line import SimulatedLine
+
+__all__ = ["LineParticipant", "LineReport", "ReceivedKey"]
+
+logger = logging.getLogger("ivrnav.livekit.line")
+
+SAMPLE_RATE = 16000
+FRAME_MS = 20
+CONNECT_TIMEOUT = 20.0
+STEP = 0.05  # seconds between looks at the line's queue when nothing else happens
+LATE = 0.25  # an utterance whose start is this far in the past when first seen is not spoken (barge-in tail)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedKey:
+    digit: str
+    code: int
+    at: float  # line seconds (since answering)
+    sender: str | None
+
+
+@dataclass
+class LineReport:
+    keys: list[ReceivedKey] = field(default_factory=list)
+    visited: list[str] = field(default_factory=list)
+    ended: str = ""  # "hangup: <reason>", "left", "caller left", "timeout"
+    spoken: list[tuple[float, str]] = field(default_factory=list)  # (line time the audio started, text)
+    bad_codes: list[tuple[int, str]] = field(default_factory=list)  # DTMF whose code and digit disagree
+
+
+class LineParticipant:
+    """Play ``menu_file`` as an IVR in a LiveKit room. ``run()`` returns when the call is over."""
+
+    def __init__(
+        self,
+        menu_file: MenuFile,
+        *,
+        url: str,
+        token: str,
+        vars: dict[str, str] | None = None,
+        synthesize: Callable[[str, int], np.ndarray] | None = None,
+        answer_delay: float = 0.5,
+        leave_after: float | None = None,
+        max_duration: float = 600.0,
+        wait_caller: float = 60.0,
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.menu_file = menu_file
+        self.url = url
+        self.token = token
+        self.line = SimulatedLine(menu_file, vars=vars)
+        self._synthesize = synthesize
+        self.answer_delay = answer_delay
+        self.leave_after = leave_after
+        self.max_duration = max_duration
+        self.wait_caller = wait_caller
+        self._on_event = on_event
+        self.report = LineReport()
+        self.room = rtc.Room()
+        self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=200)
+        self._t0: float | None = None
+        self._wake = asyncio.Event()
+        self._keys: list[tuple[rtc.SipDTMF, float]] = []
+        self._playing: dict[tuple[float, str], asyncio.Task[None]] = {}
+        self._emitted: set[tuple[float, str]] = set()
+        self._play_lock = asyncio.Lock()
+        self._current: tuple[float, str] | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="ivrnav-tts")  # sentences in order
+        self._caller_left = False
+
+    # -------------------------------------------------------------------------------------- helpers
+
+    def now(self) -> float:
+        return 0.0 if self._t0 is None else time.monotonic() - self._t0
+
+    def _event(self, kind: str, text: str) -> None:
+        logger.info("%7.2fs %-5s %s", self.now(), kind, text)
+        if self._on_event is not None:
+            self._on_event(kind, text)
+
+    def _load_tts(self) -> Callable[[str, int], np.ndarray]:
+        if self._synthesize is None:
+            from ivrnav.speech.tts import default_synthesizer  # raises SpeechModelMissing with a hint
+
+            engine = default_synthesizer()
+            self._synthesize = engine.synthesize
+        return self._synthesize
+
+    # ------------------------------------------------------------------------------------------ run
+
+    async def run(self) -> LineReport:
+        synth = await asyncio.to_thread(self._load_tts)
+        await asyncio.to_thread(synth, "Hello.", SAMPLE_RATE)  # warm the voice before answering
+        self.room.on("sip_dtmf_received", self._on_dtmf)
+        self.room.on("participant_disconnected", self._on_participant_left)
+        await asyncio.wait_for(self.room.connect(self.url, self.token), CONNECT_TIMEOUT)
+        try:
+            track = rtc.LocalAudioTrack.create_audio_track("ivr-audio", self._source)
+            opts = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            await asyncio.wait_for(self.room.local_participant.publish_track(track, opts), CONNECT_TIMEOUT)
+            await self._wait_for_caller(track)
+            await asyncio.sleep(self.answer_delay)  # the caller's speech pipeline starts on subscription
+            await self._call()
+        finally:
+            for task in self._playing.values():
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.room.disconnect(), CONNECT_TIMEOUT)
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        return self.report
+
+    async def _wait_for_caller(self, track: rtc.LocalAudioTrack) -> None:
+        """Answer once someone listens: a caller that subscribed to our audio (so no word is lost) and
+        that our room view knows (DTMF from an unknown participant is dropped)."""
+        subscribed = asyncio.Event()
+        self.room.on("local_track_subscribed", lambda _t: subscribed.set())
+        deadline = time.monotonic() + self.wait_caller
+        while not (subscribed.is_set() and self.room.remote_participants):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no caller subscribed to the line within {self.wait_caller:.0f} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(subscribed.wait(), 0.1)
+
+    async def _call(self) -> None:
+        self._t0 = time.monotonic()
+        self.line.start(0.0)
+        self._event("start", f"answered; playing {self.menu_file.name}")
+        self._sync_audio()
+        while True:
+            now = self.now()
+            if self.leave_after is not None and now >= self.leave_after:
+                self.report.ended = "left"
+                self._event("end", "leaving the call (leave_after)")
+                return
+            if now >= self.max_duration:
+                self.report.ended = "timeout"
+                return
+            if self._caller_left and not self.room.remote_participants:
+                self.report.ended = "caller left"
+                self._event("end", "the caller left")
+                return
+            for ev, at in self._drain_keys():
+                self._press(ev, at)
+            for _at, event in self.line.advance(self.now()):
+                if isinstance(event, CallEnded):
+                    self.report.ended = f"hangup: {event.reason}"
+                    self._event("end", f"line hangs up ({event.reason})")
+                    await self._finish_speaking()
+                    return
+                if isinstance(event, Heard) and event.final:
+                    self._emitted.add((event.start, event.text))
+            self._sync_audio()
+            self.report.visited = list(self.line.visited)
+            nxt = self.line.next_time()
+            wait = STEP if nxt is None else min(STEP, max(0.0, nxt - self.now()))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _finish_speaking(self) -> None:
+        tasks = [t for t in self._playing.values() if not t.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=15)
+
+    # ----------------------------------------------------------------------------------------- keys
+
+    def _on_dtmf(self, ev: rtc.SipDTMF) -> None:
+        self._keys.append((ev, self.now()))
+        self._wake.set()
+
+    def _on_participant_left(self, _p: rtc.RemoteParticipant) -> None:
+        self._caller_left = True
+        self._wake.set()
+
+    def _drain_keys(self) -> list[tuple[rtc.SipDTMF, float]]:
+        keys, self._keys = self._keys, []
+        return keys
+
+    def _press(self, ev: rtc.SipDTMF, at: float) -> None:
+        digit = ev.digit or ""
+        if DTMF_CODES.get(digit) != ev.code:
+            self.report.bad_codes.append((ev.code, digit))
+        sender = ev.participant.identity if ev.participant else None
+        self.report.keys.append(ReceivedKey(digit, ev.code, at, sender))
+        self._event("key", digit)
+        # The line's own time for the key is "now": advance first so its schedule is current.
+        for _at, event in self.line.advance(at):
+            if isinstance(event, Heard) and event.final:
+                self._emitted.add((event.start, event.text))
+        self.line.press(digit, at)
+
+    # ---------------------------------------------------------------------------------------- audio
+
+    def _scheduled(self) -> set[tuple[float, str]]:
+        out = set()
+        for item in self.line.queue:
+            payload = item.payload
+            if item.kind == "heard" and isinstance(payload, Heard) and payload.final:
+                out.add((payload.start, payload.text))
+        return out
+
+    def _sync_audio(self) -> None:
+        """Start audio for newly scheduled sentences; cancel audio of sentences the line dropped."""
+        scheduled = self._scheduled()
+        alive = scheduled | self._emitted
+        for key, task in list(self._playing.items()):
+            if key not in alive and not task.done():
+                task.cancel()
+                if self._current == key:
+                    self._source.clear_queue()  # cut off mid-sentence, as an IVR does on barge-in
+        now = self.now()
+        for key in sorted(scheduled):
+            start, text = key
+            if key in self._playing or start < now - LATE:
+                continue
+            future = asyncio.get_running_loop().run_in_executor(self._executor, self._render, text)
+            self._playing[key] = asyncio.create_task(self._play(key, future))
+
+    def _render(self, text: str) -> np.ndarray:
+        assert self._synthesize is not None
+        return np.asarray(self._synthesize(text, SAMPLE_RATE), dtype=np.int16)
+
+    async def _play(self, key: tuple[float, str], audio_future: asyncio.Future[Any]) -> None:
+        start, text = key
+        audio = await audio_future
+        delay = start - self.now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        async with self._play_lock:
+            self._current = key
+            try:
+                self.report.spoken.append((round(self.now(), 3), text))
+                self._event("say", text)
+                step = SAMPLE_RATE * FRAME_MS // 1000
+                for i in range(0, len(audio), step):
+                    chunk = audio[i : i + step]
+                    if len(chunk) < step:
+                        chunk = np.concatenate([chunk, np.zeros(step - len(chunk), dtype=np.int16)])
+                    frame = rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, step)
+                    await self._source.capture_frame(frame)
+                await self._source.wait_for_playout()
+            finally:
+                self._current = None

@@ -1,0 +1,318 @@
+"""``ivrnav worker``: a livekit-agents worker that navigates phone menus for explicitly dispatched jobs.
+
+Theory of operation
+-------------------
+LiveKit does the queueing and scaling: start more workers to serve more calls. A job is dispatched to
+agent name ``ivrnav`` (``CreateAgentDispatchRequest``) with JSON metadata::
+
+    {"menu": "menus/bank.yaml" | "<inline YAML text>", "goal": "agent",
+     "vars": {"card_last4": "4821"}, "line_identity": "ivr-line"}
+
+``vars`` may only hold *non-secret* values: dispatch metadata is visible to anyone who can list rooms
+or dispatches, so a secret var there is refused. Secrets come from the worker's own environment
+(``IVRNAV_VAR_<NAME>``) or its ``--secrets`` file. ``line_identity`` names the participant that is the
+phone line (the SIP participant), so the worker listens to it and not to an observer.
+
+The job joins the room, starts an ``AgentSession`` (STT: Deepgram nova-3 with interim results and the
+menu's phrases as key terms, or offline Whisper; TTS only for ``say:`` steps) whose agent awaits
+``NavigateIVR``. Every timeline note is published on data topic ``ivrnav.timeline`` and the result on
+``ivrnav.result`` (both JSON, already redacted), then the job ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobExecutorType, room_io
+
+from ivrnav.livekit.task import NavigateIVR
+from ivrnav.menu.compiler import compile_file, compile_text
+from ivrnav.menu.diagnostics import MenuFileError
+from ivrnav.menu.model import MenuFile
+from ivrnav.navigate.navigator import NavigationError, Note
+from ivrnav.navigate.result import NavigationResult
+
+__all__ = [
+    "AGENT_NAME",
+    "RESULT_TOPIC",
+    "TIMELINE_TOPIC",
+    "JobRequestError",
+    "WorkerConfig",
+    "build_server",
+    "menu_keyterms",
+    "parse_job",
+]
+
+logger = logging.getLogger("ivrnav.livekit.worker")
+
+AGENT_NAME = "ivrnav"
+TIMELINE_TOPIC = "ivrnav.timeline"
+RESULT_TOPIC = "ivrnav.result"
+DEFAULT_LINE_IDENTITY = "ivr-line"
+CONNECT_TIMEOUT = 20.0
+PUBLISH_TIMEOUT = 5.0
+MAX_KEYTERMS = 40  # Deepgram accepts ~100 key terms; Whisper's prompt is short: the menu's core phrases
+
+
+class JobRequestError(ValueError):
+    """Bad dispatch metadata (no menu, unknown var, a secret in metadata); the message holds no secret."""
+
+
+@dataclass
+class WorkerConfig:
+    stt: Literal["deepgram", "offline"] = "deepgram"
+    secrets: Mapping[str, str] = field(default_factory=dict)  # values from --secrets FILE
+    agent_name: str = AGENT_NAME
+    # Called on the job's thread with every finished job's result (tests, embedding).
+    on_result: Callable[[NavigationResult, dict[str, Any]], None] | None = None
+
+
+@dataclass
+class JobRequest:
+    menu_file: MenuFile
+    goal: str
+    values: dict[str, str]
+    line_identity: str
+    metadata: dict[str, Any]
+
+
+def _load_menu(menu: str) -> MenuFile:
+    # Inline YAML always has a newline or the version key; a path never does.
+    inline = "\n" in menu or menu.lstrip().startswith("ivrnav:")
+    try:
+        compiled = compile_text(menu, "<metadata>") if inline else compile_file(menu)
+    except MenuFileError as exc:
+        first = exc.errors[0] if exc.errors else None
+        raise JobRequestError(f"menu in job metadata does not compile: {first}") from None
+    except OSError as exc:
+        raise JobRequestError(f"cannot read menu {menu!r}: {type(exc).__name__}") from None
+    return compiled.menu_file
+
+
+def worker_values(menu_file: MenuFile, secrets: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The worker's own values for the menu's vars: ``--secrets`` file, then ``IVRNAV_VAR_<NAME>``."""
+    values = {k: str(v) for k, v in secrets.items() if k in menu_file.vars}
+    for name in menu_file.vars:
+        env = environ.get(f"IVRNAV_VAR_{name.upper()}")
+        if env is not None:
+            values[name] = env
+    return values
+
+
+def parse_job(metadata: str, config: WorkerConfig, environ: Mapping[str, str] | None = None) -> JobRequest:
+    """Validate dispatch metadata and combine its vars with the worker's secrets."""
+    try:
+        data = json.loads(metadata or "{}")
+    except json.JSONDecodeError:
+        raise JobRequestError("job metadata is not JSON") from None
+    if not isinstance(data, dict):
+        raise JobRequestError("job metadata must be a JSON object")
+    menu = data.get("menu")
+    if not isinstance(menu, str) or not menu.strip():
+        raise JobRequestError('job metadata needs "menu": a menu file path or inline YAML')
+    mf = _load_menu(menu)
+    goal = data.get("goal") or mf.goal
+    if not isinstance(goal, str) or goal not in mf.menus:
+        raise JobRequestError(f"goal {goal!r} is not a menu of {mf.name!r}")
+    given = data.get("vars") or {}
+    if not isinstance(given, dict):
+        raise JobRequestError('"vars" must be an object of name: value')
+    unknown = sorted(set(given) - set(mf.vars))
+    if unknown:
+        raise JobRequestError(f"unknown var(s) in job metadata: {', '.join(map(str, unknown))}")
+    secret = sorted(n for n in given if n in mf.secret_vars)
+    if secret:
+        # Refuse rather than ignore: the value has already leaked to whoever can read dispatches.
+        raise JobRequestError(
+            f"secret var(s) {', '.join(secret)} must not be sent in job metadata; give them to the worker "
+            f"({', '.join('IVRNAV_VAR_' + n.upper() for n in secret)} or --secrets FILE)"
+        )
+    values = worker_values(mf, config.secrets, os.environ if environ is None else environ)
+    values.update({str(k): str(v) for k, v in given.items()})
+    for name, value in values.items():
+        pattern = mf.vars[name].pattern
+        if pattern and not re.fullmatch(pattern, value):
+            raise JobRequestError(f"value of var {name!r} does not match its pattern {pattern!r}")
+    identity = data.get("line_identity") or DEFAULT_LINE_IDENTITY
+    return JobRequest(mf, goal, values, str(identity), data)
+
+
+def menu_keyterms(menu_file: MenuFile, limit: int = MAX_KEYTERMS) -> list[str]:
+    """Phrases worth boosting in STT: option labels and literal ``listen`` phrases, most useful first."""
+    terms: list[str] = []
+    for option in menu_file.globals:
+        terms.extend(option.says)
+    for menu in menu_file.menus.values():
+        for option in menu.options:
+            terms.extend(option.says)
+        terms.extend(p.text for p in menu.listen if p.regex is None)
+    seen = dict.fromkeys(t.strip() for t in terms if t and t.strip())
+    return list(seen)[:limit]
+
+
+def make_stt(kind: str, keyterms: list[str]) -> Any:
+    if kind == "offline":
+        from ivrnav.speech.stt import WhisperSTT
+
+        return WhisperSTT(keyterms=keyterms)
+    from livekit.plugins import deepgram
+
+    # nova-3 handles 8 kHz telephone audio and is the model that takes key terms.
+    return deepgram.STT(model="nova-3", interim_results=True, keyterm=keyterms, language="en-US")
+
+
+def make_tts(kind: str) -> Any:
+    if kind == "offline":
+        from ivrnav.speech.tts import PiperTTS
+
+        return PiperTTS()
+    from livekit.plugins import deepgram
+
+    return deepgram.TTS()
+
+
+class _Host(Agent):
+    """The job's agent: runs one ``NavigateIVR`` and reports its result."""
+
+    def __init__(self, task: Callable[[], NavigateIVR], done: Callable[[NavigationResult], Any]) -> None:
+        super().__init__(instructions="Navigate the phone menu silently.", llm=None)
+        self._task = task
+        self._done = done
+
+    async def on_enter(self) -> None:
+        result = await self._task()
+        await self._done(result)
+
+
+def _note_json(note: Note) -> bytes:
+    return json.dumps({"kind": "note", "at": round(note.at, 3), "note": note.kind, "text": note.text}).encode()
+
+
+def _error_result(goal: str, reason: str, detail: str) -> NavigationResult:
+    return NavigationResult(reached=False, goal=goal, reason=reason, detail=detail)
+
+
+async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
+    """The job entrypoint (one call)."""
+    await asyncio.wait_for(ctx.connect(), CONNECT_TIMEOUT)
+    room = ctx.room
+    pending: set[asyncio.Task[Any]] = set()
+
+    async def publish(payload: bytes, topic: str) -> None:
+        with contextlib.suppress(Exception):  # a room that is going away must not fail the job
+            await asyncio.wait_for(room.local_participant.publish_data(payload, reliable=True, topic=topic),
+                                   PUBLISH_TIMEOUT)
+
+    async def report(result: NavigationResult, metadata: dict[str, Any]) -> None:
+        logger.info("job %s: %s (%s)", ctx.job.id, result.reason, result.detail)
+        await publish(json.dumps({"kind": "result", **result.to_dict()}).encode(), RESULT_TOPIC)
+        if config.on_result is not None:
+            try:
+                config.on_result(result, metadata)
+            except Exception:
+                logger.warning("on_result callback failed", exc_info=False)
+
+    try:
+        request = parse_job(ctx.job.metadata, config)
+    except (JobRequestError, NavigationError) as exc:
+        logger.error("job %s refused: %s", ctx.job.id, exc)
+        await report(_error_result("", "bad_request", str(exc)), {})
+        ctx.shutdown(reason="bad request")
+        return
+
+    def on_note(note: Note) -> None:
+        logger.info("%7.2fs %-5s %s", note.at, note.kind, note.text)
+        task = asyncio.ensure_future(publish(_note_json(note), TIMELINE_TOPIC))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    finished = asyncio.Event()
+
+    async def done(result: NavigationResult) -> None:
+        if pending:
+            await asyncio.wait(list(pending), timeout=PUBLISH_TIMEOUT)
+        await report(result, request.metadata)
+        finished.set()
+
+    def make_task() -> NavigateIVR:
+        return NavigateIVR(request.menu_file, request.goal, request.values, line_identity=request.line_identity,
+                           room=room, on_note=on_note)
+
+    try:
+        make_task()  # fail fast on a missing var / bad goal, before any audio is set up
+    except NavigationError as exc:
+        await report(_error_result(request.goal, "bad_request", str(exc)), request.metadata)
+        ctx.shutdown(reason="bad request")
+        return
+
+    keyterms = menu_keyterms(request.menu_file)
+    stt, tts = make_stt(config.stt, keyterms), make_tts(config.stt)
+    if config.stt == "offline":  # load the models off the event loop, before the line starts talking
+        await asyncio.to_thread(stt.prewarm)
+        await asyncio.to_thread(tts.prewarm)
+    session: AgentSession = AgentSession(stt=stt, tts=tts, llm=None)
+    options = room_io.RoomOptions(
+        participant_identity=request.line_identity,
+        # the task must see the line hang up and report "hangup"; we close the session ourselves
+        close_on_disconnect=False,
+    )
+    await session.start(agent=_Host(make_task, done), room=room, room_options=options, record=False)
+    limit = request.menu_file.defaults.max_call * 1.1 + 30
+    try:
+        await asyncio.wait_for(finished.wait(), limit)
+    except TimeoutError:
+        await report(_error_result(request.goal, "timeout", f"job exceeded {limit:.0f} s"), request.metadata)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(session.aclose(), 10)
+    ctx.shutdown(reason="navigation finished")
+
+
+def build_server(
+    config: WorkerConfig,
+    *,
+    ws_url: str | None = None,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> AgentServer:
+    """An ``AgentServer`` serving ``config.agent_name``. Jobs run on threads of this process: calls are
+    I/O bound and the offline models are loaded once and shared."""
+    if config.stt == "offline":
+        # livekit plugins register themselves on import and insist on the main thread; the offline STT
+        # imports Silero lazily on a job thread, so import it here first.
+        import livekit.plugins.silero  # noqa: F401
+    server = AgentServer(
+        ws_url=ws_url,
+        api_key=api_key,
+        api_secret=api_secret,
+        host=host,
+        port=port,
+        job_executor_type=JobExecutorType.THREAD,
+        num_idle_processes=0,
+    )
+
+    async def entrypoint(ctx: JobContext) -> None:
+        await run_job(ctx, config)
+
+    server.rtc_session(entrypoint, agent_name=config.agent_name)
+    return server
+
+
+def load_secrets_file(path: str | Path) -> dict[str, str]:
+    """A YAML mapping of var name to value (the same format as ``ivrnav run --secrets``)."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"secrets file {path} must map var names to values")
+    return {str(k): str(v) for k, v in data.items()}

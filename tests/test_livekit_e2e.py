@@ -1,0 +1,150 @@
+"""End to end on a real livekit-server (127.0.0.1): the ivrnav worker (offline Whisper STT, in-process)
+and the simulated line as a LiveKit participant (Piper TTS audio) in one room.
+
+Nothing is faked between them: the line speaks audio, the worker's session transcribes it, the
+navigator presses keys with publish_dtmf, the server relays them as sip_dtmf_received, the line reacts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from livekit import api
+
+from ivrnav.livekit.devserver import LoopbackLiveKitServer
+from ivrnav.livekit.dtmf import DTMF_CODES
+from ivrnav.livekit.line_participant import LineParticipant, LineReport
+from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
+from ivrnav.menu.compiler import compile_file
+from ivrnav.navigate.result import NavigationResult
+from ivrnav.speech.models import missing_reason
+from tests import livekit_fixtures
+from tests.livekit_fixtures import in_ci
+
+pytestmark = [pytest.mark.livekit, pytest.mark.speech]
+
+livekit_server = livekit_fixtures.livekit_server
+
+MENUS = Path(__file__).resolve().parents[1] / "menus"
+REGISTER_TIMEOUT = 30.0
+API_TIMEOUT = 10.0
+LINE_IDENTITY = "ivr-line"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def speech_models() -> None:
+    reason = missing_reason()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"offline speech models are required in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+def line_token(server: LoopbackLiveKitServer, room: str, identity: str = LINE_IDENTITY) -> str:
+    grants = api.VideoGrants(room_join=True, room=room)
+    return api.AccessToken(server.api_key, server.api_secret).with_identity(identity).with_grants(grants).to_jwt()
+
+
+class Results:
+    """Results handed over from the worker's job threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_room: dict[str, NavigationResult] = {}
+
+    def add(self, result: NavigationResult, metadata: dict[str, Any]) -> None:
+        with self._lock:
+            self.by_room[str(metadata.get("room"))] = result
+
+    async def wait(self, room: str, timeout: float) -> NavigationResult:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if room in self.by_room:
+                    return self.by_room[room]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no navigation result for room {room} within {timeout:.0f} s")
+
+
+@contextlib.asynccontextmanager
+async def running_worker(server: LoopbackLiveKitServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Results]:
+    # AgentServer.run writes LIVEKIT_* into os.environ; monkeypatch restores them afterwards.
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        monkeypatch.setenv(name, "")
+    results = Results()
+    worker = build_server(WorkerConfig(stt="offline", on_result=results.add), ws_url=server.url,
+                          api_key=server.api_key, api_secret=server.api_secret)
+    registered = asyncio.Event()
+    worker.on("worker_registered", lambda *_: registered.set())
+    task = asyncio.create_task(worker.run(devmode=True))
+    try:
+        await asyncio.wait_for(registered.wait(), REGISTER_TIMEOUT)
+        yield results
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(worker.aclose(), 30)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, 10)
+
+
+async def dispatch(server: LoopbackLiveKitServer, room: str, menu: str, goal: str) -> None:
+    metadata = json.dumps({"menu": menu, "goal": goal, "line_identity": LINE_IDENTITY, "room": room})
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as lk:
+        await asyncio.wait_for(lk.room.create_room(api.CreateRoomRequest(name=room)), API_TIMEOUT)
+        await asyncio.wait_for(
+            lk.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(agent_name=AGENT_NAME, room=room, metadata=metadata)
+            ),
+            API_TIMEOUT,
+        )
+
+
+async def call(
+    server: LoopbackLiveKitServer, results: Results, menu: str, goal: str, *, leave_after: float | None = None,
+    timeout: float = 75.0,
+) -> tuple[NavigationResult, LineReport]:
+    room = f"ivrnav-e2e-{secrets.token_hex(4)}"
+    mf = compile_file(MENUS / menu).menu_file
+    line = LineParticipant(mf, url=server.url, token=line_token(server, room), leave_after=leave_after,
+                           max_duration=timeout)
+    line_task = asyncio.create_task(line.run())
+    try:
+        await dispatch(server, room, str(MENUS / menu), goal)
+        result = await results.wait(room, timeout)
+    finally:
+        line.leave_after = 0.0  # ask the line to leave if it is still there
+        report = await asyncio.wait_for(line_task, 30)
+    return result, report
+
+
+def pacing(report: LineReport) -> list[float]:
+    return [b.at - a.at for a, b in zip(report.keys, report.keys[1:], strict=False)]
+
+
+async def test_bank_fraud_and_pharmacy_hours(livekit_server: LoopbackLiveKitServer,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_worker(livekit_server, monkeypatch) as results:
+        bank, bank_line = await call(livekit_server, results, "bank.yaml", "fraud")
+        assert bank.reached, (bank.reason, bank.detail, bank_line.spoken)
+        assert bank.reason == "reached" and bank.final_menu == "fraud"
+        assert bank.digits == "1 3"
+        assert [k.digit for k in bank_line.keys] == ["1", "3"]
+        assert [k.code for k in bank_line.keys] == [DTMF_CODES["1"], DTMF_CODES["3"]]
+        assert not bank_line.bad_codes
+        assert bank_line.visited[-1] == "fraud"
+
+        pharmacy, pharmacy_line = await call(livekit_server, results, "pharmacy.yaml", "hours")
+        assert pharmacy.reached, (pharmacy.reason, pharmacy.detail, pharmacy_line.spoken)
+        assert [k.digit for k in pharmacy_line.keys] == ["1", "3"]
+        assert [k.code for k in pharmacy_line.keys] == [1, 3]
+        assert pharmacy_line.visited[-1] == "hours"
