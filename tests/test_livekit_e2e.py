@@ -148,3 +148,40 @@ async def test_bank_fraud_and_pharmacy_hours(livekit_server: LoopbackLiveKitServ
         assert [k.digit for k in pharmacy_line.keys] == ["1", "3"]
         assert [k.code for k in pharmacy_line.keys] == [1, 3]
         assert pharmacy_line.visited[-1] == "hours"
+
+
+async def test_line_that_leaves_mid_call_ends_with_hangup(livekit_server: LoopbackLiveKitServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_worker(livekit_server, monkeypatch) as results:
+        started = time.monotonic()
+        # 9 s in, the bank line is reading its main menu: the navigator has pressed 1 and waits for "fraud".
+        result, line = await call(livekit_server, results, "bank.yaml", "fraud", leave_after=9.0, timeout=40)
+    assert line.ended == "left"
+    assert not result.reached
+    assert result.reason == "hangup", (result.reason, result.detail)
+    assert result.digits == "1"
+    assert time.monotonic() - started < 40
+
+
+async def test_line_participant_against_unreachable_server_is_a_clear_error() -> None:
+    import socket
+
+    from livekit import rtc
+
+    with socket.socket() as sock:  # a free port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    mf = compile_file(MENUS / "bank.yaml").menu_file
+    token = api.AccessToken("devkey", "x" * 32).with_identity("ivr-line").with_grants(
+        api.VideoGrants(room_join=True, room="r")).to_jwt()
+    line = LineParticipant(mf, url=f"ws://127.0.0.1:{port}", token=token, synthesize=lambda text, rate: _silence())
+    started = time.monotonic()
+    with pytest.raises(rtc.ConnectError, match=r"(?i)refused"):
+        await asyncio.wait_for(line.run(), 30)
+    assert time.monotonic() - started < 30
+
+
+def _silence() -> Any:
+    import numpy as np
+
+    return np.zeros(160, dtype=np.int16)

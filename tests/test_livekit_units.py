@@ -1,0 +1,156 @@
+"""The LiveKit adapters' pure parts, without a server: DTMF codes and pacing, job metadata, the driver."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from ivrnav.livekit.dial import DialError, livekit_settings, result_from_dict, run_livekit_call
+from ivrnav.livekit.driver import CallDriver
+from ivrnav.livekit.dtmf import DTMF_CODES, DtmfSender, dtmf_code, key_schedule
+from ivrnav.livekit.worker import JobRequestError, WorkerConfig, menu_keyterms, parse_job
+from ivrnav.menu.compiler import compile_file
+from ivrnav.navigate.events import SendDigits
+from ivrnav.navigate.navigator import Navigator
+from ivrnav.sim.runner import simulate_call
+
+MENUS = Path(__file__).resolve().parents[1] / "menus"
+BANK = str(MENUS / "bank.yaml")
+ACCOUNT = "1234567890"
+
+
+def test_rfc4733_codes() -> None:
+    assert [dtmf_code(k) for k in "0123456789*#ABCD"] == list(range(16))
+    assert dtmf_code("d") == 15
+    with pytest.raises(ValueError, match="not a DTMF key") as excinfo:
+        dtmf_code("x")
+    assert "'x'" not in str(excinfo.value)  # the key might be part of a secret: never echoed
+
+
+def test_key_schedule_pacing_and_pauses() -> None:
+    sched = key_schedule("12w3W#", 0.15)
+    assert [p.key for p in sched] == ["1", "2", "3", "#"]
+    assert [round(p.offset, 3) for p in sched] == [0.0, 0.15, 0.8, 1.95]
+    assert [p.offset for p in key_schedule("W5", 0.2)] == [1.0]  # a leading pause delays the first key
+    with pytest.raises(ValueError):
+        key_schedule("1e", 0.1)
+
+
+async def test_sender_paces_keys_and_logs_only_masked(caplog: pytest.LogCaptureFixture) -> None:
+    clock = [0.0]
+    sent: list[tuple[int, str, float]] = []
+
+    async def publish(code: int, digit: str) -> None:
+        sent.append((code, digit, clock[0]))
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    sender = DtmfSender(publish, sleep=sleep, clock=lambda: clock[0])
+    with caplog.at_level(logging.DEBUG, logger="ivrnav.livekit"):
+        await sender.send(ACCOUNT + "#", 0.1, masked="••••••••••#")
+    assert [(c, d) for c, d, _ in sent] == [(DTMF_CODES[d], d) for d in ACCOUNT + "#"]
+    gaps = [round(b[2] - a[2], 6) for a, b in itertools.pairwise(sent)]
+    assert gaps == [0.1] * 10
+    assert ACCOUNT not in caplog.text and "••••••••••#" in caplog.text
+
+
+def test_job_metadata_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = WorkerConfig(stt="offline", secrets={"pin": "9876"})
+    env = {"IVRNAV_VAR_ACCOUNT": ACCOUNT}
+    job = parse_job(json.dumps({"menu": BANK, "goal": "fraud", "vars": {"card_last4": "1111"}}), config, env)
+    assert job.goal == "fraud" and job.line_identity == "ivr-line"
+    assert job.values == {"account": ACCOUNT, "pin": "9876", "card_last4": "1111"}
+
+    inline = Path(BANK).read_text("utf-8")
+    assert parse_job(json.dumps({"menu": inline}), config, {}).goal == "agent"
+
+    with pytest.raises(JobRequestError, match=r"secret var.*account.*IVRNAV_VAR_ACCOUNT") as excinfo:
+        parse_job(json.dumps({"menu": BANK, "vars": {"account": ACCOUNT}}), config, {})
+    assert ACCOUNT not in str(excinfo.value)
+    for bad, message in [("not json", "not JSON"), ("[]", "JSON object"), ("{}", '"menu"'),
+                         (json.dumps({"menu": BANK, "goal": "nowhere"}), "not a menu"),
+                         (json.dumps({"menu": BANK, "vars": {"colour": "red"}}), "unknown var"),
+                         (json.dumps({"menu": BANK, "vars": {"card_last4": "12"}}), "pattern"),
+                         (json.dumps({"menu": "ivrnav: 1\nname: x\n"}), "does not compile"),
+                         (json.dumps({"menu": "/no/such/menu.yaml"}), "cannot read|does not compile")]:
+        with pytest.raises(JobRequestError, match=message):
+            parse_job(bad, config, {})
+
+
+def test_keyterms_come_from_the_menu() -> None:
+    terms = menu_keyterms(compile_file(BANK).menu_file)
+    assert "report fraud" in terms and "credit card services" in terms and "main menu" in terms
+    assert not any(t.startswith("re:") or "\\" in t for t in terms)
+    assert len(terms) == len(set(terms)) <= 40
+
+
+def _navigator(goal: str = "fraud") -> Navigator:
+    return Navigator(compile_file(BANK).menu_file, goal, {"account": ACCOUNT, "pin": "9876"})
+
+
+async def test_driver_reaches_goal_from_transcripts() -> None:
+    sent: list[str] = []
+
+    async def send(action: SendDigits) -> None:
+        sent.append(action.digits)
+
+    driver = CallDriver(_navigator("main"), send_digits=send, tick=0.02)
+    run = asyncio.create_task(driver.run())
+    for text in ["Thank you for calling Acme Bank.", "Calls may be monitored or recorded.", "For English, press 1."]:
+        driver.transcript(text[:10], False)
+        driver.transcript(text, True)
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)
+    driver.transcript("Main menu.", True)
+    result = await asyncio.wait_for(run, 5)
+    assert result.reached and result.final_menu == "main"
+    assert sent == ["1"]
+    pressed = [p for p in result.path if p.keys]
+    assert pressed and pressed[0].sent_at is not None  # DigitsSent was fed back
+
+
+async def test_driver_turns_failures_into_a_result_without_secrets() -> None:
+    async def send(action: SendDigits) -> None:
+        raise ConnectionError(f"link dropped while sending {action.digits}")  # a careless message with a secret
+
+    nav = _navigator("verify")
+    driver = CallDriver(nav, send_digits=send, tick=0.02)
+    run = asyncio.create_task(driver.run())
+    for text in ["Thank you for calling Acme Bank.", "Calls may be monitored or recorded.", "For English, press 1."]:
+        driver.transcript(text, True)
+        await asyncio.sleep(0.05)
+    result = await asyncio.wait_for(run, 5)
+    assert result.reason == "error" and not result.reached
+    assert "ConnectionError" in result.detail
+    assert result.to_json().count(ACCOUNT) == 0
+
+
+async def test_driver_hangup_and_missing_speech_output() -> None:
+    driver = CallDriver(_navigator(), send_digits=lambda a: asyncio.sleep(0))
+    run = asyncio.create_task(driver.run())
+    driver.call_ended("hangup")
+    result = await asyncio.wait_for(run, 5)
+    assert result.reason == "hangup"
+
+
+def test_result_round_trips_through_json() -> None:
+    result = simulate_call(compile_file(BANK).menu_file, goal="fraud").result
+    again = result_from_dict(json.loads(result.to_json()))
+    assert again.to_dict() == result.to_dict()
+
+
+def test_settings_and_trunk_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(DialError, match="LIVEKIT_URL, LIVEKIT_API_KEY"):
+        livekit_settings({})
+    mf = compile_file(BANK).menu_file
+    assert run_livekit_call(mf, "fraud", {}, environ={}) == 2
+    assert "LIVEKIT_URL" in capsys.readouterr().err
+    env = {"LIVEKIT_URL": "ws://127.0.0.1:1", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s" * 32}
+    assert run_livekit_call(mf, "fraud", {}, environ=env) == 2
+    assert "LIVEKIT_SIP_TRUNK_ID" in capsys.readouterr().err
