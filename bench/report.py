@@ -259,6 +259,12 @@ OBSERVATIONS = [
     "are on drifted lines (swap_keys, new_menu, reword ~68-73% at 15% WER) with `loop`, `hangup` and `human` "
     "reasons, while on the original and promo lines it is at 99.5-100% even at 15% WER. The baselines read the "
     "key from what the line says and so are indifferent to key swaps; ivrnav's drift handling is the weak point.",
+    "`ivrnav.sim.drift.swap_keys` rewrites only lower-case `press N` in the prompt, so on key-first sentences "
+    "(\"Press 5 for insurance cards.\") the key map changes but the prompt does not: the line then says "
+    "\"press 5\" for two options and sends the wanted one to another key (e.g. gen1004: prompt says press 5 for "
+    "insurance cards, line maps it to 3). Such a line is self-contradictory; most of ivrnav's swap_keys `loop` "
+    "failures at 0% WER are this (it presses the key the line says, lands in the wrong menu, goes back, repeats). "
+    "This run did not correct for it; the swap_keys numbers understate every system that trusts what it hears.",
     "Baselines never retry and do not track menus: they act on the next planned step as soon as its label "
     "shows up, which is why they are fast when they work and fail outright when a label is mis-heard.",
     "Other engineers' processes (e.g. `bench.compile_speed`) may share the 2 cores during a run; the "
