@@ -267,6 +267,9 @@ OBSERVATIONS = [
     "This run did not correct for it; the swap_keys numbers understate every system that trusts what it hears.",
     "Baselines never retry and do not track menus: they act on the next planned step as soon as its label "
     "shows up, which is why they are fast when they work and fail outright when a label is mis-heard.",
+    "RSS per call is RSS growth divided by N measured in the same process after the call phase, so memory the "
+    "allocator already holds is reused: the small-N rows read 0 KiB, and the N=1000 row (~33 KiB) is the best "
+    "available estimate. A fresh process per N would measure it properly.",
     "Other engineers' processes (e.g. `bench.compile_speed`) may share the 2 cores during a run; the "
     "speed and concurrency numbers are single measurements, not best-of.",
 ]
