@@ -238,12 +238,24 @@ def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: in
         console.print(f"[bold]{mf.name}[/]: navigating to [bold]{goal}[/] on the {where}"
                       + (f" (WER {wer:.0%}, seed {seed})" if wer else ""))
     if audio:
-        try:
-            from ivrnav.speech.audio_call import simulate_audio_call  # type: ignore[import-not-found]
-        except ImportError:
-            _usage("--audio simulation is not available in this version yet; run without it")
+        from ivrnav.speech.audio_call import simulate_audio_call
+        from ivrnav.speech.models import SpeechModelMissing
 
-        call = simulate_audio_call(mf, line_file=line_file, goal=goal, vars=values, seed=seed, on_note=printer)
+        if wer:
+            err_console.print("[yellow]--wer is ignored with --audio: recognition errors come from the real STT[/]")
+
+        def audio_printer(note: Any) -> None:  # the line's DTMF detections join the navigator's timeline
+            if note.kind == "dtmf":
+                console.print(f"[dim]{note.at:7.2f}s[/] [blue] dtmf[/]  {_escape(note.text)}")
+            elif printer is not None:
+                printer(note)
+
+        try:
+            call = simulate_audio_call(mf, line_file=line_file, goal=goal, vars=values, seed=seed,
+                                       on_note=audio_printer if printer else None)
+        except (SpeechModelMissing, ImportError) as exc:  # the speech extra or its models are not installed
+            _usage(f"--audio needs the offline speech models: {exc}")
+        (err_console if as_json else console).print(f"[dim]{_escape(call.stats.summary())}[/]")
     elif realtime:
         from ivrnav.sim.runner import simulate_call_realtime
 

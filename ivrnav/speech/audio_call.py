@@ -1,0 +1,507 @@
+"""Simulate a call through real audio: the simulated line speaks, the navigator listens, keys are tones.
+
+Theory of operation
+-------------------
+The text runner (``ivrnav.sim.runner``) hands the line's transcripts straight to the navigator. This
+adapter puts real audio in between, on a virtual clock that advances in fixed frames (20 ms at 8 kHz,
+the telephone band), as fast as the CPU allows:
+
+* line -> caller: every sentence the line schedules (a final ``Heard`` in its queue gives its text and
+  start) is synthesised once with Piper (cached by text), put through the telephone channel (300-3400
+  Hz band-pass, G.711 mu-law) and placed on the line's outgoing audio timeline at its scheduled start.
+  The line's word timing is only a schedule; the audio is what counts. Piper speaks most IVR sentences
+  a little faster than the line's 2.5 words/s, so a sentence usually ends early and the pause after it
+  grows. When a sentence is longer than its slot we let it run and start the next one after it (no
+  time-stretching: stretching distorts speech, and the delay is what a real IVR's audio would do).
+  When a key barges in and the line drops sentences from its queue, their audio is cut at that frame.
+* Each frame of that audio is fed to the incremental Whisper recogniser (key terms from the menu's
+  phrases); its interim and final transcripts become ``Heard`` events, timed in audio seconds.
+* caller -> line: ``SendDigits`` become in-band DTMF (ITU-T Q.23 pairs, 100 ms tones, ``inter_digit``
+  start to start with at least 50 ms of silence between tones, ``w``/``W`` as 0.5/1 s of silence),
+  through the same channel, into a Goertzel ``DtmfDetector`` on the line's side whose detections become
+  ``line.press(digit, t)``. ``DigitsSent`` follows the last tone. ``Say`` goes to ``line.hear`` as text.
+* When it sends keys or speaks, the caller ends the recogniser's open utterance (``flush``): the line's
+  reaction starts ~0.3 s after a key, shorter than the VAD's end-of-utterance silence, and would
+  otherwise be glued to the old prompt, whose utterance the navigator rightly ignores.
+
+The navigator gets a ``Tick`` when its ``wakeup_at()`` is due and at least every 100 ms. The call ends
+when the navigator is done, or at its ``max_call`` (with 5 % slack), so a silent or garbled line can
+never hang the loop. Trace records match the text runner's (masked), plus ``line_audio`` (a sentence
+placed on the timeline) and ``line_key`` with the detector's delay.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from statistics import median
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ivrnav.menu.model import MenuFile
+from ivrnav.menu.template import MASK, PAUSES
+from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
+from ivrnav.navigate.navigator import Navigator, Note
+from ivrnav.navigate.result import NavigationResult
+from ivrnav.sim.line import SimulatedLine
+from ivrnav.sim.runner import HARD_LIMIT_FACTOR, SimulatedCall, demo_values
+from ivrnav.speech.audio import add_noise, telephone_channel
+from ivrnav.speech.dtmf import DtmfDetector, dtmf_tone
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+    from ivrnav.speech.stt import Transcript
+    from ivrnav.speech.tts import PiperSynthesizer
+
+__all__ = ["AudioCall", "AudioStats", "SpeechEngines", "menu_keyterms", "simulate_audio_call"]
+
+SAMPLE_RATE = 8000
+FRAME_MS = 20
+TONE = 0.1  # seconds per key tone (Q.24 receivers must take >= 40 ms)
+MIN_GAP = 0.05  # seconds of silence between tones, so a repeated key ("99") is heard twice
+TICK_EVERY = 0.1  # the navigator's contract: a Tick at least every 100 ms
+SPEECH_LEVEL_RMS = 3000.0  # typical int16 RMS of the channelled voice; reference for ``noise_snr_db``
+MAX_KEYTERMS = 40  # Whisper's initial prompt is short; more terms only slow every decode
+
+
+def menu_keyterms(menu_file: MenuFile, limit: int = MAX_KEYTERMS) -> list[str]:
+    """Phrases to bias recognition towards: "press N" for the keys in use, option labels, literal
+    ``listen`` phrases. "press 1" first so Whisper writes keys as digits, the navigator's best cue."""
+    keys = sorted({o.keys for m in menu_file.menus.values() for o in m.options}
+                  | {o.keys for o in menu_file.globals})
+    spoken = {"*": "star", "#": "pound"}
+    terms = [f"press {spoken.get(k, k)}" for k in keys if len(k) == 1]
+    for option in menu_file.globals:
+        terms.extend(option.says)
+    for menu in menu_file.menus.values():
+        for option in menu.options:
+            terms.extend(option.says)
+        terms.extend(p.text for p in menu.listen if p.regex is None)
+    return list(dict.fromkeys(t.strip() for t in terms if t and t.strip()))[:limit]
+
+
+class SpeechEngines:
+    """Piper voice, Whisper model and the per-text cache of channelled line audio. Loading costs ~1 s,
+    so one instance serves many calls (tests share one; the CLI uses ``default()``)."""
+
+    def __init__(self, synthesizer: PiperSynthesizer | None = None, whisper: WhisperModel | None = None) -> None:
+        from ivrnav.speech.stt import load_whisper
+        from ivrnav.speech.tts import PiperSynthesizer
+
+        # Noise-free Piper: the same text always sounds the same, so a seed gives the same call.
+        self.synthesizer = synthesizer or PiperSynthesizer(noise_scale=0.0, noise_w_scale=0.0)
+        self.whisper = whisper or load_whisper()
+        self._cache: dict[str, npt.NDArray[np.int16]] = {}
+        self._lock = threading.Lock()
+        self.tts_wall = 0.0  # seconds spent synthesising (cache misses only)
+
+    _default: SpeechEngines | None = None
+    _default_lock = threading.Lock()
+
+    @classmethod
+    def default(cls) -> SpeechEngines:
+        with cls._default_lock:
+            if cls._default is None:
+                cls._default = cls()
+            return cls._default
+
+    def line_audio(self, text: str) -> tuple[npt.NDArray[np.int16], bool]:
+        """``text`` as the caller hears it (8 kHz, telephone band, G.711); and whether it was cached."""
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                return cached, True
+            t0 = time.perf_counter()
+            audio = telephone_channel(self.synthesizer.synthesize(text, SAMPLE_RATE), SAMPLE_RATE)
+            self.tts_wall += time.perf_counter() - t0
+            self._cache[text] = audio
+            return audio, False
+
+
+@dataclass
+class AudioStats:
+    """How much audio work a call took. ``real_time_factor`` < 1 means faster than real time."""
+
+    audio_seconds: float = 0.0  # length of the call on the audio clock
+    wall_seconds: float = 0.0
+    line_speech_seconds: float = 0.0  # line audio actually played (cut sentences count what played)
+    dtmf_seconds: float = 0.0  # caller audio holding tones and w/W pauses
+    sentences: int = 0  # sentences placed on the line's timeline
+    synthesized: int = 0  # of which rendered by Piper (the rest came from the cache)
+    tts_seconds: float = 0.0  # wall time in Piper + channel
+    stt_seconds: float = 0.0  # wall time in the recogniser (VAD + Whisper)
+    transcripts: int = 0  # interim + final transcripts delivered to the navigator
+    keys_sent: int = 0
+    keys_detected: int = 0
+    key_delays: list[float] = field(default_factory=list)  # tone start -> detection, seconds
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.wall_seconds / self.audio_seconds if self.audio_seconds else 0.0
+
+    @property
+    def key_delay_median(self) -> float | None:
+        return median(self.key_delays) if self.key_delays else None
+
+    def summary(self) -> str:
+        delay = self.key_delay_median
+        key_part = f"keys {self.keys_detected}/{self.keys_sent} detected in audio" + (
+            f", median delay {delay * 1000:.0f} ms" if delay is not None else "")
+        return (f"audio: {self.audio_seconds:.1f} s of call ({self.line_speech_seconds:.1f} s line speech, "
+                f"{self.dtmf_seconds:.1f} s DTMF) in {self.wall_seconds:.1f} s wall, real-time factor "
+                f"{self.real_time_factor:.2f} (TTS {self.tts_seconds:.1f} s for {self.synthesized}/{self.sentences} "
+                f"sentences, STT {self.stt_seconds:.1f} s, {self.transcripts} transcripts); {key_part}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "audio_seconds": round(self.audio_seconds, 3), "wall_seconds": round(self.wall_seconds, 3),
+            "real_time_factor": round(self.real_time_factor, 3),
+            "line_speech_seconds": round(self.line_speech_seconds, 3), "dtmf_seconds": round(self.dtmf_seconds, 3),
+            "sentences": self.sentences, "synthesized": self.synthesized,
+            "tts_seconds": round(self.tts_seconds, 3), "stt_seconds": round(self.stt_seconds, 3),
+            "transcripts": self.transcripts, "keys_sent": self.keys_sent, "keys_detected": self.keys_detected,
+            "key_delay_median": None if self.key_delay_median is None else round(self.key_delay_median, 3),
+        }
+
+
+@dataclass
+class AudioCall(SimulatedCall):
+    """A ``SimulatedCall`` plus the audio figures and what the caller sent (masked) vs the line detected."""
+
+    stats: AudioStats = field(default_factory=AudioStats)
+    keys_sent: list[tuple[str, float]] = field(default_factory=list)  # (masked key, tone start)
+
+
+@dataclass
+class _Segment:
+    key: tuple[float, str]  # the line's (scheduled start, sentence text)
+    start: int  # sample index on the timeline
+    audio: npt.NDArray[np.int16]
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.audio)
+
+
+class _Timeline:
+    """One direction's audio: non-overlapping clips at sample positions, rendered frame by frame."""
+
+    def __init__(self) -> None:
+        self.segments: list[_Segment] = []
+        self.tail = 0  # where the last clip ends
+
+    def place(self, seg: _Segment) -> None:
+        self.segments.append(seg)
+        self.tail = max(self.tail, seg.end)
+
+    def render(self, n0: int, n: int) -> tuple[npt.NDArray[np.int16], int]:
+        """Samples ``n0 .. n0+n`` and how many of them some clip covered."""
+        out = np.zeros(n, dtype=np.int16)
+        covered = 0
+        for seg in self.segments:
+            a, b = max(seg.start, n0), min(seg.end, n0 + n)
+            if a < b:
+                out[a - n0 : b - n0] = seg.audio[a - seg.start : b - seg.start]
+                covered += b - a
+        # Clips entirely in the past are never read again.
+        self.segments = [s for s in self.segments if s.end > n0 + n]
+        return out, covered
+
+    def cut(self, seg: _Segment, at: int) -> None:
+        """Stop ``seg`` at sample ``at`` (drop it if it has not started)."""
+        if seg.start >= at:
+            self.segments.remove(seg)
+        else:
+            seg.audio = seg.audio[: at - seg.start]
+        self.tail = max((s.end for s in self.segments), default=at)
+
+
+@dataclass
+class _Tone:
+    at: int  # sample index of the tone's start
+    digit: str
+    masked: str
+
+
+class _AudioCallRunner:
+    def __init__(
+        self,
+        menu_file: MenuFile,
+        *,
+        line_file: MenuFile | None,
+        goal: str | None,
+        vars: Mapping[str, str] | None,
+        seed: int,
+        on_note: Callable[[Note], None] | None,
+        keep_trace: bool,
+        engines: SpeechEngines,
+        frame_ms: int,
+        noise_snr_db: float | None,
+    ) -> None:
+        from ivrnav.speech.stt import IncrementalRecognizer
+
+        self.nav = Navigator(menu_file, goal, demo_values(menu_file, vars))
+        self.line = SimulatedLine(line_file or menu_file, seed=seed)
+        self.engines = engines
+        self.recognizer = IncrementalRecognizer(SAMPLE_RATE, keyterms=menu_keyterms(menu_file),
+                                                model=engines.whisper)
+        self.detector = DtmfDetector(SAMPLE_RATE)
+        self.on_note = on_note
+        self.keep_trace = keep_trace
+        self.frame = SAMPLE_RATE * frame_ms // 1000
+        self.noise_rng = np.random.default_rng(seed) if noise_snr_db is not None else None
+        self.noise_snr_db = noise_snr_db
+        self.limit = round((self.nav.settings.max_call * HARD_LIMIT_FACTOR + 1) * SAMPLE_RATE)
+        self.n = 0  # the audio clock, in samples
+        self.trace: list[dict] = []
+        self.stats = AudioStats()
+        self.line_out = _Timeline()
+        self.caller_out = _Timeline()
+        self.known: set[tuple[float, str]] = set()  # sentences seen in the line's queue
+        self.known_starts: set[float] = set()
+        self.upcoming: list[tuple[float, str]] = []  # to be spoken, not yet on the timeline
+        self.emitted: set[tuple[float, str]] = set()  # sentences whose schedule the line has finished
+        self.tones: deque[_Tone] = deque()  # sent, not yet detected
+        self.secret_in_flight = False
+        self.sending: SendDigits | None = None
+        self.sending_until = 0
+        self.keys_sent: list[tuple[str, float]] = []
+        self.last_fed = 0.0
+        self.result: NavigationResult | None = None
+
+    @property
+    def now(self) -> float:
+        return self.n / SAMPLE_RATE
+
+    def _record(self, kind: str, at: float | None = None, **data: object) -> None:
+        if self.keep_trace:
+            self.trace.append({"t": round(self.now if at is None else at, 3), "kind": kind, **data})
+
+    # -------------------------------------------------------------------------------------------- run
+
+    def run(self) -> AudioCall:
+        wall0 = time.perf_counter()
+        tts0 = self.engines.tts_wall
+        self.line.start(0.0)
+        self._sync_line_audio()
+        while self.result is None:
+            self._step()
+        self.stats.audio_seconds = self.now
+        self.stats.wall_seconds = time.perf_counter() - wall0
+        self.stats.tts_seconds = self.engines.tts_wall - tts0
+        self._record("audio_stats", **self.stats.to_dict())
+        return AudioCall(self.nav.result or self.result, self.trace, list(self.line.keys_received),
+                         list(self.line.visited), stats=self.stats, keys_sent=self.keys_sent)
+
+    def _step(self) -> None:
+        n0, n = self.n, self.frame
+        # 1. This frame of audio in both directions, as already scheduled.
+        self._place_due(n0)
+        heard, covered = self.line_out.render(n0, n)
+        self.stats.line_speech_seconds += covered / SAMPLE_RATE
+        if self.noise_rng is not None and self.noise_snr_db is not None:
+            heard = add_noise(heard, self.noise_snr_db, self.noise_rng, reference_rms=SPEECH_LEVEL_RMS)
+        sent, _ = self.caller_out.render(n0, n)
+        detections = self.detector.feed(sent)
+        t0 = time.perf_counter()
+        transcripts = self.recognizer.feed(heard)
+        self.stats.stt_seconds += time.perf_counter() - t0
+        self.n = n0 + n
+        now = self.now
+        # 2. The line's own schedule up to now (timers, hang-up), then the keys it heard in this frame.
+        self._advance_line()
+        for det in detections:
+            self._line_key(det.digit)
+        self._sync_line_audio()
+        # 3. The navigator hears the transcripts, learns its keys went out, gets its ticks.
+        for tr in transcripts:
+            self._heard(tr)
+        if self.sending is not None and self.n >= self.sending_until:
+            action, self.sending = self.sending, None
+            self._record("digits_sent", digits=action.masked)
+            self._feed(DigitsSent(action.digits, now))
+        wake = self.nav.wakeup_at()
+        if self.result is None and ((wake is not None and wake <= now + 1e-9) or now - self.last_fed >= TICK_EVERY):
+            self._feed(Tick(now))
+        if self.result is None and self.n >= self.limit:
+            self._feed(Tick(now))
+            self._feed(CallEnded("runner limit", now))
+
+    # ---------------------------------------------------------------------------------------- the line
+
+    def _advance_line(self) -> None:
+        for _at, event in self.line.advance(self.now):
+            if isinstance(event, CallEnded):
+                self._feed(event)
+            elif event.final:
+                self.emitted.add((event.start, event.text))
+
+    def _line_key(self, digit: str) -> None:
+        delay: float | None = None
+        if self.tones and self.tones[0].digit == digit:
+            tone = self.tones.popleft()
+            masked, delay = tone.masked, self.now - tone.at / SAMPLE_RATE
+            self.stats.keys_detected += 1
+            self.stats.key_delays.append(delay)
+        else:  # a key nobody sent (or out of order): report it, masked if a secret entry is under way
+            masked = MASK if self.secret_in_flight else digit
+        self._record("line_key", key=masked, delay=None if delay is None else round(delay, 3))
+        self._line_note("dtmf", f"line detected {masked}" + (f" (+{delay * 1000:.0f} ms)" if delay is not None else
+                                                             " (unexpected)"))
+        self.line.press(digit, self.now)
+
+    def _scheduled(self) -> set[tuple[float, str]]:
+        out = set()
+        for item in self.line.queue:
+            payload = item.payload
+            if item.kind == "heard" and isinstance(payload, Heard) and payload.final:
+                out.add((payload.start, payload.text))
+        return out
+
+    def _sync_line_audio(self) -> None:
+        """Queue newly scheduled sentences; drop or cut the audio of sentences the line dropped (barge-in)."""
+        scheduled = self._scheduled()
+        live = [s for s in self.line_out.segments if s.end > self.n]
+        gone = [k for k in self.upcoming if k not in scheduled and k not in self.emitted]
+        dropped = [s for s in live if s.key not in scheduled and s.key not in self.emitted]
+        if gone or dropped:
+            # A key interrupted the prompt: everything playing or queued from before the key stops.
+            self.upcoming = [k for k in self.upcoming if k not in gone]
+            for seg in live:
+                if seg in dropped or seg.start < self.n:
+                    self.line_out.cut(seg, self.n)
+        for key in sorted(scheduled - self.known):
+            start = key[0]
+            self.known.add(key)
+            # The line closes an interrupted utterance with a shorter final at the same start: not new speech.
+            if start in self.known_starts or start < self.now - 2 * self.frame / SAMPLE_RATE:
+                continue
+            self.known_starts.add(start)
+            self.upcoming.append(key)
+        self.upcoming.sort()
+
+    def _place_due(self, n0: int) -> None:
+        """Synthesise and place the sentences due to start in this frame. Rendering only what is about to
+        play means a prompt cut short by a key costs no TTS for its unplayed sentences."""
+        while self.upcoming:
+            start, text = self.upcoming[0]
+            at = max(round(start * SAMPLE_RATE), self.line_out.tail, n0)
+            if at >= n0 + self.frame:
+                return
+            self.upcoming.pop(0)
+            audio, cached = self.engines.line_audio(text)
+            self.line_out.place(_Segment((start, text), at, audio))
+            self.stats.sentences += 1
+            self.stats.synthesized += 0 if cached else 1
+            self._record("line_audio", at / SAMPLE_RATE, text=self.nav.redact(text), scheduled=round(start, 3),
+                         seconds=round(len(audio) / SAMPLE_RATE, 3))
+
+    # ----------------------------------------------------------------------------------- the navigator
+
+    def _heard(self, tr: Transcript) -> None:
+        self.stats.transcripts += 1
+        self._feed(Heard(tr.text, tr.is_final, tr.start, tr.end))
+
+    def _feed(self, event: Heard | CallEnded | DigitsSent | Tick) -> None:
+        if self.result is not None:
+            return
+        self.last_fed = self.now
+        if isinstance(event, Heard):
+            self._record("heard", text=self.nav.redact(event.text), final=event.final,
+                         start=round(event.start, 3), end=round(event.end, 3))
+        elif isinstance(event, CallEnded):
+            self._record("call_ended", reason=event.reason)
+        for action in self.nav.handle(event):
+            self._do(action)
+        for note in self.nav.drain_notes():
+            self._record("note", note=note.kind, text=note.text)
+            if self.on_note:
+                self.on_note(note)
+
+    def _line_note(self, kind: str, text: str) -> None:
+        if self.on_note:
+            self.on_note(Note(self.now, kind, text))
+
+    def _do(self, action: SendDigits | Say | Done) -> None:
+        if isinstance(action, SendDigits):
+            self._record("send_digits", digits=action.masked, inter_digit=action.inter_digit)
+            self._flush_recognizer()
+            self._send_tones(action)
+        elif isinstance(action, Say):
+            self._record("say", text=self.nav.redact(action.text))
+            self._flush_recognizer()
+            self.line.hear(action.text, self.now)
+            self._sync_line_audio()
+        elif isinstance(action, Done):
+            self._record("done", reached=action.result.reached, reason=action.result.reason)
+            self.result = action.result
+
+    def _flush_recognizer(self) -> None:
+        # What the line says from here on is its reaction: a new utterance (see the module docstring).
+        t0 = time.perf_counter()
+        leftovers = self.recognizer.finish()
+        self.stats.stt_seconds += time.perf_counter() - t0
+        for tr in leftovers:  # the old prompt's last words: recorded, and ignored by the navigator
+            self._heard(tr)
+
+    def _send_tones(self, action: SendDigits) -> None:
+        spacing = max(action.inter_digit, TONE + MIN_GAP)
+        offsets: list[tuple[float, str, str]] = []
+        t = pause = 0.0
+        for ch, masked in zip(action.digits, action.masked, strict=True):
+            if ch in PAUSES:
+                pause += PAUSES[ch]
+                continue
+            if offsets:
+                t += spacing
+            t += pause
+            pause = 0.0
+            offsets.append((t, ch, masked))
+        length = round((t + TONE) * SAMPLE_RATE) if offsets else 0
+        clip = np.zeros(length, dtype=np.float64)
+        for offset, ch, masked in offsets:
+            a = round(offset * SAMPLE_RATE)
+            tone = dtmf_tone(ch, TONE, sample_rate=SAMPLE_RATE)
+            clip[a : a + tone.size] = tone
+            self.tones.append(_Tone(self.n + a, ch.upper(), masked))
+            self.keys_sent.append((masked, round(self.now + offset, 3)))
+        start = max(self.n, self.caller_out.tail)
+        if length:
+            self.caller_out.place(_Segment((self.now, action.masked), start, telephone_channel(clip, SAMPLE_RATE)))
+        self.stats.keys_sent += len(offsets)
+        self.stats.dtmf_seconds += length / SAMPLE_RATE
+        self.secret_in_flight = MASK in action.masked
+        self.sending, self.sending_until = action, start + length
+
+
+def simulate_audio_call(
+    menu_file: MenuFile,
+    *,
+    line_file: MenuFile | None = None,
+    goal: str | None = None,
+    vars: Mapping[str, str] | None = None,
+    seed: int = 0,
+    on_note: Callable[[Note], None] | None = None,
+    keep_trace: bool = True,
+    engines: SpeechEngines | None = None,
+    frame_ms: int = FRAME_MS,
+    noise_snr_db: float | None = None,
+) -> AudioCall:
+    """Navigate ``menu_file`` against the simulated line of ``line_file`` (default: the same file), with
+    the line's prompts spoken by Piper, heard by Whisper, and the keys sent as in-band DTMF.
+
+    ``engines`` shares loaded models between calls; ``noise_snr_db`` adds white line noise (seeded by
+    ``seed``) at that SNR below a typical voice level. Raises ``SpeechModelMissing`` without the models.
+    """
+    runner = _AudioCallRunner(
+        menu_file, line_file=line_file, goal=goal, vars=vars, seed=seed, on_note=on_note,
+        keep_trace=keep_trace, engines=engines or SpeechEngines.default(), frame_ms=frame_ms,
+        noise_snr_db=noise_snr_db,
+    )
+    return runner.run()
