@@ -142,7 +142,7 @@ def test_file_over_one_mebibyte_is_refused(tmp_path: Path):
     assert big.stat().st_size > MAX_FILE_BYTES
     (error,) = _errors_of(big)
     assert (error.line, error.column) == (1, 1)
-    assert "larger than 1024 KiB" in error.message
+    assert f"larger than {MAX_FILE_BYTES >> 20} MiB" in error.message
     _assert_clean(error, str(big))
 
 

@@ -19,9 +19,25 @@ from yaml.constructor import SafeConstructor
 from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, Severity, YamlPath
 
 _TEXT_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"})  # dates: as written
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-MAX_FILE_BYTES = 1 << 20  # 1 MiB: a 5,000-menu file is ~600 KiB
-MAX_NODES = 200_000  # values built after alias expansion
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's composer with a memoised tag resolver: the resolver is Python and runs a regex per scalar,
+    while menu files repeat the same keys and values thousands of times."""
+
+    _resolved: dict[tuple[object, object, object], str] = {}
+
+    def resolve(self, kind, value, implicit):  # type: ignore[no-untyped-def]
+        key = (kind, value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._resolved) < 100_000:
+                self._resolved[key] = tag
+        return tag
+
+
+_FAST_LOADER = _FastLoader
+MAX_FILE_BYTES = 8 << 20  # 8 MiB: a 5,000-menu file with full prompts is ~3.5 MiB
+MAX_NODES = 200_000  # values built again through aliases; plain values are bounded by the file size
 MAX_DEPTH = 64
 
 _PLAIN_TAGS = {
@@ -82,7 +98,8 @@ def load_file(path: str | Path) -> Document:
 
 def load_bytes(raw: bytes, name: str = "<string>") -> Document:
     if len(raw) > MAX_FILE_BYTES:
-        _fail(name, f"file is larger than {MAX_FILE_BYTES // 1024} KiB; menu files are small text files", 1, 1)
+        _fail(name, f"file is larger than {MAX_FILE_BYTES >> 20} MiB; menu files are text files of a few KiB to a "
+              "few MiB", 1, 1)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -92,6 +109,9 @@ def load_bytes(raw: bytes, name: str = "<string>") -> Document:
 
 
 def load_text(text: str, name: str = "<string>") -> Document:
+    if len(text) > MAX_FILE_BYTES:  # characters: a cheap bound before encoding
+        _fail(name, f"file is larger than {MAX_FILE_BYTES >> 20} MiB; menu files are text files of a few KiB to a "
+              "few MiB", 1, 1)
     nul = text.find("\x00")
     if nul >= 0:
         line, col = _offset_position(text.encode(), len(text[:nul].encode()))
@@ -130,11 +150,15 @@ def load_text(text: str, name: str = "<string>") -> Document:
 class _Builder:
     def __init__(self, doc: Document):
         self.doc = doc
-        self.count = 0
+        self.count = 0  # values re-built through an alias
+        self.built: set[int] = set()  # ids of nodes built at least once
         self.scalars = SafeConstructor()
 
     def build(self, node: yaml.Node, path: YamlPath, depth: int) -> Any:
-        self.count += 1
+        if id(node) in self.built:
+            self.count += 1
+        else:
+            self.built.add(id(node))
         if self.count > MAX_NODES:
             # Aliases make the same node appear many times; report it at the top-level key being expanded,
             # not deep inside an anchor's definition.

@@ -15,8 +15,6 @@ from typing import Any
 
 Data = dict[str, Any]
 
-_PAIR = re.compile(r"(?P<lead>[Ff]or|[Tt]o|[Ii]f)\s+(?P<label>[^.,]+?),?\s+press\s+(?P<key>[0-9*#])\.?")
-
 
 def _menus_with_options(data: Data) -> list[str]:
     return [n for n, m in data["menus"].items() if len(m.get("options", [])) >= 2 and m.get("prompt")]
@@ -27,33 +25,47 @@ def swap_keys(data: Data, menu: str | None = None, rng: random.Random | None = N
     rng = rng or random.Random(0)
     out = copy.deepcopy(data)
     menu = menu or rng.choice(_menus_with_options(out))
-    options = out["menus"][menu]["options"]
-    candidates = [i for i, o in enumerate(options) if str(o["press"]) in out["menus"][menu]["prompt"]]
-    i, j = rng.sample(candidates, 2) if len(candidates) >= 2 else (0, 1)
+    m = out["menus"][menu]
+    options = m["options"]
+    spoken = [i for i, o in enumerate(options) if _key_spoken(str(o["press"])).search(m["prompt"])]
+    if len(spoken) < 2:
+        raise ValueError(f"menu {menu!r} names fewer than two of its keys in its prompt")
+    i, j = rng.sample(spoken, 2)
     ki, kj = str(options[i]["press"]), str(options[j]["press"])
     options[i]["press"], options[j]["press"] = kj, ki
-    prompt = out["menus"][menu]["prompt"]
-    prompt = re.sub(rf"press {re.escape(ki)}\b", "press \0A", prompt)
-    prompt = re.sub(rf"press {re.escape(kj)}\b", f"press {ki}", prompt)
-    out["menus"][menu]["prompt"] = prompt.replace("press \0A", f"press {kj}")
+    # swap "press ki" <-> "press kj" in one pass, keeping the word's case ("Press 2", "oprima 2")
+    pattern = re.compile(rf"\b(press|oprima)\s+({re.escape(ki)}|{re.escape(kj)})(?![0-9])", re.IGNORECASE)
+    m["prompt"] = pattern.sub(lambda hit: f"{hit.group(1)} {kj if hit.group(2) == ki else ki}", m["prompt"])
     return out, menu
 
 
+def _key_spoken(key: str) -> re.Pattern[str]:
+    return re.compile(rf"\b(?:press|oprima)\s+{re.escape(key)}(?![0-9])", re.IGNORECASE)
+
+
+_LABEL_FIRST = re.compile(r"^(For|To|If)\s+(.+?),?\s+press\s+([0-9*#])\.?$", re.IGNORECASE)
+_KEY_FIRST = re.compile(r"^Press\s+([0-9*#])\s+(for|to|if)\s+(.+?)\.?$", re.IGNORECASE)
+
+
 def reword(data: Data, menu: str | None = None, rng: random.Random | None = None) -> tuple[Data, str]:
-    """Say ``menu``'s prompt differently: key-first phrasing and a new opening."""
+    """Say ``menu``'s prompt differently: a new opening, and every offer in the other style
+    ("For X, press N." <-> "Press N for X."); sentences that offer nothing are dropped, offers never are."""
     rng = rng or random.Random(0)
     out = copy.deepcopy(data)
     menu = menu or rng.choice(_menus_with_options(out))
     m = out["menus"][menu]
-    pairs = list(_PAIR.finditer(m["prompt"]))
-    if pairs:
-        sentences = [f"Press {p.group('key')} {'to' if p.group('lead').lower() == 'to' else 'for'} "
-                     f"{p.group('label').strip()}." for p in pairs]
-        opening = rng.choice(["Please listen carefully, as our options have changed.",
-                              "We have updated our menu.", "Please choose from the following."])
-        m["prompt"] = " ".join([opening, *sentences])
+    sentences = []
+    for sentence in (x.strip() for x in re.findall(r"[^.?!]+[.?!]*", m["prompt"])):
+        if a := _LABEL_FIRST.match(sentence):
+            sentences.append(f"Press {a.group(3)} {a.group(1).lower()} {a.group(2)}.")
+        elif b := _KEY_FIRST.match(sentence):
+            sentences.append(f"{b.group(2).capitalize()} {b.group(3)}, press {b.group(1)}.")
+        elif re.search(r"\b(press|oprima)\b", sentence, re.IGNORECASE):
+            sentences.append(sentence)
+    opening = rng.choice(["Please listen carefully, as our options have changed.", "We have updated our menu.",
+                          "Please choose from the following."])
+    m["prompt"] = " ".join([opening, *sentences])
     m.pop("listen", None)
-    m.setdefault("line", {})
     return out, menu
 
 
