@@ -293,6 +293,89 @@ def _print_verdict(result: Any) -> None:
                       f"{t.ended_at - t.started_at:.1f}s")
 
 
+@main.command()
+@click.option("--stt", type=click.Choice(["deepgram", "offline"]), default="deepgram", show_default=True,
+              help="Speech-to-text: Deepgram nova-3 (DEEPGRAM_API_KEY) or offline Whisper.")
+@click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False),
+              help="YAML file of secret var values (also IVRNAV_VAR_<NAME> in the environment).")
+@click.option("--agent-name", default="ivrnav", show_default=True, help="Agent name for explicit dispatch.")
+@click.option("--load-threshold", type=float, help="CPU load above which the worker takes no new jobs "
+              "(default 0.7 with Deepgram, none offline).")
+def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: float | None) -> None:
+    """Run a LiveKit worker that navigates menus for dispatched jobs (LIVEKIT_URL/API_KEY/API_SECRET)."""
+    import logging
+
+    from ivrnav.livekit.dial import DialError, livekit_settings
+    from ivrnav.livekit.worker import WorkerConfig, build_server, load_secrets_file
+
+    try:
+        settings = livekit_settings()
+    except DialError as exc:
+        _usage(str(exc))
+    if stt == "deepgram" and not os.environ.get("DEEPGRAM_API_KEY"):
+        _usage("DEEPGRAM_API_KEY is not set (or use --stt offline)")
+    secrets: dict[str, str] = {}
+    if secrets_file:
+        try:
+            secrets = load_secrets_file(secrets_file)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            _usage(f"cannot read secrets file {secrets_file}: {type(exc).__name__}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    server = build_server(WorkerConfig(stt=stt, secrets=secrets, agent_name=agent_name),  # type: ignore[arg-type]
+                          ws_url=settings.url, api_key=settings.api_key, api_secret=settings.api_secret,
+                          load_threshold=load_threshold)
+    err_console.print(f"worker {agent_name!r} ({stt} STT) serving {_escape(settings.url)}; Ctrl-C to stop")
+
+    async def serve() -> None:
+        try:
+            await server.run()
+        finally:
+            await server.aclose()
+
+    asyncio.run(serve())
+
+
+@main.command(name="line")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--livekit", is_flag=True, required=True, help="Join a LiveKit room (LIVEKIT_URL/API_KEY/API_SECRET).")
+@click.option("--room", required=True, help="Room to join.")
+@click.option("--identity", default="ivr-line", show_default=True, help="Participant identity of the line.")
+@click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A var's value the line expects.")
+def line_command(file: str, livekit: bool, room: str, identity: str, var_pairs: tuple[str, ...]) -> None:
+    """Play FILE as a simulated IVR in a LiveKit room: prompts as speech (offline TTS), keys by DTMF."""
+    from livekit import api, rtc
+
+    from ivrnav.livekit.dial import DialError, livekit_settings
+    from ivrnav.livekit.line_participant import LineParticipant
+    from ivrnav.speech.models import SpeechModelMissing
+
+    if not livekit:
+        _usage("ivrnav line needs --livekit (the simulated line without LiveKit is `ivrnav run`)")
+    mf = _load(file).menu_file
+    values = parse_vars(mf, var_pairs, None)
+    try:
+        settings = livekit_settings()
+    except DialError as exc:
+        _usage(str(exc))
+    token = (api.AccessToken(settings.api_key, settings.api_secret).with_identity(identity).with_name(mf.name)
+             .with_grants(api.VideoGrants(room_join=True, room=room)).to_jwt())
+
+    def show(kind: str, text: str) -> None:
+        console.print(f"[dim]{kind:>5}[/]  {_escape(text)}")
+
+    participant = LineParticipant(mf, url=settings.url, token=token, vars=values or None, on_event=show)
+    console.print(f"[bold]{mf.name}[/]: joining room {room!r} as {identity!r}; waiting for a caller")
+    try:
+        report = asyncio.run(participant.run())
+    except SpeechModelMissing as exc:
+        _usage(f"offline TTS is not available: {exc}")
+    except rtc.ConnectError as exc:
+        _usage(f"cannot join {settings.url}: {exc.message}")
+    except TimeoutError as exc:
+        _usage(str(exc) or "timed out")
+    console.print(f"call over ({report.ended}); keys received: {' '.join(k.digit for k in report.keys) or 'none'}")
+
+
 def entry() -> None:  # pragma: no cover - console script shim
     try:
         main()

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -284,6 +285,7 @@ def build_server(
     api_secret: str | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    load_threshold: float | None = None,
 ) -> AgentServer:
     """An ``AgentServer`` serving ``config.agent_name``. Jobs run on threads of this process: calls are
     I/O bound and the offline models are loaded once and shared."""
@@ -291,7 +293,12 @@ def build_server(
         # livekit plugins register themselves on import and insist on the main thread; the offline STT
         # imports Silero lazily on a job thread, so import it here first.
         import livekit.plugins.silero  # noqa: F401
+    if load_threshold is None:
+        # LiveKit marks a worker full above 70% CPU. With Deepgram a call costs little CPU, so that is right;
+        # offline Whisper (demos, tests) keeps a small machine busy, which would refuse every job.
+        load_threshold = 0.7 if config.stt == "deepgram" else math.inf
     server = AgentServer(
+        load_threshold=load_threshold,
         ws_url=ws_url,
         api_key=api_key,
         api_secret=api_secret,
