@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -23,7 +23,7 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
     """libyaml's composer with a memoised tag resolver: the resolver is Python and runs a regex per scalar,
     while menu files repeat the same keys and values thousands of times."""
 
-    _resolved: dict[tuple[object, object, object], str] = {}
+    _resolved: ClassVar[dict[tuple[object, object, object], str]] = {}  # shared by every load
 
     def resolve(self, kind, value, implicit):  # type: ignore[no-untyped-def]
         key = (kind, value, implicit)

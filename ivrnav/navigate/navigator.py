@@ -57,7 +57,8 @@ from ivrnav.navigate.recognise import Match, Recogniser
 from ivrnav.navigate.result import Drift, NavigationResult, PathEntry, Redactor, Timing
 
 OFFER_MATCH = 70.0  # label score for an offer of a recognised menu's option
-UNKNOWN_OFFER_MATCH = 80.0  # stricter on prompts the file does not know
+UNKNOWN_OFFER_MATCH = 80.0  # stricter on prompts the file does not know, once every offer has been heard
+UNKNOWN_OFFER_MATCH_EARLY = 92.0  # before the prompt ends, a near label ("new service") may precede the real one
 PROMPT_DONE_QUIET = 0.8  # seconds of quiet after a final transcript that mean a prompt has ended
 WINDOWS = 4  # how many recent sentence starts are tried as the start of a new prompt
 CONTINUES = 85.0  # a window this much inside the current prompt is that prompt going on
@@ -162,6 +163,9 @@ class Navigator:
         self.ignored_noted = False
         self.unknown_noted = False
         self.unheard: Counter[str] = Counter()  # menus whose wanted label we failed to hear
+        self.distrusted: set[str] = set()  # menus where a file key led somewhere unexpected
+        self.bad_offers: set[tuple[str, str]] = set()  # (key, label) on unknown prompts that misled us
+        self.last_offer: tuple[str, str] | None = None
         self.notes: list[Note] = []
         self._notes_read = 0
         self.result: NavigationResult | None = None
@@ -297,8 +301,8 @@ class Navigator:
                 if current and match.menu != self.menu and fuzz.partial_ratio(window, current) >= CONTINUES:
                     continue  # still the current prompt ("for home delivery, press 3"), not a new menu
                 return match, s
-        if starts and (self.menu is None or self.menu_start < 0):
-            match = self._recognise_by_offers(starts[0], expected)
+        if starts:  # words past the current prompt (or no menu yet): is an expected menu offering its options?
+            match = self._recognise_by_offers(starts[0], expected - ({self.menu} if self.menu_start >= 0 else set()))
             return (match, starts[0]) if match else None
         return None
 
@@ -345,6 +349,13 @@ class Navigator:
         if unexpected:
             expected = ", ".join(sorted(self.expected))
             self._drift("unexpected_menu", name, f"expected {expected}, line played {name}", expected, name)
+            source = self.last_action[0] if self.last_action else None
+            if self.last_offer is not None:
+                self.bad_offers.add(self.last_offer)
+            if source is not None:
+                # the file's keys for that menu are not to be trusted any more: next time, listen to the
+                # prompt for the wanted label instead of pressing the file's key on sight
+                self.distrusted.add(source)
         if name == self.goal:
             self.timing.goal_at = self.now
             return self._finish(True, "reached", f"reached {name}")
@@ -378,7 +389,8 @@ class Navigator:
         e = step.exit
         self.expected = frozenset({e.to})
         if e.kind == "next":
-            return []
+            # the line moves on by itself; if what follows is a prompt no menu matches, read it for offers
+            return self._unknown_prompt(self._beyond_prompt()) or []
         if e.kind in ("enter", "say"):
             if not (menu.type_ahead or self._prompt_done(menu)):
                 return []
@@ -398,7 +410,7 @@ class Navigator:
 
     def _choose_option(self, menu: Menu, wanted: Option | None) -> list[Action]:
         assert wanted is not None
-        if menu.type_ahead:
+        if menu.type_ahead and menu.name not in self.distrusted:
             return self._press(menu, wanted.keys, wanted, "type-ahead")
         options = [o for o in self.menu_file.options_of(menu) if o.says]
         key = None
@@ -440,6 +452,8 @@ class Navigator:
         return self._press(menu, key, wanted, f"for {_label(wanted)!r}")
 
     def _press(self, menu: Menu | None, keys: str, option: Option | None, why: str) -> list[Action]:
+        if menu is not None:
+            self.last_offer = None
         inter = menu.settings.inter_digit if menu else self.settings.inter_digit
         self.last_action = (menu.name if menu else None, keys, keys)
         if option is not None and option.repeat:
@@ -521,9 +535,20 @@ class Navigator:
             return []
         return self._unknown_prompt()
 
-    def _unknown_prompt(self) -> list[Action] | None:
+    def _beyond_prompt(self) -> int:
+        """Token index where the current menu's prompt has (about) ended: later words are something else."""
+        if self.menu is None or self.menu_start < 0:
+            return 0
+        prompt_len = len(self.recogniser.prompt_of(self.menu).split())
+        after = self.menu_start + max(1, int(prompt_len * 0.7))
+        starts = [s for s in self._sentence_starts() if s >= after]
+        return starts[0] if starts else len(self.context.tokens)
+
+    def _unknown_prompt(self, start: int = 0) -> list[Action] | None:
         """A prompt no menu matches: look for an offer of a label that leads closer to the goal."""
-        offers = read_offers(self.context.tokens, final_tail=self.context.interim is None)
+        if start >= len(self.context.tokens):
+            return None
+        offers = read_offers(self.context.tokens[start:], final_tail=self.context.interim is None)
         if not offers:
             self._record_unrecognised()
             return None
@@ -543,7 +568,9 @@ class Navigator:
                     if not offer.complete:
                         continue
                     score = max(label_score(s, offer.label) for s in option.says)
-                    if score >= UNKNOWN_OFFER_MATCH:
+                    if (offer.key, offer.text) in self.bad_offers:
+                        continue  # pressing this before led somewhere unexpected
+                    if score >= (UNKNOWN_OFFER_MATCH if ended else UNKNOWN_OFFER_MATCH_EARLY):
                         candidate = (distance[option.to], -score, offer, option, name)
                         if best is None or candidate[:2] < best[:2]:
                             best = candidate
@@ -564,6 +591,7 @@ class Navigator:
         self.menu = None
         self.path.append(PathEntry(None, self.now, "label"))
         self.phase = Phase.LISTENING
+        self.last_offer = (offer.key, offer.text)
         return self._press(None, offer.key, option, f"for {_label(option)!r} on an unknown prompt")
 
     def _route_options(self) -> list[Option]:

@@ -20,9 +20,10 @@ MIN_HEAD = 16
 EXPECTED_BONUS = 8.0
 ACCEPT = 80.0  # score needed to recognise an expected menu (bonus included)
 ACCEPT_UNEXPECTED = 88.0  # a menu we did not expect needs more, and more words
-MIN_UNEXPECTED_WINDOW = 32  # characters
+MIN_UNEXPECTED_WINDOW = 48  # characters: generic openings ("please choose from the following") are shared
 MARGIN = 6.0  # over the runner-up (unless both have the same prompt)
 LISTEN_ACCEPT = 88.0
+LISTEN_ACCEPT_UNEXPECTED = 96.0  # a near miss of a listen phrase does not prove an unexpected menu
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +108,9 @@ class Recogniser:
         if not ranked or ranked[0].score < ACCEPT:
             return None
         best = ranked[0]
-        if best.menu not in expected and best.by == "prompt" and (
-            best.score < ACCEPT_UNEXPECTED or len(window) < MIN_UNEXPECTED_WINDOW
+        if best.menu not in expected and (
+            (best.by == "prompt" and (best.score < ACCEPT_UNEXPECTED or len(window) < MIN_UNEXPECTED_WINDOW))
+            or (best.by == "listen" and best.score < LISTEN_ACCEPT_UNEXPECTED)
         ):
             return None
         if len(ranked) > 1:
