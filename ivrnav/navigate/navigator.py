@@ -57,6 +57,7 @@ from ivrnav.navigate.recognise import Match, Recogniser
 from ivrnav.navigate.result import Drift, NavigationResult, PathEntry, Redactor, Timing
 
 OFFER_MATCH = 70.0  # label score for an offer of a recognised menu's option
+MISMATCH = 60.0  # below this for every option, an offer is not one of the menu's
 UNKNOWN_OFFER_MATCH = 80.0  # stricter on prompts the file does not know, once every offer has been heard
 UNKNOWN_OFFER_MATCH_EARLY = 92.0  # before the prompt ends, a near label ("new service") may precede the real one
 PROMPT_DONE_QUIET = 0.8  # seconds of quiet after a final transcript that mean a prompt has ended
@@ -166,6 +167,7 @@ class Navigator:
         self.distrusted: set[str] = set()  # menus where a file key led somewhere unexpected
         self.bad_offers: set[tuple[str, str]] = set()  # (key, label) on unknown prompts that misled us
         self.last_offer: tuple[str, str] | None = None
+        self.expected_before: frozenset[str] = self.expected
         self.notes: list[Note] = []
         self._notes_read = 0
         self.result: NavigationResult | None = None
@@ -364,6 +366,7 @@ class Navigator:
                                 f"(max_visits {menu.settings.max_visits})")
         if menu.human:
             return self._finish(False, "human", f"a person answered at {name!r} before the goal {self.goal!r}")
+        self.expected_before = self.expected
         self.expected = frozenset({name})
         return None
 
@@ -413,8 +416,11 @@ class Navigator:
         if menu.type_ahead and menu.name not in self.distrusted:
             return self._press(menu, wanted.keys, wanted, "type-ahead")
         options = [o for o in self.menu_file.options_of(menu) if o.says]
+        offers = self._menu_offers()
+        if self._contradicts(offers, options):
+            return self._unrecognise(menu)
         key = None
-        for offer in self._menu_offers():
+        for offer in offers:
             scored = [(max(label_score(s, offer.label) for s in o.says), i) for i, o in enumerate(options)]
             if not scored:
                 continue
@@ -450,6 +456,27 @@ class Navigator:
             self._drift("key_moved", menu.name, f"{_label(wanted)!r} is on key {key}, file says {wanted.keys}",
                         wanted.keys, key)
         return self._press(menu, key, wanted, f"for {_label(wanted)!r}")
+
+    @staticmethod
+    def _contradicts(offers: list[Offer], options: list[Option]) -> bool:
+        """Two or more offers heard and none of them is an option of this menu: we recognised it wrongly
+        (a shared opening such as "please listen carefully, as our options have changed")."""
+        complete = [o for o in offers if o.complete]
+        if len(complete) < 2 or not options:
+            return False
+        return all(max(label_score(s, offer.label) for o in options for s in o.says) < MISMATCH for offer in complete)
+
+    def _unrecognise(self, menu: Menu) -> list[Action]:
+        self._note("drift", f"the line's offers do not fit {menu.name}: not that menu after all")
+        self.visits[menu.name] -= 1
+        if self.drift and self.drift[-1].kind == "unexpected_menu" and self.drift[-1].actual == menu.name:
+            self.drift.pop()
+        if self.path and self.path[-1].menu == menu.name:
+            self.path.pop()
+        self.menu, self.menu_start = None, -1
+        self.expected = self.expected_before
+        self.phase = Phase.AWAITING
+        return self._unknown_prompt() or []
 
     def _press(self, menu: Menu | None, keys: str, option: Option | None, why: str) -> list[Action]:
         if menu is not None:
@@ -592,6 +619,8 @@ class Navigator:
         self.path.append(PathEntry(None, self.now, "label"))
         self.phase = Phase.LISTENING
         self.last_offer = (offer.key, offer.text)
+        if self.last_action is not None and self.last_action[0] is not None:
+            self.distrusted.add(self.last_action[0])  # its key led to a prompt we did not expect
         return self._press(None, offer.key, option, f"for {_label(option)!r} on an unknown prompt")
 
     def _route_options(self) -> list[Option]:
