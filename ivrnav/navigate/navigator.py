@@ -417,7 +417,8 @@ class Navigator:
             return self._press(menu, wanted.keys, wanted, "type-ahead")
         options = [o for o in self.menu_file.options_of(menu) if o.says]
         offers = self._menu_offers()
-        if self._contradicts(offers, options):
+        own_span = read_offers(self.context.tokens[max(self.menu_start, 0) : self._beyond_prompt()])
+        if self._contradicts(own_span, options):  # only what was said while this prompt should be playing
             return self._unrecognise(menu)
         key = None
         for offer in offers:
