@@ -7,13 +7,17 @@ adapter puts real audio in between, on a virtual clock that advances in fixed fr
 the telephone band), as fast as the CPU allows:
 
 * line -> caller: every sentence the line schedules (a final ``Heard`` in its queue gives its text and
-  start) is synthesised once with Piper (cached by text), put through the telephone channel (300-3400
-  Hz band-pass, G.711 mu-law) and placed on the line's outgoing audio timeline at its scheduled start.
-  The line's word timing is only a schedule; the audio is what counts. Piper speaks most IVR sentences
-  a little faster than the line's 2.5 words/s, so a sentence usually ends early and the pause after it
-  grows. When a sentence is longer than its slot we let it run and start the next one after it (no
-  time-stretching: stretching distorts speech, and the delay is what a real IVR's audio would do).
-  When a key barges in and the line drops sentences from its queue, their audio is cut at that frame.
+  scheduled start and end) is synthesised once with Piper (cached by text), put through the telephone
+  channel (300-3400 Hz band-pass, G.711 mu-law) and placed on the line's outgoing audio timeline. The
+  line's word timing (2.5 words/s) is only a schedule; the audio is what counts. A prompt starts at its
+  scheduled time; each further sentence of the same prompt follows the previous sentence's real audio
+  after the line's ``pause``. Piper speaks most IVR sentences faster than the schedule, and placing every
+  sentence at its scheduled start would leave ~1 s gaps inside a prompt that the navigator reads as "the
+  prompt is over". A sentence never overlaps the previous one: audio longer than the schedule runs on
+  and delays what follows (no time-stretching: it distorts speech, and a real IVR plays its recordings
+  whole). The line's timers still run on its schedule, so it waits a little longer after a prompt whose
+  audio ended early, as IVRs do. When a key barges in and the line drops sentences from its queue, their
+  audio is cut at that frame.
 * Each frame of that audio is fed to the incremental Whisper recogniser (key terms from the menu's
   phrases); its interim and final transcripts become ``Heard`` events, timed in audio seconds.
 * caller -> line: ``SendDigits`` become in-band DTMF (ITU-T Q.23 pairs, 100 ms tones, ``inter_digit``
@@ -84,6 +88,14 @@ def menu_keyterms(menu_file: MenuFile, limit: int = MAX_KEYTERMS) -> list[str]:
             terms.extend(option.says)
         terms.extend(p.text for p in menu.listen if p.regex is None)
     return list(dict.fromkeys(t.strip() for t in terms if t and t.strip()))[:limit]
+
+
+def interim_interval(menu_file: MenuFile) -> float:
+    """Seconds of new audio between interim decodes. Whisper re-decoding a window cut mid-word guesses
+    the cut word ("press th..." -> "press 2"), and the navigator presses a key that stood unchanged for
+    ``settle`` s; the next interim (one VAD window later at worst) must correct a guess before that."""
+    settles = [menu_file.defaults.settle] + [m.settings.settle for m in menu_file.menus.values()]
+    return max(0.15, min(0.4, min(settles) - 0.1))
 
 
 class SpeechEngines:
@@ -248,9 +260,10 @@ class _AudioCallRunner:
 
         self.nav = Navigator(menu_file, goal, demo_values(menu_file, vars))
         self.line = SimulatedLine(line_file or menu_file, seed=seed)
+        self.pause = self.line.settings.pause
         self.engines = engines
         self.recognizer = IncrementalRecognizer(SAMPLE_RATE, keyterms=menu_keyterms(menu_file),
-                                                model=engines.whisper)
+                                                model=engines.whisper, interim_interval=interim_interval(menu_file))
         self.detector = DtmfDetector(SAMPLE_RATE)
         self.on_note = on_note
         self.keep_trace = keep_trace
@@ -263,7 +276,9 @@ class _AudioCallRunner:
         self.stats = AudioStats()
         self.line_out = _Timeline()
         self.caller_out = _Timeline()
-        self.known: set[tuple[float, str]] = set()  # sentences seen in the line's queue
+        self.sched_end: dict[tuple[float, str], float] = {}  # sentence -> its scheduled end
+        self.last_placed: _Segment | None = None
+        self.announced: set[tuple[float, str]] = set()
         self.known_starts: set[float] = set()
         self.upcoming: list[tuple[float, str]] = []  # to be spoken, not yet on the timeline
         self.emitted: set[tuple[float, str]] = set()  # sentences whose schedule the line has finished
@@ -362,6 +377,7 @@ class _AudioCallRunner:
             payload = item.payload
             if item.kind == "heard" and isinstance(payload, Heard) and payload.final:
                 out.add((payload.start, payload.text))
+                self.sched_end.setdefault((payload.start, payload.text), payload.end)
         return out
 
     def _sync_line_audio(self) -> None:
@@ -376,9 +392,9 @@ class _AudioCallRunner:
             for seg in live:
                 if seg in dropped or seg.start < self.n:
                     self.line_out.cut(seg, self.n)
-        for key in sorted(scheduled - self.known):
+        for key in sorted(scheduled - self.announced):
             start = key[0]
-            self.known.add(key)
+            self.announced.add(key)
             # The line closes an interrupted utterance with a shorter final at the same start: not new speech.
             if start in self.known_starts or start < self.now - 2 * self.frame / SAMPLE_RATE:
                 continue
@@ -391,12 +407,17 @@ class _AudioCallRunner:
         play means a prompt cut short by a key costs no TTS for its unplayed sentences."""
         while self.upcoming:
             start, text = self.upcoming[0]
-            at = max(round(start * SAMPLE_RATE), self.line_out.tail, n0)
+            at = round(start * SAMPLE_RATE)
+            prev = self.last_placed
+            if prev is not None and abs(self.sched_end[prev.key] + self.pause - start) < 1e-6:
+                at = prev.end + round(self.pause * SAMPLE_RATE)  # the next sentence of the same prompt
+            at = max(at, self.line_out.tail, n0)
             if at >= n0 + self.frame:
                 return
             self.upcoming.pop(0)
             audio, cached = self.engines.line_audio(text)
-            self.line_out.place(_Segment((start, text), at, audio))
+            self.last_placed = _Segment((start, text), at, audio)
+            self.line_out.place(self.last_placed)
             self.stats.sentences += 1
             self.stats.synthesized += 0 if cached else 1
             self._record("line_audio", at / SAMPLE_RATE, text=self.nav.redact(text), scheduled=round(start, 3),
