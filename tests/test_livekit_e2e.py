@@ -115,12 +115,13 @@ async def call(
 ) -> tuple[NavigationResult, LineReport]:
     room = f"ivrnav-e2e-{secrets.token_hex(4)}"
     mf = compile_file(MENUS / menu).menu_file
+    # wait_caller is generous: on a busy 2-core machine the job thread loads Whisper before it subscribes
     line = LineParticipant(mf, url=server.url, token=line_token(server, room), leave_after=leave_after,
-                           max_duration=timeout)
+                           max_duration=timeout, wait_caller=90)
     line_task = asyncio.create_task(line.run())
     try:
         await dispatch(server, room, str(MENUS / menu), goal)
-        result = await results.wait(room, timeout)
+        result = await results.wait(room, timeout + 90)
     finally:
         line.leave_after = 0.0  # ask the line to leave if it is still there
         report = await asyncio.wait_for(line_task, 30)

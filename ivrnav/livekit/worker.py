@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobExecutorType, room_io
+from livekit.agents.worker import ServerEnvOption
 
 from ivrnav.livekit.task import NavigateIVR
 from ivrnav.menu.compiler import compile_file, compile_text
@@ -293,12 +294,15 @@ def build_server(
         # livekit plugins register themselves on import and insist on the main thread; the offline STT
         # imports Silero lazily on a job thread, so import it here first.
         import livekit.plugins.silero  # noqa: F401
-    if load_threshold is None:
-        # LiveKit marks a worker full above 70% CPU. With Deepgram a call costs little CPU, so that is right;
-        # offline Whisper (demos, tests) keeps a small machine busy, which would refuse every job.
-        load_threshold = 0.7 if config.stt == "deepgram" else math.inf
+    extra: dict[str, Any] = {}
+    if load_threshold is not None:
+        extra["load_threshold"] = load_threshold
+    elif config.stt == "offline":
+        # LiveKit marks a production worker full above 70% CPU; offline Whisper (demos) keeps a small machine
+        # that busy and would refuse every job. Dev mode (tests) keeps LiveKit's own default (no limit).
+        extra["load_threshold"] = ServerEnvOption(dev_default=math.inf, prod_default=0.99)
     server = AgentServer(
-        load_threshold=load_threshold,
+        **extra,
         ws_url=ws_url,
         api_key=api_key,
         api_secret=api_secret,
