@@ -190,7 +190,7 @@ def _timeline_printer(enabled: bool) -> Callable[[Any], None] | None:
 
     def show(note: Any) -> None:
         label = {"heard": "line", "menu": "menu", "press": "keys", "say": "say"}.get(note.kind, note.kind)
-        style = _NOTE_STYLE.get(note.kind, "")
+        style = _NOTE_STYLE.get(note.kind, "default")
         text = f"“{note.text}”" if note.kind == "heard" else note.text
         console.print(f"[dim]{note.at:7.2f}s[/] [{style}]{label:>5}[/]  {_escape(text)}")
 

@@ -90,9 +90,17 @@ class _Utterance:
 
 @dataclass(slots=True)
 class _Pending:
+    """A key chosen but not yet pressed: it must stand ``settle`` seconds and be confirmed by a later
+    transcript (more words after it, or the utterance's final), since a streaming STT's interim can
+    guess a half-said digit and keep the guess longer than ``settle``."""
+
     keys: str
     since: float
     option: Option | None
+    heard_tokens: int = 0  # context length when chosen
+
+    def confirmed(self, tokens: int, final: bool) -> bool:
+        return final or tokens > self.heard_tokens
 
 
 @dataclass
@@ -449,9 +457,11 @@ class Navigator:
                 return self._press(menu, wanted.keys, wanted, "file key (label not heard twice)")
             return []
         if self.pending is None or self.pending.keys != key:
-            self.pending = _Pending(key, self.now, wanted)
+            self.pending = _Pending(key, self.now, wanted, len(self.context.tokens))
             return []
         if self.now - self.pending.since + 1e-9 < menu.settings.settle:
+            return []
+        if not self.pending.confirmed(len(self.context.tokens), self.context.interim is None):
             return []
         if key != wanted.keys:
             self._drift("key_moved", menu.name, f"{_label(wanted)!r} is on key {key}, file says {wanted.keys}",
@@ -607,9 +617,11 @@ class Navigator:
             return None
         _, _, offer, option, source = best
         if self.pending is None or self.pending.keys != offer.key:
-            self.pending = _Pending(offer.key, self.now, option)
+            self.pending = _Pending(offer.key, self.now, option, len(self.context.tokens))
             return []
         if self.now - self.pending.since + 1e-9 < self.settings.settle:
+            return []
+        if not self.pending.confirmed(len(self.context.tokens), self.context.interim is None):
             return []
         text = self.redact(" ".join(self.context.texts()))
         if text not in self.unrecognised:
