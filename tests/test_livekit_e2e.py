@@ -132,23 +132,26 @@ def pacing(report: LineReport) -> list[float]:
     return [b.at - a.at for a, b in zip(report.keys, report.keys[1:], strict=False)]
 
 
-async def test_bank_fraud_and_pharmacy_hours(livekit_server: LoopbackLiveKitServer,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bank_fraud(livekit_server: LoopbackLiveKitServer, monkeypatch: pytest.MonkeyPatch) -> None:
     async with running_worker(livekit_server, monkeypatch) as results:
         bank, bank_line = await call(livekit_server, results, "bank.yaml", "fraud")
-        assert bank.reached, (bank.reason, bank.detail, bank_line.spoken)
-        assert bank.reason == "reached" and bank.final_menu == "fraud"
-        assert bank.digits == "1 3"
-        assert [k.digit for k in bank_line.keys] == ["1", "3"]
-        assert [k.code for k in bank_line.keys] == [DTMF_CODES["1"], DTMF_CODES["3"]]
-        assert not bank_line.bad_codes
-        assert bank_line.visited[-1] == "fraud"
+    assert bank.reached, (bank.reason, bank.detail, bank_line.spoken)
+    assert bank.reason == "reached" and bank.final_menu == "fraud"
+    assert bank.digits == "1 3"
+    assert [k.digit for k in bank_line.keys] == ["1", "3"]
+    assert [k.code for k in bank_line.keys] == [DTMF_CODES["1"], DTMF_CODES["3"]]
+    assert not bank_line.bad_codes
+    assert bank_line.visited[-1] == "fraud"
 
+
+async def test_pharmacy_hours(livekit_server: LoopbackLiveKitServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_worker(livekit_server, monkeypatch) as results:
         pharmacy, pharmacy_line = await call(livekit_server, results, "pharmacy.yaml", "hours")
-        assert pharmacy.reached, (pharmacy.reason, pharmacy.detail, pharmacy_line.spoken)
-        assert [k.digit for k in pharmacy_line.keys] == ["1", "3"]
-        assert [k.code for k in pharmacy_line.keys] == [1, 3]
-        assert pharmacy_line.visited[-1] == "hours"
+    assert pharmacy.reached, (pharmacy.reason, pharmacy.detail, pharmacy_line.spoken)
+    assert pharmacy.digits == "1 3"
+    assert [k.digit for k in pharmacy_line.keys] == ["1", "3"]
+    assert [k.code for k in pharmacy_line.keys] == [1, 3]
+    assert pharmacy_line.visited[-1] == "hours"
 
 
 async def test_line_that_leaves_mid_call_ends_with_hangup(livekit_server: LoopbackLiveKitServer,
