@@ -55,11 +55,12 @@ def line_token(server: LoopbackLiveKitServer, room: str, identity: str = LINE_ID
 
 
 class Results:
-    """Results handed over from the worker's job threads."""
+    """Results handed over from the worker's job threads, and the agent name that worker serves."""
 
-    def __init__(self) -> None:
+    def __init__(self, agent_name: str) -> None:
         self._lock = threading.Lock()
         self.by_room: dict[str, NavigationResult] = {}
+        self.agent_name = agent_name
 
     def add(self, result: NavigationResult, metadata: dict[str, Any]) -> None:
         with self._lock:
@@ -80,8 +81,11 @@ async def running_worker(server: LoopbackLiveKitServer, monkeypatch: pytest.Monk
     # AgentServer.run writes LIVEKIT_* into os.environ; monkeypatch restores them afterwards.
     for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
         monkeypatch.setenv(name, "")
-    results = Results()
-    worker = build_server(WorkerConfig(stt="offline", on_result=results.add), ws_url=server.url,
+    # A name of its own per worker: the server may still count a previous test's closed worker as serving
+    # the shared name and hand it this test's job.
+    results = Results(f"{AGENT_NAME}-{secrets.token_hex(3)}")
+    worker = build_server(WorkerConfig(stt="offline", on_result=results.add, agent_name=results.agent_name),
+                          ws_url=server.url,
                           api_key=server.api_key, api_secret=server.api_secret)
     registered = asyncio.Event()
     worker.on("worker_registered", lambda *_: registered.set())
@@ -97,13 +101,13 @@ async def running_worker(server: LoopbackLiveKitServer, monkeypatch: pytest.Monk
             await asyncio.wait_for(task, 10)
 
 
-async def dispatch(server: LoopbackLiveKitServer, room: str, menu: str, goal: str) -> None:
+async def dispatch(server: LoopbackLiveKitServer, room: str, menu: str, goal: str, agent_name: str) -> None:
     metadata = json.dumps({"menu": menu, "goal": goal, "line_identity": LINE_IDENTITY, "room": room})
     async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as lk:
         await asyncio.wait_for(lk.room.create_room(api.CreateRoomRequest(name=room)), API_TIMEOUT)
         await asyncio.wait_for(
             lk.agent_dispatch.create_dispatch(
-                api.CreateAgentDispatchRequest(agent_name=AGENT_NAME, room=room, metadata=metadata)
+                api.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
             ),
             API_TIMEOUT,
         )
@@ -120,7 +124,7 @@ async def call(
                            max_duration=timeout, wait_caller=90)
     line_task = asyncio.create_task(line.run())
     try:
-        await dispatch(server, room, str(MENUS / menu), goal)
+        await dispatch(server, room, str(MENUS / menu), goal, results.agent_name)
         result = await results.wait(room, timeout + 90)
     finally:
         line.leave_after = 0.0  # ask the line to leave if it is still there
