@@ -278,7 +278,7 @@ class Navigator:
             done = self._enter_menu(*found)
             if done:
                 return done
-        if (self.phase is Phase.AWAITING and self.menu is None) or self._still_old_menu():
+        if self.menu is None or self._still_old_menu():
             acted = self._awaiting()
             if acted is not None:
                 return acted
@@ -588,7 +588,7 @@ class Navigator:
             return None
         offers = read_offers(self.context.tokens[start:], final_tail=self.context.interim is None)
         if not offers:
-            self._record_unrecognised()
+            self._record_unrecognised(start)
             return None
         distance = distances_to(self.menu_file, self.goal)
         on_route = self._route_options()
@@ -613,7 +613,7 @@ class Navigator:
                         if best is None or candidate[:2] < best[:2]:
                             best = candidate
         if best is None:
-            self._record_unrecognised()
+            self._record_unrecognised(start)
             return None
         _, _, offer, option, source = best
         if self.pending is None or self.pending.keys != offer.key:
@@ -653,14 +653,21 @@ class Navigator:
         first = sorted(self.expected)
         return first + [n for n in self.menu_file.menus if n not in self.expected]
 
-    def _record_unrecognised(self) -> None:
+    def _record_unrecognised(self, start: int = 0) -> None:
+        """Keep a prompt no menu matched, verbatim (redacted), once it has ended: it may improve the file."""
         ctx = self.context
         if self.unknown_noted or ctx.interim is not None or not ctx.finals:
             return
         if self.now - self.last_words_at < PROMPT_DONE_QUIET:
             return
+        words = [t for t in ctx.tokens[start:] if t != BOUNDARY]
+        if not words:
+            return
+        current = self.recogniser.prompt_of(self.menu) if self.menu and self.menu_start >= 0 else ""
+        if current and fuzz.partial_ratio(" ".join(words), current) >= CONTINUES:
+            return  # only the end of the current menu's own prompt
         self.unknown_noted = True
-        text = self.redact(" ".join(ctx.texts()))
+        text = self.redact(" ".join(ctx.texts()) if start == 0 else " ".join(words))
         self.unrecognised.append(text)
         self._note("drift", f"unrecognised prompt: {text}")
 
