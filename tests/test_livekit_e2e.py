@@ -126,9 +126,14 @@ async def call(
     try:
         await dispatch(server, room, str(MENUS / menu), goal, results.agent_name)
         result = await results.wait(room, timeout + 90)
+    except AssertionError as exc:  # say what the server saw: a failure here is otherwise opaque
+        raise AssertionError(f"{exc}\n--- livekit-server log ---\n{server.log_tail(60)}") from None
     finally:
         line.leave_after = 0.0  # ask the line to leave if it is still there
-        report = await asyncio.wait_for(line_task, 30)
+        try:
+            report = await asyncio.wait_for(line_task, 30)
+        except Exception as exc:
+            raise AssertionError(f"line failed: {exc}\n--- livekit-server log ---\n{server.log_tail(60)}") from exc
     return result, report
 
 
