@@ -37,6 +37,8 @@ livekit_server = livekit_fixtures.livekit_server
 MENUS = Path(__file__).resolve().parents[1] / "menus"
 REGISTER_TIMEOUT = 30.0
 API_TIMEOUT = 10.0
+DISPATCH_ATTEMPTS = 3
+AGENT_JOIN_TIMEOUT = 20.0
 LINE_IDENTITY = "ivr-line"
 
 
@@ -102,15 +104,34 @@ async def running_worker(server: LoopbackLiveKitServer, monkeypatch: pytest.Monk
 
 
 async def dispatch(server: LoopbackLiveKitServer, room: str, menu: str, goal: str, agent_name: str) -> None:
+    """Dispatch the worker to ``room`` and wait until its agent has joined.
+
+    The server asks a worker once and does not ask again when the answer is lost or negative (seen here,
+    rarely, right after a worker registers on a busy machine: "no servers available"), so an agent that
+    has not joined after a while is dispatched again, as an operator's dispatcher would."""
     metadata = json.dumps({"menu": menu, "goal": goal, "line_identity": LINE_IDENTITY, "room": room})
     async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as lk:
         await asyncio.wait_for(lk.room.create_room(api.CreateRoomRequest(name=room)), API_TIMEOUT)
-        await asyncio.wait_for(
-            lk.agent_dispatch.create_dispatch(
-                api.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
-            ),
-            API_TIMEOUT,
-        )
+        for _attempt in range(DISPATCH_ATTEMPTS):
+            await asyncio.wait_for(
+                lk.agent_dispatch.create_dispatch(
+                    api.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
+                ),
+                API_TIMEOUT,
+            )
+            deadline = time.monotonic() + AGENT_JOIN_TIMEOUT
+            while time.monotonic() < deadline:
+                listed = await asyncio.wait_for(
+                    lk.room.list_participants(api.ListParticipantsRequest(room=room)), API_TIMEOUT
+                )
+                if any(p.identity.startswith("agent-") for p in listed.participants):
+                    return
+                await asyncio.sleep(0.5)
+            for existing in await asyncio.wait_for(lk.agent_dispatch.list_dispatch(room), API_TIMEOUT):
+                if existing.agent_name == agent_name:
+                    await asyncio.wait_for(lk.agent_dispatch.delete_dispatch(existing.id, room), API_TIMEOUT)
+    raise AssertionError(f"no agent joined room {room} after {DISPATCH_ATTEMPTS} dispatches\n"
+                         f"--- livekit-server log ---\n{server.log_tail(40)}")
 
 
 async def call(
@@ -198,3 +219,23 @@ def _silence() -> Any:
     import numpy as np
 
     return np.zeros(160, dtype=np.int16)
+
+
+async def test_dial_out_without_sip_service_is_a_clear_error(livekit_server: LoopbackLiveKitServer,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`ivrnav run --livekit` with a worker in place: the server has no SIP service (no Redis), so placing
+    the call fails, and says so, and the room is cleaned up."""
+    from ivrnav.livekit.dial import run_livekit_call
+
+    env = {"LIVEKIT_URL": livekit_server.url, "LIVEKIT_API_KEY": livekit_server.api_key,
+           "LIVEKIT_API_SECRET": livekit_server.api_secret, "LIVEKIT_SIP_TRUNK_ID": "ST_test"}
+    mf = compile_file(MENUS / "bank.yaml").menu_file
+    async with running_worker(livekit_server, monkeypatch) as results:
+        started = time.monotonic()
+        status = await asyncio.to_thread(run_livekit_call, mf, "fraud", {}, environ=env,
+                                         agent_name=results.agent_name)
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "dialling +18005550100 through trunk ST_test failed" in err and "Traceback" not in err
+    assert time.monotonic() - started < 90

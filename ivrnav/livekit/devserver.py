@@ -207,7 +207,8 @@ class LoopbackLiveKitServer:
         if self._log_file is None or not self._log_file.exists():
             return "<no log>"
         with self._log_file.open("r", encoding="utf-8", errors="replace") as fh:
-            return "".join(deque(fh, maxlen=lines))
+            # a line can carry a whole SDP offer (kilobytes): keep each readable
+            return "".join(line if len(line) <= 400 else line[:400] + " …\n" for line in deque(fh, maxlen=lines))
 
     def start(self, attempts: int = 3) -> LoopbackLiveKitServer:
         """Start the server and block until its HTTP port answers (or raise LiveKitServerError)."""

@@ -34,6 +34,8 @@ __all__ = ["DialError", "LiveKitSettings", "dial", "livekit_settings", "run_live
 
 API_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 20.0
+AGENT_JOIN_TIMEOUT = 20.0  # per dispatch: the server asks a worker once and may not ask again
+DISPATCH_ATTEMPTS = 2
 LINE_IDENTITY = "ivr-line"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -87,6 +89,7 @@ async def dial(
     on_note: Callable[[dict[str, Any]], None] | None = None,
     agent_name: str = AGENT_NAME,
     room_name: str | None = None,
+    join_timeout: float = AGENT_JOIN_TIMEOUT,
 ) -> NavigationResult:
     """Place the call and return the worker's result. Raises ``DialError`` for anything that stops the
     call being placed; always deletes the room (which hangs up the SIP leg)."""
@@ -129,8 +132,16 @@ async def dial(
                      .with_grants(api.VideoGrants(room_join=True, room=room_name, hidden=True,
                                                   can_publish=False)).to_jwt())
             await asyncio.wait_for(room.connect(settings.url, token), CONNECT_TIMEOUT)
-            await asyncio.wait_for(lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
-                agent_name=agent_name, room=room_name, metadata=json.dumps(metadata))), API_TIMEOUT)
+            # Dial only once a worker has joined: a call nobody navigates would just ring through.
+            for _attempt in range(DISPATCH_ATTEMPTS):
+                await asyncio.wait_for(lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
+                    agent_name=agent_name, room=room_name, metadata=json.dumps(metadata))), API_TIMEOUT)
+                if await _agent_joined(room, join_timeout):
+                    break
+            else:
+                raise DialError(f"no `{agent_name}` worker took the call within "
+                                f"{DISPATCH_ATTEMPTS * join_timeout:.0f} s; is one running against this "
+                                "server (`ivrnav worker`)?")
             try:
                 await asyncio.wait_for(lk.sip.create_sip_participant(api.CreateSIPParticipantRequest(
                     sip_trunk_id=trunk, sip_call_to=phone, room_name=room_name,
@@ -154,6 +165,16 @@ async def dial(
             await lk.aclose()
 
 
+async def _agent_joined(room: rtc.Room, timeout: float) -> bool:
+    """Whether an agent participant is (or becomes) present in ``room`` within ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in room.remote_participants.values()):
+            return True
+        await asyncio.sleep(0.25)
+    return False
+
+
 def run_livekit_call(
     menu_file: MenuFile,
     goal: str,
@@ -162,6 +183,8 @@ def run_livekit_call(
     trunk: str | None = None,
     as_json: bool = False,
     environ: Mapping[str, str] | None = None,
+    agent_name: str = AGENT_NAME,
+    join_timeout: float = AGENT_JOIN_TIMEOUT,
 ) -> int:
     """The ``ivrnav run --livekit`` command: returns the exit status (0 reached, 1 not, 2 cannot call)."""
     out = Console(highlight=False)
@@ -184,7 +207,8 @@ def run_livekit_call(
 
         if not as_json:
             out.print(f"[bold]{menu_file.name}[/]: calling {menu_file.phone} to reach [bold]{goal}[/]")
-        result = asyncio.run(dial(menu_file, goal, values, settings=settings, trunk=trunk, on_note=show))
+        result = asyncio.run(dial(menu_file, goal, values, settings=settings, trunk=trunk, on_note=show,
+                                  agent_name=agent_name, join_timeout=join_timeout))
     except DialError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
