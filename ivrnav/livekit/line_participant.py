@@ -228,12 +228,7 @@ class LineParticipant:
     # ---------------------------------------------------------------------------------------- audio
 
     def _scheduled(self) -> set[tuple[float, str]]:
-        out = set()
-        for item in self.line.queue:
-            payload = item.payload
-            if item.kind == "heard" and isinstance(payload, Heard) and payload.final:
-                out.add((payload.start, payload.text))
-        return out
+        return set(self.line.scheduled_sentences())
 
     def _sync_audio(self) -> None:
         """Start audio for newly scheduled sentences; cancel audio of sentences the line dropped."""

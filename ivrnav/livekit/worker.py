@@ -40,6 +40,7 @@ from ivrnav.livekit.task import NavigateIVR
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
+from ivrnav.menu.vocabulary import menu_keyterms
 from ivrnav.navigate.navigator import NavigationError, Note
 from ivrnav.navigate.result import NavigationResult
 
@@ -62,7 +63,6 @@ RESULT_TOPIC = "ivrnav.result"
 DEFAULT_LINE_IDENTITY = "ivr-line"
 CONNECT_TIMEOUT = 20.0
 PUBLISH_TIMEOUT = 5.0
-MAX_KEYTERMS = 40  # Deepgram accepts ~100 key terms; Whisper's prompt is short: the menu's core phrases
 
 
 class JobRequestError(ValueError):
@@ -146,19 +146,6 @@ def parse_job(metadata: str, config: WorkerConfig, environ: Mapping[str, str] | 
             raise JobRequestError(f"value of var {name!r} does not match its pattern {pattern!r}")
     identity = data.get("line_identity") or DEFAULT_LINE_IDENTITY
     return JobRequest(mf, goal, values, str(identity), data)
-
-
-def menu_keyterms(menu_file: MenuFile, limit: int = MAX_KEYTERMS) -> list[str]:
-    """Phrases worth boosting in STT: option labels and literal ``listen`` phrases, most useful first."""
-    terms: list[str] = []
-    for option in menu_file.globals:
-        terms.extend(option.says)
-    for menu in menu_file.menus.values():
-        for option in menu.options:
-            terms.extend(option.says)
-        terms.extend(p.text for p in menu.listen if p.regex is None)
-    seen = dict.fromkeys(t.strip() for t in terms if t and t.strip())
-    return list(seen)[:limit]
 
 
 def make_stt(kind: str, keyterms: list[str]) -> Any:

@@ -90,6 +90,14 @@ class SimulatedLine:
                 self._timer(item, out)
         return out
 
+    def scheduled_sentences(self) -> dict[tuple[float, str], float]:
+        """The sentences still to be said, as ``{(start, text): end}``: what an audio adapter must speak."""
+        return {
+            (item.payload.start, item.payload.text): item.payload.end  # type: ignore[attr-defined]
+            for item in self.queue
+            if item.kind == "heard" and isinstance(item.payload, Heard) and item.payload.final
+        }
+
     def press(self, key: str, at: float) -> None:
         if self.ended or self.menu is None:
             return

@@ -49,6 +49,7 @@ import numpy.typing as npt
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.menu.template import MASK, PAUSES
+from ivrnav.menu.vocabulary import menu_keyterms
 from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from ivrnav.speech.stt import Transcript
     from ivrnav.speech.tts import PiperSynthesizer
 
-__all__ = ["AudioCall", "AudioStats", "SpeechEngines", "menu_keyterms", "simulate_audio_call"]
+__all__ = ["AudioCall", "AudioStats", "SpeechEngines", "simulate_audio_call"]
 
 SAMPLE_RATE = 8000
 FRAME_MS = 20
@@ -71,23 +72,6 @@ TONE = 0.1  # seconds per key tone (Q.24 receivers must take >= 40 ms)
 MIN_GAP = 0.05  # seconds of silence between tones, so a repeated key ("99") is heard twice
 TICK_EVERY = 0.1  # the navigator's contract: a Tick at least every 100 ms
 SPEECH_LEVEL_RMS = 3000.0  # typical int16 RMS of the channelled voice; reference for ``noise_snr_db``
-MAX_KEYTERMS = 40  # Whisper's initial prompt is short; more terms only slow every decode
-
-
-def menu_keyterms(menu_file: MenuFile, limit: int = MAX_KEYTERMS) -> list[str]:
-    """Phrases to bias recognition towards: "press N" for the keys in use, option labels, literal
-    ``listen`` phrases. "press 1" first so Whisper writes keys as digits, the navigator's best cue."""
-    keys = sorted({o.keys for m in menu_file.menus.values() for o in m.options}
-                  | {o.keys for o in menu_file.globals})
-    spoken = {"*": "star", "#": "pound"}
-    terms = [f"press {spoken.get(k, k)}" for k in keys if len(k) == 1]
-    for option in menu_file.globals:
-        terms.extend(option.says)
-    for menu in menu_file.menus.values():
-        for option in menu.options:
-            terms.extend(option.says)
-        terms.extend(p.text for p in menu.listen if p.regex is None)
-    return list(dict.fromkeys(t.strip() for t in terms if t and t.strip()))[:limit]
 
 
 def interim_interval(menu_file: MenuFile) -> float:
@@ -372,13 +356,10 @@ class _AudioCallRunner:
         self.line.press(digit, self.now)
 
     def _scheduled(self) -> set[tuple[float, str]]:
-        out = set()
-        for item in self.line.queue:
-            payload = item.payload
-            if item.kind == "heard" and isinstance(payload, Heard) and payload.final:
-                out.add((payload.start, payload.text))
-                self.sched_end.setdefault((payload.start, payload.text), payload.end)
-        return out
+        sentences = self.line.scheduled_sentences()
+        for key, end in sentences.items():
+            self.sched_end.setdefault(key, end)
+        return set(sentences)
 
     def _sync_line_audio(self) -> None:
         """Queue newly scheduled sentences; drop or cut the audio of sentences the line dropped (barge-in)."""
