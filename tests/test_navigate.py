@@ -249,3 +249,11 @@ def test_type_ahead_presses_on_recognition():
 def test_reading_offers(text, expected):
     offers = read_offers(stream_tokens([text]))
     assert [(o.key, o.text) for o in offers] == expected
+
+
+def test_key_pacing_is_shared_by_every_adapter():
+    from ivrnav.menu.template import key_offsets
+
+    offsets, length = key_offsets("1w2W#w", 0.15)
+    assert [(round(t, 2), i) for t, i in offsets] == [(0.0, 0), (0.65, 2), (1.8, 4)]
+    assert round(length, 2) == 2.3  # the trailing pause counts in the length

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ivrnav.menu.template import PAUSES
+from ivrnav.menu.template import PAUSES, key_offsets
 
 __all__ = ["DTMF_CODES", "DtmfSender", "KeyPress", "dtmf_code", "key_schedule"]
 
@@ -37,22 +37,13 @@ class KeyPress:
 
 
 def key_schedule(digits: str, inter_digit: float) -> list[KeyPress]:
-    """When each key goes out relative to the first: ``inter_digit`` between keys, plus 0.5 s per ``w``
-    and 1 s per ``W`` (the same timing as the simulated runner, so simulations and real calls agree)."""
-    t = 0.0
-    out: list[KeyPress] = []
-    pending_pause = 0.0
+    """When each key goes out relative to the first (``key_offsets``: the simulated runner's timing too,
+    so simulations and real calls agree)."""
+    offsets, _ = key_offsets(digits, inter_digit)
     for ch in digits:
-        if ch in PAUSES:
-            pending_pause += PAUSES[ch]
-            continue
-        if out:
-            t += inter_digit
-        t += pending_pause
-        pending_pause = 0.0
-        dtmf_code(ch)  # validate before anything is sent
-        out.append(KeyPress(t, ch.upper()))
-    return out
+        if ch not in PAUSES:
+            dtmf_code(ch)  # validate before anything is sent
+    return [KeyPress(t, digits[i].upper()) for t, i in offsets]
 
 
 Publish = Callable[[int, str], Awaitable[None]]

@@ -74,3 +74,23 @@ def render(
         real.append(value)
         masked.append(MASK * len(value) if part.var in secret else value)
     return "".join(real), "".join(masked)
+
+
+def key_offsets(digits: str, spacing: float) -> tuple[list[tuple[float, int]], float]:
+    """When each key of a digit string goes out, relative to the first: ``spacing`` seconds between keys
+    plus 0.5 s per ``w`` and 1 s per ``W``. Returns ``[(offset, index in digits)]`` for the keys, and the
+    length of the whole string including trailing pauses. Every adapter (simulated runner, audio tones,
+    LiveKit DTMF) paces keys with this, so simulations and real calls agree."""
+    t = 0.0
+    pause = 0.0
+    out: list[tuple[float, int]] = []
+    for i, ch in enumerate(digits):
+        if ch in PAUSES:
+            pause += PAUSES[ch]
+            continue
+        if out:
+            t += spacing
+        t += pause
+        pause = 0.0
+        out.append((t, i))
+    return out, t + pause

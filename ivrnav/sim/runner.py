@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ivrnav.menu.model import MenuFile
-from ivrnav.menu.template import PAUSES
+from ivrnav.menu.template import key_offsets
 from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
@@ -33,16 +33,8 @@ class SimulatedCall:
 
 def _digit_schedule(action: SendDigits, start: float) -> tuple[list[tuple[float, str]], float]:
     """When each key of ``action`` reaches the line, and when sending ends."""
-    t = start
-    out = []
-    for ch in action.digits:
-        if ch in PAUSES:
-            t += PAUSES[ch]
-            continue
-        if out:
-            t += action.inter_digit
-        out.append((t, ch))
-    return out, t + 0.1  # a key tone lasts about 100 ms
+    offsets, length = key_offsets(action.digits, action.inter_digit)
+    return [(start + t, action.digits[i]) for t, i in offsets], start + length + 0.1  # a tone lasts ~100 ms
 
 
 class CallRunner:

@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ivrnav.menu.model import MenuFile
-from ivrnav.menu.template import MASK, PAUSES
+from ivrnav.menu.template import MASK, key_offsets
 from ivrnav.menu.vocabulary import menu_keyterms
 from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Navigator, Note
@@ -453,19 +453,9 @@ class _AudioCallRunner:
             self._heard(tr)
 
     def _send_tones(self, action: SendDigits) -> None:
-        spacing = max(action.inter_digit, TONE + MIN_GAP)
-        offsets: list[tuple[float, str, str]] = []
-        t = pause = 0.0
-        for ch, masked in zip(action.digits, action.masked, strict=True):
-            if ch in PAUSES:
-                pause += PAUSES[ch]
-                continue
-            if offsets:
-                t += spacing
-            t += pause
-            pause = 0.0
-            offsets.append((t, ch, masked))
-        length = round((t + TONE) * SAMPLE_RATE) if offsets else 0
+        keys, _ = key_offsets(action.digits, max(action.inter_digit, TONE + MIN_GAP))
+        offsets = [(t, action.digits[i], action.masked[i]) for t, i in keys]
+        length = round((offsets[-1][0] + TONE) * SAMPLE_RATE) if offsets else 0
         clip = np.zeros(length, dtype=np.float64)
         for offset, ch, masked in offsets:
             a = round(offset * SAMPLE_RATE)
