@@ -9,23 +9,17 @@ in CI (``CI=true``), because a CI run that silently skipped the LiveKit path wou
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from ivrnav.livekit.devserver import LiveKitServerMissing, LoopbackLiveKitServer
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+from tests.parts import missing_part
 
 
 def missing_server(reason: str) -> None:
     """Skip locally, fail in CI (design rule: CI never skips LiveKit tests)."""
-    if in_ci():
-        pytest.fail(f"livekit-server is required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+    missing_part("livekit-server", reason)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ Each call runs once per module (the models are shared) and several tests look at
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from ivrnav.cli import main
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.menu.model import MenuFile
 from ivrnav.menu.template import MASK
+from tests.parts import require_speech_models
 
 pytestmark = pytest.mark.speech
 
@@ -28,13 +28,7 @@ CASES = [("bank.yaml", "fraud"), ("utility.yaml", "service"), ("pharmacy.yaml", 
 
 @pytest.fixture(scope="module")
 def engines():
-    from ivrnav.speech.models import missing_reason
-
-    reason = missing_reason()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"speech models required in CI: {reason}")
-        pytest.skip(reason)
+    require_speech_models()
     from ivrnav.speech.audio_call import SpeechEngines
 
     return SpeechEngines()

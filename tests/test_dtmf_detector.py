@@ -3,8 +3,6 @@ speech prompts never trigger a key."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -22,6 +20,7 @@ from ivrnav.speech.dtmf import (
     mulaw_decode,
     mulaw_encode,
 )
+from tests.parts import require_speech_models
 
 TONE = 0.04  # shortest tone the detector must catch (Q.24 asks for >= 40 ms)
 LEVEL_DB = -12.0
@@ -92,13 +91,7 @@ def test_silence_and_noise_never_fire() -> None:
 
 @pytest.fixture(scope="module")
 def prompts_8k() -> list[np.ndarray]:
-    from ivrnav.speech.models import missing_reason
-
-    reason = missing_reason()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"speech models required in CI: {reason}")
-        pytest.skip(reason)
+    require_speech_models()
     from ivrnav.speech.audio import telephone_channel
     from ivrnav.speech.tts import synthesize
 

@@ -26,9 +26,8 @@ from ivrnav.livekit.line_participant import LineParticipant, LineReport
 from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
 from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.result import NavigationResult
-from ivrnav.speech.models import missing_reason
 from tests import livekit_fixtures
-from tests.livekit_fixtures import in_ci
+from tests.parts import require_speech_models
 
 pytestmark = [pytest.mark.livekit, pytest.mark.speech]
 
@@ -44,11 +43,7 @@ LINE_IDENTITY = "ivr-line"
 
 @pytest.fixture(scope="module", autouse=True)
 def speech_models() -> None:
-    reason = missing_reason()
-    if reason is not None:
-        if in_ci():
-            pytest.fail(f"offline speech models are required in CI: {reason}", pytrace=False)
-        pytest.skip(reason)
+    require_speech_models()
 
 
 def line_token(server: LoopbackLiveKitServer, room: str, identity: str = LINE_IDENTITY) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from ivrnav.speech import models
 from ivrnav.speech.models import ModelSpec, SpeechModelMissing, verify
+from tests.parts import require_speech_models
 
 
 def _spec(tmp_path: Path, content: bytes) -> ModelSpec:
@@ -49,9 +50,7 @@ def test_missing_package_raises() -> None:
 
 def test_real_model_copy_with_one_flipped_byte_is_rejected(tmp_path: Path) -> None:
     # The pinned spec itself, against a copy of the Piper config with one byte changed.
-    reason = models.missing_reason()
-    if reason:
-        pytest.skip(reason)
+    require_speech_models()
     onnx, config = models.piper_voice_files()
     (tmp_path / onnx.name).symlink_to(onnx)  # the genuine weights, so only the config differs
     (tmp_path / config.name).write_bytes(config.read_bytes().replace(b"joe", b"jOe", 1))

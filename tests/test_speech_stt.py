@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 
 import numpy as np
 import pytest
+
+from tests.parts import require_speech_models
 
 pytestmark = pytest.mark.speech
 
@@ -28,13 +29,7 @@ def _norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def engines():
-    from ivrnav.speech.models import missing_reason
-
-    reason = missing_reason()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"speech models required in CI: {reason}")
-        pytest.skip(reason)
+    require_speech_models()
     from ivrnav.speech.stt import load_whisper
     from ivrnav.speech.tts import PiperSynthesizer
 
