@@ -10,7 +10,7 @@ import yaml
 
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.menu.lint import reachable
-from ivrnav.navigate.events import Heard, SendDigits, Tick
+from ivrnav.navigate.events import DigitsSent, Heard, SendDigits, Tick
 from ivrnav.navigate.navigator import Navigator
 from ivrnav.navigate.offers import read_offers, stream_tokens
 from ivrnav.sim import drift
@@ -257,3 +257,29 @@ def test_key_pacing_is_shared_by_every_adapter():
     offsets, length = key_offsets("1w2W#w", 0.15)
     assert [(round(t, 2), i) for t, i in offsets] == [(0.0, 0), (0.65, 2), (1.8, 4)]
     assert round(length, 2) == 2.3  # the trailing pause counts in the length
+
+
+def test_reaction_inside_an_utterance_that_began_before_the_keys_counts():
+    """A streaming STT may not end its utterance at our keys: the line's reaction arrives appended to the
+    old prompt's words, with the old start time. The new words must still be heard."""
+    mf = compile_file(BANK).menu_file
+    nav = Navigator(mf, "cards")
+    t = 0.0
+    for sentence in ("Thank you for calling Acme Bank.", "Calls may be monitored or recorded."):
+        start = t
+        t += 0.4 * len(sentence.split())
+        nav.handle(Heard(sentence, True, start, t))
+    start = t
+    old = "For English, press 1."
+    words = (old + " Para espanol, oprima dos. Main menu. For account balances and recent transactions,"
+             " press 1. For credit card services, press 2. To report fraud, press 3.").split()
+    sent = []
+    for i in range(len(words)):
+        t += 0.4
+        for action in nav.handle(Heard(" ".join(words[: i + 1]), False, start, t)):
+            if isinstance(action, SendDigits):
+                sent.append(action.digits)
+                nav.handle(DigitsSent(action.digits, t))
+        nav.handle(Tick(t + 0.2))
+    assert sent[:1] == ["1"]  # type-ahead at the language menu, inside the utterance
+    assert "2" in sent[1:]  # credit card services, heard in the same utterance after the key

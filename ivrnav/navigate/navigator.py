@@ -156,6 +156,7 @@ class Navigator:
         self.started_at = start_time
         self.now = start_time
         self.context = _Context(since=start_time)
+        self.carry: tuple[float, int] | None = None  # (start, words) of an utterance in progress when we acted
         self.last_words_at = start_time  # when the line last said something new
         self.menu: str | None = None
         self.menu_start = -1  # token index in the context where the menu's prompt began
@@ -245,7 +246,18 @@ class Navigator:
     def _heard(self, event: Heard) -> None:
         ctx = self.context
         if event.start < ctx.since - 1e-6:
-            return  # the rest of an utterance that began before we acted: the old prompt, not a reaction
+            # An utterance that began before we acted. What had been heard of it then is the old prompt;
+            # a streaming STT that does not end the utterance at our keys keeps appending the line's
+            # reaction ("...oprima 2. Pharmacy main menu. If you are calling..."), and those words count.
+            carry = self.carry
+            if carry is None or abs(event.start - carry[0]) > 1e-6:
+                return
+            if event.final:
+                self.carry = None
+            rest = " ".join(event.text.split()[carry[1] :])
+            if not rest:
+                return
+            event = Heard(rest, event.final, ctx.since, event.end)
         previous = ctx.tokens
         if event.final:
             ctx.interim = None
@@ -260,6 +272,8 @@ class Navigator:
             self.ladder = 0
 
     def _reset_context(self) -> None:
+        interim = self.context.interim
+        self.carry = (interim.start, len(interim.text.split())) if interim is not None else None
         self.context = _Context(since=self.now)
         self.menu_start = -1
         self.pending = None
@@ -602,6 +616,8 @@ class Navigator:
                 # offer heard), any label that leads closer to the goal
                 if not ended and option not in on_route:
                     continue
+                if distance[option.to] >= distance.get(name, float("inf")):
+                    continue  # leads away from the goal (or back through this menu): not progress
                 for offer in offers:
                     if not offer.complete:
                         continue
