@@ -112,6 +112,10 @@ class _Context:
     interim: _Utterance | None = None
     final_tokens: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
+    # Tokens carried over from an utterance that began before we acted. An STT lags the audio, so they
+    # may have been said before our keys: good enough to recognise a new menu, never proof that the line
+    # ignored us nor offers to act on.
+    carried: int = 0
 
     def texts(self) -> list[str]:
         return [u.text for u in self.finals] + ([self.interim.text] if self.interim else [])
@@ -258,6 +262,9 @@ class Navigator:
             if not rest:
                 return
             event = Heard(rest, event.final, ctx.since, event.end)
+            carried = True
+        else:
+            carried = False
         previous = ctx.tokens
         if event.final:
             ctx.interim = None
@@ -267,6 +274,8 @@ class Navigator:
         else:
             ctx.interim = _Utterance(event.text, event.start, event.end)
         ctx.rebuild()
+        if carried:
+            ctx.carried = len(ctx.tokens)
         if [t for t in ctx.tokens if t != BOUNDARY] != [t for t in previous if t != BOUNDARY]:
             self.last_words_at = event.end
             self.ladder = 0
@@ -325,9 +334,12 @@ class Navigator:
                 if current and match.menu != self.menu and fuzz.partial_ratio(window, current) >= CONTINUES:
                     continue  # still the current prompt ("for home delivery, press 3"), not a new menu
                 return match, s
-        if starts:  # words past the current prompt (or no menu yet): is an expected menu offering its options?
-            match = self._recognise_by_offers(starts[0], expected - ({self.menu} if self.menu_start >= 0 else set()))
-            return (match, starts[0]) if match else None
+        # words past the current prompt (or no menu yet), not carried over: is an expected menu offering its
+        # options?
+        first = next((s for s in starts if s >= self.context.carried), None)
+        if first is not None:
+            match = self._recognise_by_offers(first, expected - ({self.menu} if self.menu_start >= 0 else set()))
+            return (match, first) if match else None
         return None
 
     def _recognise_by_offers(self, start: int, expected: frozenset[str]) -> Match | None:
@@ -560,9 +572,10 @@ class Navigator:
     def _awaiting(self) -> list[Action] | None:
         """No menu recognised since we acted: the line ignored us, rejected an entry, or plays a new prompt."""
         ctx = self.context
-        if not ctx.tokens:
+        fresh = ctx.tokens[ctx.carried :]
+        if not fresh:
             return None
-        window = " ".join(t for t in ctx.tokens if t != BOUNDARY)
+        window = " ".join(t for t in fresh if t != BOUNDARY)
         old = self.menu_file.menus[self.menu] if self.menu else None
         if old is not None and old.invalid and any(fuzz.partial_ratio(p.lower(), window) >= 85 for p in old.invalid):
             if not self.ignored_noted:
@@ -581,11 +594,11 @@ class Navigator:
                 self.timing.retries += 1
                 self.phase = Phase.LISTENING
                 self.expected = frozenset({old.name})
-                self.menu_start = 0
+                self.menu_start = ctx.carried
                 self.ignored_noted = False
                 return self._act() or []
             return []
-        return self._unknown_prompt()
+        return self._unknown_prompt(ctx.carried)
 
     def _beyond_prompt(self) -> int:
         """Token index where the current menu's prompt has (about) ended: later words are something else."""
