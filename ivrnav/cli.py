@@ -19,8 +19,10 @@ from ivrnav.menu.compiler import Compiled, compile_file, schema
 from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: one diagnostic or timeline line per line whatever the terminal (rich wraps at 80 columns when
+# piped, which splits a `file:line:col: message` over lines and breaks editor and CI matchers).
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_FAIL, EXIT_WARN, EXIT_USAGE = 0, 1, 2, 2
 
@@ -72,6 +74,16 @@ def parse_vars(menu_file: MenuFile, pairs: tuple[str, ...], secrets_file: str | 
     return values
 
 
+def _require_extras(feature: str, *extras: str) -> None:
+    """A usage error naming the pip extra when an optional part is not installed (the core has no LiveKit)."""
+    from ivrnav.extras import MissingExtra, require
+
+    try:
+        require(feature, *extras)
+    except MissingExtra as exc:
+        _usage(str(exc))
+
+
 def _usage(message: str) -> NoReturn:
     err_console.print(f"[red]error:[/] {_escape(message)}")
     raise SystemExit(EXIT_USAGE)
@@ -108,9 +120,26 @@ def validate(files: tuple[str, ...], strict: bool) -> None:
 
 
 @main.command(name="schema")
-def schema_command() -> None:
-    """Print the JSON Schema of menu files (for yaml-language-server and other editors)."""
-    click.echo(json.dumps(schema(), indent=2))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the schema to this file (e.g. beside your menus) instead of printing it.")
+def schema_command(output: str | None) -> None:
+    """Print (or write) the JSON Schema of menu files, for yaml-language-server and other editors.
+
+    An installed ivrnav has no source tree to point a modeline at: write the schema beside your menus
+    (`ivrnav schema -o menus/ivrnav.schema.json`) and start each menu file with
+    `# yaml-language-server: $schema=ivrnav.schema.json` (a path relative to the menu file).
+    """
+    text = json.dumps(schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    try:
+        target.write_text(text, "utf-8")
+    except OSError as exc:
+        _usage(f"cannot write {output}: {exc.strerror or type(exc).__name__}")
+    click.echo(f"wrote {output}; start each menu file beside it with: "
+               f"# yaml-language-server: $schema={target.name}", err=True)
 
 
 @main.command()
@@ -226,10 +255,9 @@ def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: in
         _usage(f"goal {goal!r} is not a menu of {file}; menus: {', '.join(mf.menus)}")
     values = parse_vars(mf, var_pairs, secrets_file)
     if livekit:
-        try:
-            from ivrnav.livekit.dial import run_livekit_call  # type: ignore[import-not-found]
-        except ImportError:
-            _usage("--livekit calls are not available in this version yet; run without it to use the simulated line")
+        _require_extras("--livekit", "livekit")
+        from ivrnav.livekit.dial import run_livekit_call
+
         raise SystemExit(run_livekit_call(mf, goal, values, trunk=trunk, as_json=as_json))
     line_file = _load(line_path).menu_file if line_path else None
     printer = _timeline_printer(not as_json)
@@ -238,6 +266,7 @@ def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: in
         console.print(f"[bold]{mf.name}[/]: navigating to [bold]{goal}[/] on the {where}"
                       + (f" (WER {wer:.0%}, seed {seed})" if wer else ""))
     if audio:
+        _require_extras("--audio", "speech")
         from ivrnav.speech.audio_call import simulate_audio_call
         from ivrnav.speech.models import SpeechModelMissing
 
@@ -305,6 +334,7 @@ def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: 
     """Run a LiveKit worker that navigates menus for dispatched jobs (LIVEKIT_URL/API_KEY/API_SECRET)."""
     import logging
 
+    _require_extras("ivrnav worker", "livekit", "deepgram" if stt == "deepgram" else "speech")
     from ivrnav.livekit.dial import DialError, livekit_settings
     from ivrnav.livekit.worker import WorkerConfig, build_server, load_secrets_file
 
@@ -343,6 +373,7 @@ def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: 
 @click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A var's value the line expects.")
 def line_command(file: str, livekit: bool, room: str, identity: str, var_pairs: tuple[str, ...]) -> None:
     """Play FILE as a simulated IVR in a LiveKit room: prompts as speech (offline TTS), keys by DTMF."""
+    _require_extras("ivrnav line --livekit", "livekit", "speech")
     from livekit import api, rtc
 
     from ivrnav.livekit.dial import DialError, livekit_settings

@@ -187,8 +187,8 @@ def run_livekit_call(
     join_timeout: float = AGENT_JOIN_TIMEOUT,
 ) -> int:
     """The ``ivrnav run --livekit`` command: returns the exit status (0 reached, 1 not, 2 cannot call)."""
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False, soft_wrap=True)  # one timeline line per line, also when piped
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     env = os.environ if environ is None else environ
     try:
         settings = livekit_settings(env)
