@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench import corpus, perf
 from bench.calls import SYSTEMS, run
+from bench.progress import Progress, stage
 from bench.report import plots, write_docs
 from bench.stats import quantile, wilson
 
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {info}", flush=True)
 
     t0 = time.monotonic()
+    stage(f"corpus: generating {args.ivrs} IVRs and their drifted variants")
     _init(args.ivrs)
     lines = _LINES
     n_hand = len(list((ROOT / "menus").glob("*.yaml")))
@@ -143,13 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     tasks = [(i, args.seeds) for i in range(len(lines))]
     rows: list[dict] = []
+    progress = Progress("calls (lines)", len(tasks))
     if args.procs > 1:
         with mp.get_context("fork").Pool(args.procs) as pool:
             for chunk in pool.imap_unordered(_work, tasks, chunksize=4):
                 rows.extend(chunk)
+                progress.advance()
     else:
         for task in tasks:
             rows.extend(_work(task))
+            progress.advance()
+    progress.finish(f"{len(rows)} calls")
     calls_s = time.monotonic() - t0
     print(f"calls: {len(rows)} in {calls_s:.1f}s", flush=True)
     summary = summarise(rows, len(lines))
@@ -158,14 +164,17 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(json.dumps(row) + "\n")
 
     t0 = time.monotonic()
+    stage("perf: per-event latency (500 menus)")
     latency = perf.event_latency(500, calls=5 if args.quick else 20)
     print(
         f"per-event: median {latency['median_ms']:.3f} ms p99 {latency['p99_ms']:.3f} ms ({latency['events']} events)",
         flush=True,
     )
+    stage(f"perf: compile + lint {500 if args.quick else 5000} menus")
     comp = perf.compile_time(500 if args.quick else 5000, repeats=1 if args.quick else 3)
     print(f"compile {comp['menus']} menus: {comp['median_s']}s {comp.get('error', '')}", flush=True)
     gens = [line for line in lines if line.variant == "original" and line.ivr.startswith("gen")] or lines
+    stage("perf: concurrent simulated calls")
     conc = perf.concurrency(
         gens,
         sizes=(100, 250) if args.quick else (100, 250, 500, 1000, 2000),
@@ -194,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": {"calls": calls_s, "perf": perf_s, "total": time.monotonic() - t_start},
     }
     (RESULTS / "results.json").write_text(json.dumps(results, indent=1))
+    stage("report: plots and docs")
     plots(results, latency["samples_ms"], RESULTS)
     if not args.no_docs:
         write_docs(results, ROOT / "docs" / "benchmarks.md")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,7 +23,9 @@ from ivrnav.menu.model import MenuFile
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-EXIT_OK, EXIT_FAIL, EXIT_WARN, EXIT_USAGE = 0, 1, 2, 2
+# Exit status (README "Exit status"): 0 goal reached / files ok, 1 goal not reached / menu file errors,
+# 2 usage error (bad option, missing setting or extra), 3 warnings under `validate --strict`, 130 Ctrl-C.
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_WARN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _load(path: str) -> Compiled:
@@ -89,7 +90,18 @@ def _usage(message: str) -> NoReturn:
     raise SystemExit(EXIT_USAGE)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Ctrl-C exits 130 (the shell's convention for SIGINT), not click's 1, which means "not reached"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ivrnav")
 def main() -> None:
     """ivrnav: navigate phone IVRs from declarative menu files."""
@@ -97,9 +109,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--strict", is_flag=True, help="Exit 2 when there are warnings.")
+@click.option("--strict", is_flag=True, help="Exit 3 when there are warnings (and no errors).")
 def validate(files: tuple[str, ...], strict: bool) -> None:
-    """Check menu files: exit 0 ok, 1 errors, 2 warnings with --strict."""
+    """Check menu files: exit 0 ok, 1 errors, 3 warnings with --strict."""
     worst = EXIT_OK
     for path in files:
         try:
@@ -209,6 +221,57 @@ def graph(file: str, output: str, goal: str | None) -> None:
     console.print(f"wrote {path}")
 
 
+def _livekit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--url/--api-key/--api-secret, from LIVEKIT_URL/LIVEKIT_API_KEY/LIVEKIT_API_SECRET by default."""
+    f = click.option("--api-secret", envvar="LIVEKIT_API_SECRET", show_envvar=True,
+                     help="LiveKit API secret.")(f)
+    f = click.option("--api-key", envvar="LIVEKIT_API_KEY", show_envvar=True, help="LiveKit API key.")(f)
+    return click.option("--url", "livekit_url", envvar="LIVEKIT_URL", show_envvar=True,
+                        help="LiveKit server URL (wss://<project>.livekit.cloud or ws://host:7880).")(f)
+
+
+def _livekit_env(url: str | None, api_key: str | None, api_secret: str | None) -> dict[str, str]:
+    """The environment the LiveKit adapters read, with the options (or their env vars) filled in."""
+    env = dict(os.environ)
+    for name, value in (("LIVEKIT_URL", url), ("LIVEKIT_API_KEY", api_key), ("LIVEKIT_API_SECRET", api_secret)):
+        if value:
+            env[name] = value
+    return env
+
+
+# `run` options that only mean something on one kind of line: (option, needs, why) as data, checked before any
+# work so a flag is never silently ignored.
+_RUN_EXCLUSIVE: tuple[tuple[str, str, str], ...] = (
+    ("line_path", "simulated", "--line plays another menu file as the simulated line"),
+    ("wer", "simulated", "--wer simulates recognition errors on the simulated line"),
+    ("seed", "simulated", "--seed seeds the simulated line's noise"),
+    ("realtime", "simulated", "--realtime paces the simulated call"),
+    ("speed", "realtime", "--speed is the --realtime speed-up"),
+    ("trace_path", "local", "--trace records a local call's events (a LiveKit call's worker holds them)"),
+    ("audio", "simulated", "--audio runs the simulated line through offline speech"),
+    ("trunk", "livekit", "--trunk is the SIP trunk of a --livekit call"),
+    ("agent_name", "livekit", "--agent-name is the worker a --livekit call dispatches"),
+)
+
+
+def _check_run_flags(ctx: click.Context, livekit: bool, audio: bool, realtime: bool) -> None:
+    given = {name for name in ctx.params if ctx.get_parameter_source(name) in
+             (click.core.ParameterSource.COMMANDLINE,)}
+    for name, needs, why in _RUN_EXCLUSIVE:
+        if name not in given:
+            continue
+        if needs in {"simulated", "local"} and livekit:
+            _usage(f"{why}; it cannot apply with --livekit (a real call)")
+        if needs == "livekit" and not livekit:
+            _usage(f"{why}; add --livekit or drop it")
+        if needs == "realtime" and not realtime:
+            _usage(f"{why}; add --realtime or drop it")
+    if audio and realtime:
+        _usage("--audio runs on a virtual clock; it cannot be combined with --realtime")
+    if audio and "wer" in given:
+        _usage("--wer cannot apply with --audio: recognition errors come from the real STT")
+
+
 _NOTE_STYLE = {"heard": "cyan", "menu": "bold", "press": "bold green", "say": "bold green", "wait": "yellow",
                "retry": "yellow", "drift": "magenta", "done": "bold"}
 
@@ -242,11 +305,18 @@ def _timeline_printer(enabled: bool) -> Callable[[Any], None] | None:
 @click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False), help="YAML file of var values.")
 @click.option("--audio", is_flag=True, help="Simulate through audio: offline TTS -> STT, in-band DTMF.")
 @click.option("--livekit", is_flag=True, help="Call for real through LiveKit (LIVEKIT_URL/API_KEY/API_SECRET).")
-@click.option("--trunk", help="With --livekit: SIP outbound trunk id (or LIVEKIT_SIP_TRUNK_ID).")
-def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: int, realtime: bool, speed: float,
-        as_json: bool, trace_path: str | None, var_pairs: tuple[str, ...], secrets_file: str | None, audio: bool,
-        livekit: bool, trunk: str | None) -> None:
+@click.option("--trunk", envvar="LIVEKIT_SIP_TRUNK_ID", show_envvar=True,
+              help="With --livekit: SIP outbound trunk id.")
+@click.option("--agent-name", envvar="LIVEKIT_AGENT_NAME", show_envvar=True,
+              help="With --livekit: the worker's agent name [default: ivrnav].")
+@_livekit_options
+@click.pass_context
+def run(ctx: click.Context, file: str, goal: str | None, line_path: str | None, wer: float, seed: int,
+        realtime: bool, speed: float, as_json: bool, trace_path: str | None, var_pairs: tuple[str, ...],
+        secrets_file: str | None, audio: bool, livekit: bool, trunk: str | None, agent_name: str | None,
+        livekit_url: str | None, api_key: str | None, api_secret: str | None) -> None:
     """Navigate FILE's line to a goal. Without LiveKit settings, the simulated line of the same file."""
+    _check_run_flags(ctx, livekit, audio, realtime)
     mf = _load(file).menu_file
     goal = goal or mf.goal
     if goal is None:
@@ -258,7 +328,9 @@ def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: in
         _require_extras("--livekit", "livekit")
         from ivrnav.livekit.dial import run_livekit_call
 
-        raise SystemExit(run_livekit_call(mf, goal, values, trunk=trunk, as_json=as_json))
+        raise SystemExit(run_livekit_call(mf, goal, values, trunk=trunk, as_json=as_json,
+                                          environ=_livekit_env(livekit_url, api_key, api_secret),
+                                          **({"agent_name": agent_name} if agent_name else {})))
     line_file = _load(line_path).menu_file if line_path else None
     printer = _timeline_printer(not as_json)
     if not as_json:
@@ -269,9 +341,6 @@ def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: in
         _require_extras("--audio", "speech")
         from ivrnav.speech.audio_call import simulate_audio_call
         from ivrnav.speech.models import SpeechModelMissing
-
-        if wer:
-            err_console.print("[yellow]--wer is ignored with --audio: recognition errors come from the real STT[/]")
 
         def audio_printer(note: Any) -> None:  # the line's DTMF detections join the navigator's timeline
             if note.kind == "dtmf":
@@ -324,13 +393,17 @@ def _print_verdict(result: Any) -> None:
 
 @main.command()
 @click.option("--stt", type=click.Choice(["deepgram", "offline"]), default="deepgram", show_default=True,
+              envvar="IVRNAV_STT", show_envvar=True,
               help="Speech-to-text: Deepgram nova-3 (DEEPGRAM_API_KEY) or offline Whisper.")
-@click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False),
-              help="YAML file of secret var values (also IVRNAV_VAR_<NAME> in the environment).")
-@click.option("--agent-name", default="ivrnav", show_default=True, help="Agent name for explicit dispatch.")
-@click.option("--load-threshold", type=float, help="CPU load above which the worker takes no new jobs "
-              "(default 0.7 with Deepgram, none offline).")
-def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: float | None) -> None:
+@click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False), envvar="IVRNAV_SECRETS",
+              show_envvar=True, help="YAML file of secret var values (also IVRNAV_VAR_<NAME> in the environment).")
+@click.option("--agent-name", default="ivrnav", show_default=True, envvar="LIVEKIT_AGENT_NAME", show_envvar=True,
+              help="Agent name for explicit dispatch.")
+@click.option("--load-threshold", type=float, envvar="IVRNAV_LOAD_THRESHOLD", show_envvar=True,
+              help="CPU load above which the worker takes no new jobs (default 0.7 with Deepgram, none offline).")
+@_livekit_options
+def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: float | None,
+           livekit_url: str | None, api_key: str | None, api_secret: str | None) -> None:
     """Run a LiveKit worker that navigates menus for dispatched jobs (LIVEKIT_URL/API_KEY/API_SECRET)."""
     import logging
 
@@ -339,7 +412,7 @@ def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: 
     from ivrnav.livekit.worker import WorkerConfig, build_server, load_secrets_file
 
     try:
-        settings = livekit_settings()
+        settings = livekit_settings(_livekit_env(livekit_url, api_key, api_secret))
     except DialError as exc:
         _usage(str(exc))
     if stt == "deepgram" and not os.environ.get("DEEPGRAM_API_KEY"):
@@ -371,7 +444,9 @@ def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: 
 @click.option("--room", required=True, help="Room to join.")
 @click.option("--identity", default="ivr-line", show_default=True, help="Participant identity of the line.")
 @click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A var's value the line expects.")
-def line_command(file: str, livekit: bool, room: str, identity: str, var_pairs: tuple[str, ...]) -> None:
+@_livekit_options
+def line_command(file: str, livekit: bool, room: str, identity: str, var_pairs: tuple[str, ...],
+                 livekit_url: str | None, api_key: str | None, api_secret: str | None) -> None:
     """Play FILE as a simulated IVR in a LiveKit room: prompts as speech (offline TTS), keys by DTMF."""
     _require_extras("ivrnav line --livekit", "livekit", "speech")
     from livekit import api, rtc
@@ -385,7 +460,7 @@ def line_command(file: str, livekit: bool, room: str, identity: str, var_pairs: 
     mf = _load(file).menu_file
     values = parse_vars(mf, var_pairs, None)
     try:
-        settings = livekit_settings()
+        settings = livekit_settings(_livekit_env(livekit_url, api_key, api_secret))
     except DialError as exc:
         _usage(str(exc))
     token = (api.AccessToken(settings.api_key, settings.api_secret).with_identity(identity).with_name(mf.name)
@@ -407,9 +482,3 @@ def line_command(file: str, livekit: bool, room: str, identity: str, var_pairs: 
     console.print(f"call over ({report.ended}); keys received: {' '.join(k.digit for k in report.keys) or 'none'}")
 
 
-def entry() -> None:  # pragma: no cover - console script shim
-    try:
-        main()
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)

@@ -32,7 +32,7 @@ def test_validate_errors_and_warnings_exit_codes():
     assert bad.exit_code == 1
     warn_file = next((ROOT / "tests" / "warn").glob("*.yaml"))
     assert invoke("validate", str(warn_file)).exit_code == 0
-    assert invoke("validate", "--strict", str(warn_file)).exit_code == 2
+    assert invoke("validate", "--strict", str(warn_file)).exit_code == 3
 
 
 def test_schema_is_printed_as_json():
