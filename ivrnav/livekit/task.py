@@ -1,14 +1,27 @@
 """``NavigateIVR``: phone-menu navigation as a livekit-agents ``AgentTask``.
 
-Await it from an agent's ``on_enter`` or a tool, like ``GetDtmfTask``::
+Await it from an agent's ``on_enter`` or a tool, like the framework's ``GetDtmfTask``::
 
     result = await NavigateIVR("menus/bank.yaml", goal="agent", vars={"account": ...})
     if result.reached:
         ...  # a person (or the wanted step) is on the line: the agent takes over
 
-While it runs, the task listens to the session's transcripts (``user_input_transcribed``, interim and
-final), presses keys with ``publish_dtmf`` and speaks ``say:`` steps with the session's TTS. It never
-lets the LLM answer the IVR: it has no LLM of its own and drops every user turn.
+While it runs, the task listens to the transcripts of its STT (``stt=``, else the session's; it must stream
+interim results), presses keys with ``publish_dtmf`` and speaks ``say:`` steps with the session's TTS. It
+never lets an LLM answer the IVR: it has no LLM of its own and drops every user turn.
+
+For the call's duration it also:
+
+- sets the session's key terms to the call's (the goal route first, within the STT provider's limit)
+  and restores the previous ones after;
+- pauses the session's IVR detection (``AgentSession(ivr_detection=True)``, or the one AMD starts on a
+  ``machine-ivr`` verdict): its loop and silence handlers would ask for LLM replies this task cannot give,
+  and its ``send_dtmf_events`` tool must not press keys next to ours. Afterwards (``ivr_detection_after``):
+  by default restored when the goal was not reached (the parent LLM may try), and stopped when it was
+  (a person is on the line);
+- hands the person over: on reaching a human goal, what they said ("my name is Dana, how can I help") is
+  added to the task's chat context as a user message, which the framework merges into the parent agent's,
+  and kept in ``NavigateIVR.goal_transcript``.
 """
 
 from __future__ import annotations
@@ -18,23 +31,28 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, Literal
 
 from livekit import rtc
 from livekit.agents import llm
+from livekit.agents import stt as lk_stt
 from livekit.agents.job import get_job_context
 from livekit.agents.llm.tool_context import StopResponse
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+from livekit.agents.utils import is_given
 from livekit.agents.voice.agent import AgentTask
 from livekit.agents.voice.events import UserInputTranscribedEvent
 
 from ivrnav.livekit.driver import CallDriver
 from ivrnav.livekit.dtmf import DtmfSender
+from ivrnav.livekit.stt_options import call_keyterms, fit_keyterms, limit_for
 from ivrnav.menu.compiler import compile_file
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.events import SendDigits
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
 
-__all__ = ["NavigateIVR"]
+__all__ = ["NavigateIVR", "NavigateIVRSetupError", "check_stt"]
 
 logger = logging.getLogger("ivrnav.livekit.task")
 
@@ -42,15 +60,39 @@ INSTRUCTIONS = (
     "You are navigating an automated phone menu with keypad tones. You never speak unless the menu asks "
     "for a spoken answer, which is handled for you."
 )
+HANDOVER_WAIT = 2.0  # seconds to let the person at the goal finish the sentence being transcribed
+
+
+class NavigateIVRSetupError(RuntimeError):
+    """The session cannot run a navigation (no STT, or one without interim results); says what to fix."""
+
+
+def check_stt(stt: lk_stt.STT | None) -> None:
+    """Raise ``NavigateIVRSetupError`` unless ``stt`` streams interim transcripts."""
+    hint = ("pass NavigateIVR(..., stt=...) a streaming STT with interim results, e.g. "
+            "deepgram.STT(model='nova-3', interim_results=True) or ivrnav.speech.stt.WhisperSTT()")
+    if stt is None:
+        raise NavigateIVRSetupError(f"NavigateIVR needs an STT and the session has none (a realtime-model "
+                                    f"session?): {hint}")
+    caps = stt.capabilities
+    if not caps.streaming or not caps.interim_results:
+        what = "does not stream" if not caps.streaming else "gives no interim results"
+        raise NavigateIVRSetupError(
+            f"NavigateIVR needs interim transcripts to press as soon as an option is spoken, but STT "
+            f"{stt.label!r} {what}: {hint}")
 
 
 class NavigateIVR(AgentTask[NavigationResult]):
     """Navigate the phone menu described by ``menu_file`` to ``goal``; completes with the result.
 
     ``vars`` are the menu file's values (account numbers, PINs); they never reach a log, the chat
-    context or the result. ``line_identity`` names the IVR's participant (a SIP participant in real
-    calls); by default the participant the session listens to. ``room`` defaults to the job's room.
-    ``on_note`` receives each (redacted) timeline note as it happens.
+    context or the result. ``stt``: the STT to listen with (default: the session's); it must give interim
+    results. ``chat_ctx``: the task's starting chat context (as for the framework's tasks). ``keyterms``:
+    set the call's key terms on the STT for the task's duration. ``ivr_detection_after``: what becomes of
+    the session's IVR detection afterwards (``"auto"``: stopped when the goal was reached, else restored).
+    ``line_identity`` names the IVR's participant (a SIP participant in real calls); by default the
+    participant the session listens to. ``room`` defaults to the job's room. ``on_note`` receives each
+    (redacted) timeline note as it happens.
     """
 
     def __init__(
@@ -59,30 +101,66 @@ class NavigateIVR(AgentTask[NavigationResult]):
         goal: str | None = None,
         vars: Mapping[str, str] | None = None,
         *,
+        stt: NotGivenOr[lk_stt.STT] = NOT_GIVEN,
+        chat_ctx: NotGivenOr[llm.ChatContext] = NOT_GIVEN,
+        keyterms: bool = True,
+        ivr_detection_after: Literal["auto", "restore", "stop"] = "auto",
         line_identity: str | None = None,
         room: rtc.Room | None = None,
         dtmf: DtmfSender | None = None,
         on_note: Callable[[Note], None] | None = None,
+        handover_wait: float = HANDOVER_WAIT,
     ) -> None:
         mf = menu_file if isinstance(menu_file, MenuFile) else compile_file(menu_file).menu_file
         # Built now so a bad goal or var fails at construction, before the call is touched.
         self._navigator = Navigator(mf, goal, vars)
+        if is_given(stt):
+            check_stt(stt)  # fail fast, like a bad goal
         # llm=None: this task's activity has no LLM, so nothing can be generated on a user turn.
-        super().__init__(instructions=INSTRUCTIONS, llm=None)
+        super().__init__(instructions=INSTRUCTIONS, llm=None, stt=stt, chat_ctx=chat_ctx)
+        self._menu_file = mf
+        self._use_keyterms = keyterms
+        self._ivr_after = ivr_detection_after
         self._line_identity = line_identity
         self._room = room
         self._dtmf = dtmf
         self._on_note = on_note
+        self._handover_wait = handover_wait
         self._driver: CallDriver | None = None
         self._run_task: asyncio.Task[None] | None = None
+        self._saved_keyterms: list[str] | None = None
+        self._paused_ivr: Any = None  # the session's IVRActivity while we run
+        self._paused_tools: list[Any] = []
+        self._amd_ivr: bool | None = None  # a pending AMD's "start IVR detection" flag while we run
+        # the line's current utterance, for the hand-over at the goal
+        self._utterance = ""
+        self._utterance_final = True
+        self._final_heard = asyncio.Event()
+        self.goal_transcript: str = ""
+        self.setup_error: NavigateIVRSetupError | None = None
 
     @property
     def navigator(self) -> Navigator:
         return self._navigator
 
+    @property
+    def menu_file(self) -> MenuFile:
+        return self._menu_file
+
     # ------------------------------------------------------------------------------------ lifecycle
 
+    def _listening_stt(self) -> lk_stt.STT | None:
+        return self.stt if is_given(self.stt) else self.session.stt
+
     async def on_enter(self) -> None:
+        stt = self._listening_stt()
+        try:
+            check_stt(stt)
+        except NavigateIVRSetupError as exc:
+            self.setup_error = exc
+            self.complete(exc)
+            return
+        assert stt is not None
         room = self._room or get_job_context().room
         self._room = room
         if self._line_identity is None:
@@ -99,6 +177,9 @@ class NavigateIVR(AgentTask[NavigationResult]):
             # over us and must not cut the answer short.
             await self.session.say(text, allow_interruptions=False, add_to_chat_ctx=False)
 
+        await self._pause_ivr_detection()
+        if self._use_keyterms:
+            self._set_keyterms(stt)
         self._driver = CallDriver(self._navigator, send_digits=send, say=say, on_note=self._on_note)
         self.session.on("user_input_transcribed", self._on_transcribed)
         room.on("participant_disconnected", self._on_participant_disconnected)
@@ -113,6 +194,9 @@ class NavigateIVR(AgentTask[NavigationResult]):
             self._room.off("disconnected", self._on_room_disconnected)
         if self._run_task is not None and not self._run_task.done():
             self._run_task.cancel()
+        self._restore_keyterms()
+        reached = self._driver is not None and self._driver.result is not None and self._driver.result.reached
+        await self._resume_ivr_detection(reached)
 
     async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
         raise StopResponse()  # the IVR's words are for the navigator, never a turn to answer
@@ -120,15 +204,99 @@ class NavigateIVR(AgentTask[NavigationResult]):
     async def _run(self) -> None:
         assert self._driver is not None
         result = await self._driver.run()
-        logger.info("navigation ended: %s (%s)", result.reason, result.detail)
+        logger.info("navigation ended: %s (%s)", result.reason, self._navigator.redact(result.detail))
+        if result.reached and self._menu_file.menus[result.goal].human:
+            await self._hand_over()
         if not self.done():
             self.complete(result)
+
+    async def _hand_over(self) -> None:
+        """Put what the person at the goal said into the chat context the parent agent gets back."""
+        if not self._utterance_final:
+            self._final_heard.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._final_heard.wait(), self._handover_wait)
+        text = self._navigator.redact(self._utterance.strip())
+        self.goal_transcript = text
+        if not text:
+            return
+        ctx = self.chat_ctx.copy()
+        ctx.add_message(role="user", content=text)
+        try:
+            await self.update_chat_ctx(ctx)
+        except Exception:  # a session going away must not lose the result
+            logger.warning("could not add the goal's transcript to the chat context", exc_info=False)
+
+    # ------------------------------------------------------------------------------------- key terms
+
+    def _set_keyterms(self, stt: lk_stt.STT) -> None:
+        detector = getattr(self.session, "_keyterm_detector", None)
+        if detector is None or not stt.capabilities.keyterms:
+            return
+        limit = limit_for(stt.provider)
+        self._saved_keyterms = list(detector.static_keyterms)
+        ours = call_keyterms(self._menu_file, self._navigator.goal, limit)
+        # an STT puts its own (constructor) key terms before the session's: leave room for them
+        own = list(getattr(stt, "_user_keyterm", None) or getattr(stt, "_user_keyterms", None) or [])
+        terms = fit_keyterms(own, [*ours, *self._saved_keyterms], limit)
+        self.session.update_options(keyterms=terms)
+        logger.debug("key terms for the call: %d (%s limit %d)", len(terms), stt.provider, limit.terms)
+
+    def _restore_keyterms(self) -> None:
+        if self._saved_keyterms is not None:
+            with contextlib.suppress(Exception):
+                self.session.update_options(keyterms=self._saved_keyterms)
+            self._saved_keyterms = None
+
+    # ------------------------------------------------------------------------------ IVR detection / AMD
+
+    async def _pause_ivr_detection(self) -> None:
+        session = self.session
+        amd = getattr(session, "amd", None)
+        if amd is not None and getattr(amd, "pending", False) and hasattr(amd, "_ivr_detection"):
+            # a verdict during the call must not start IVR detection next to us
+            self._amd_ivr, amd._ivr_detection = amd._ivr_detection, False
+        ivr = getattr(session, "_ivr_activity", None)
+        if ivr is None:
+            return
+        await ivr.aclose()  # unhooks its loop/silence handlers and cancels its silence timer
+        self._paused_ivr = ivr
+        tools = set(map(id, ivr.tools))
+        self._paused_tools = [t for t in session._tools if id(t) in tools]
+        session._tools[:] = [t for t in session._tools if id(t) not in tools]
+        logger.debug("IVR detection paused for the navigation")
+
+    async def _resume_ivr_detection(self, reached: bool) -> None:
+        session = self.session
+        amd = getattr(session, "amd", None)
+        if self._amd_ivr is not None and amd is not None:
+            amd._ivr_detection = self._amd_ivr
+        self._amd_ivr = None
+        ivr, self._paused_ivr = self._paused_ivr, None
+        if ivr is None:
+            return
+        restore = self._ivr_after == "restore" or (self._ivr_after == "auto" and not reached)
+        if not restore:
+            if getattr(session, "_ivr_activity", None) is ivr:
+                session._ivr_activity = None  # a person is on the line: no more IVR handling or key tool
+            logger.debug("IVR detection stopped: the goal was reached")
+            return
+        ivr._loop_detector.reset()
+        await ivr.start()
+        session._tools.extend(t for t in self._paused_tools if t not in session._tools)
+        logger.debug("IVR detection restored after the navigation")
 
     # --------------------------------------------------------------------------------------- events
 
     def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
-        if self._driver is not None:
-            self._driver.transcript(ev.transcript, ev.is_final)
+        if self._driver is None:
+            return
+        text = ev.transcript.strip()
+        if text:
+            self._utterance, self._utterance_final = text, ev.is_final
+        if ev.is_final:
+            self._final_heard.set()
+        self._driver.transcript(ev.transcript, ev.is_final)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         if self._driver is None:

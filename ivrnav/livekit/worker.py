@@ -36,11 +36,12 @@ from typing import Any, Literal
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobExecutorType, room_io
 from livekit.agents.worker import ServerEnvOption
 
+from ivrnav.livekit.stt_options import call_keyterms, deepgram_stt
 from ivrnav.livekit.task import NavigateIVR
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
-from ivrnav.menu.vocabulary import menu_keyterms
+from ivrnav.menu.vocabulary import KEYTERM_LIMITS, menu_keyterms
 from ivrnav.navigate.navigator import NavigationError, Note
 from ivrnav.navigate.result import NavigationResult
 
@@ -148,15 +149,14 @@ def parse_job(metadata: str, config: WorkerConfig, environ: Mapping[str, str] | 
     return JobRequest(mf, goal, values, str(identity), data)
 
 
-def make_stt(kind: str, keyterms: list[str]) -> Any:
+def make_stt(kind: str, menu_file: MenuFile, goal: str | None) -> Any:
+    """The call's STT: key terms of the route to ``goal`` first, within the provider's limit; for Deepgram
+    also digits as numerals, the route's language and the training opt-out (ivrnav.livekit.stt_options)."""
     if kind == "offline":
         from ivrnav.speech.stt import WhisperSTT
 
-        return WhisperSTT(keyterms=keyterms)
-    from livekit.plugins import deepgram
-
-    # nova-3 handles 8 kHz telephone audio and is the model that takes key terms.
-    return deepgram.STT(model="nova-3", interim_results=True, keyterm=keyterms, language="en-US")
+        return WhisperSTT(keyterms=call_keyterms(menu_file, goal, KEYTERM_LIMITS["whisper"]))
+    return deepgram_stt(menu_file, goal)
 
 
 def make_tts(kind: str) -> Any:
@@ -243,8 +243,7 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
         ctx.shutdown(reason="bad request")
         return
 
-    keyterms = menu_keyterms(request.menu_file)
-    stt, tts = make_stt(config.stt, keyterms), make_tts(config.stt)
+    stt, tts = make_stt(config.stt, request.menu_file, request.goal), make_tts(config.stt)
     if config.stt == "offline":  # load the models off the event loop, before the line starts talking
         await asyncio.to_thread(stt.prewarm)
         await asyncio.to_thread(tts.prewarm)

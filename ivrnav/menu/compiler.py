@@ -311,6 +311,7 @@ class _ModelBuilder:
             globals=globals_,
             menus=MappingProxyType(menus),
             line=self._line(data.get("line", {})),
+            language=data.get("language", "en-US"),
         )
 
     def _vars(self) -> dict[str, Var]:
@@ -430,6 +431,7 @@ class _ModelBuilder:
                 hangup=bool(line.get("hangup", False)),
             ),
             description=raw.get("description", ""),
+            language=raw.get("language"),
         )
 
     def _phrase(self, text: str, path: YamlPath, menu: str) -> Phrase:

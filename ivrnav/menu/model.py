@@ -95,6 +95,7 @@ class Menu:
     settings: Settings = field(default_factory=Settings)
     line: LineMenu = field(default_factory=LineMenu)
     description: str = ""
+    language: str | None = None  # BCP 47; None: the file's language
 
     @property
     def passive(self) -> bool:
@@ -115,6 +116,12 @@ class MenuFile:
     defaults: Settings = field(default_factory=Settings)
     globals: tuple[Option, ...] = ()
     line: LineSettings = field(default_factory=LineSettings)
+    language: str = "en-US"  # BCP 47: what the speech recogniser listens for
+
+    def language_of(self, menu: str | Menu) -> str:
+        """The language a menu is spoken in: its own, else the file's."""
+        m = self.menus[menu] if isinstance(menu, str) else menu
+        return m.language or self.language
 
     def options_of(self, menu: str | Menu) -> tuple[Option, ...]:
         """A menu's effective options: its own, plus the globals whose keys it does not use.

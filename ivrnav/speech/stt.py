@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -422,6 +423,8 @@ class WhisperSTT(stt.STT):
         self._opts: dict[str, Any] = {"vad": vad, "interim_interval": interim_interval, "min_silence": min_silence}
         self._cpu_threads = cpu_threads
         self._whisper = model
+        # recognisers of open streams: a keyterm change (NavigateIVR sets the call's for its duration) reaches them
+        self._live: weakref.WeakSet[IncrementalRecognizer] = weakref.WeakSet()
 
     @property
     def model(self) -> str:
@@ -436,12 +439,20 @@ class WhisperSTT(stt.STT):
         return list(dict.fromkeys(self._user_keyterms + self._session_keyterms))
 
     def update_options(self, *, keyterms: NotGivenOr[Sequence[str]] = NOT_GIVEN) -> None:
-        """Replace the user keyterms; applies to streams opened afterwards."""
+        """Replace the user keyterms; applies to open streams from their next decode."""
         if utils.is_given(keyterms):
             self._user_keyterms = list(keyterms)
+            self._apply_keyterms()
 
     def _update_session_keyterms(self, keyterms: list[str]) -> None:
+        """The framework's hook (``AgentSession.update_options(keyterms=...)``): merged after the user's."""
         self._session_keyterms = list(keyterms)
+        self._apply_keyterms()
+
+    def _apply_keyterms(self) -> None:
+        terms = self.keyterms
+        for rec in list(self._live):
+            rec.keyterms = list(terms)
 
     def _engine(self) -> WhisperModel:
         if self._whisper is None:
@@ -452,7 +463,9 @@ class WhisperSTT(stt.STT):
         self._engine()
 
     def new_recognizer(self) -> IncrementalRecognizer:
-        return IncrementalRecognizer(self._sample_rate, keyterms=self.keyterms, model=self._engine(), **self._opts)
+        rec = IncrementalRecognizer(self._sample_rate, keyterms=self.keyterms, model=self._engine(), **self._opts)
+        self._live.add(rec)
+        return rec
 
     async def _recognize_impl(
         self,
