@@ -401,11 +401,20 @@ def _print_verdict(result: Any) -> None:
               help="Agent name for explicit dispatch.")
 @click.option("--load-threshold", type=float, envvar="IVRNAV_LOAD_THRESHOLD", show_envvar=True,
               help="CPU load above which the worker takes no new jobs (default 0.7 with Deepgram, none offline).")
+@click.option("--host", default="", envvar="IVRNAV_HOST", show_envvar=True,
+              help="Interface of the health and metrics servers [default: all].")
+@click.option("--port", type=click.IntRange(0, 65535), default=8081, show_default=True, envvar="IVRNAV_PORT",
+              show_envvar=True, help="Health-check port (GET / and /worker), the framework's production default.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=9464, show_default=True,
+              envvar="IVRNAV_METRICS_PORT", show_envvar=True, help="Prometheus /metrics port.")
+@click.option("--log-level", default="INFO", show_default=True, envvar="LIVEKIT_LOG_LEVEL", show_envvar=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="JSON log level (the line's words are logged at DEBUG only).")
 @_livekit_options
-def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: float | None,
-           livekit_url: str | None, api_key: str | None, api_secret: str | None) -> None:
+def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: float | None, host: str, port: int,
+           metrics_port: int, log_level: str, livekit_url: str | None, api_key: str | None,
+           api_secret: str | None) -> None:
     """Run a LiveKit worker that navigates menus for dispatched jobs (LIVEKIT_URL/API_KEY/API_SECRET)."""
-    import logging
 
     _require_extras("ivrnav worker", "livekit", "deepgram" if stt == "deepgram" else "speech")
     from ivrnav.livekit.dial import DialError, livekit_settings
@@ -423,11 +432,15 @@ def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: 
             secrets = load_secrets_file(secrets_file)
         except (OSError, ValueError, yaml.YAMLError) as exc:
             _usage(f"cannot read secrets file {secrets_file}: {type(exc).__name__}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from livekit.agents.cli.log import setup_logging
+
+    # The framework's production logging: JSON lines on stdout, its PII-marked fields (lk.pii.*) included.
+    setup_logging(log_level.upper(), devmode=False, console=False)
     server = build_server(WorkerConfig(stt=stt, secrets=secrets, agent_name=agent_name),  # type: ignore[arg-type]
                           ws_url=settings.url, api_key=settings.api_key, api_secret=settings.api_secret,
-                          load_threshold=load_threshold)
-    err_console.print(f"worker {agent_name!r} ({stt} STT) serving {_escape(settings.url)}; Ctrl-C to stop")
+                          load_threshold=load_threshold, host=host, port=port, metrics_port=metrics_port)
+    err_console.print(f"worker {agent_name!r} ({stt} STT) serving {_escape(settings.url)}; health "
+                      f"{host or '*'}:{port}, metrics {host or '*'}:{metrics_port}/metrics; Ctrl-C to stop")
 
     async def serve() -> None:
         try:

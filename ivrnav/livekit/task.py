@@ -45,6 +45,7 @@ from livekit.agents.voice.events import UserInputTranscribedEvent
 
 from ivrnav.livekit.driver import CallDriver
 from ivrnav.livekit.dtmf import DtmfSender
+from ivrnav.livekit.observe import NavigationSpan, navigation_span, record_result
 from ivrnav.livekit.stt_options import call_keyterms, fit_keyterms, limit_for
 from ivrnav.menu.compiler import compile_file
 from ivrnav.menu.model import MenuFile
@@ -137,6 +138,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._utterance_final = True
         self._final_heard = asyncio.Event()
         self.goal_transcript: str = ""
+        self._span: NavigationSpan | None = None
         self.setup_error: NavigateIVRSetupError | None = None
 
     @property
@@ -180,7 +182,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         await self._pause_ivr_detection()
         if self._use_keyterms:
             self._set_keyterms(stt)
-        self._driver = CallDriver(self._navigator, send_digits=send, say=say, on_note=self._on_note)
+        self._driver = CallDriver(self._navigator, send_digits=send, say=say, on_note=self._note)
         self.session.on("user_input_transcribed", self._on_transcribed)
         room.on("participant_disconnected", self._on_participant_disconnected)
         room.on("disconnected", self._on_room_disconnected)
@@ -203,7 +205,13 @@ class NavigateIVR(AgentTask[NavigationResult]):
 
     async def _run(self) -> None:
         assert self._driver is not None
-        result = await self._driver.run()
+        # one span per call (the framework's tracer, inside the session's trace) and the worker's metrics
+        with navigation_span(self._menu_file, self._navigator.goal) as span:
+            self._span = span
+            result = await self._driver.run()
+            span.finish(result)
+        self._span = None
+        record_result(self._menu_file, result)
         logger.info("navigation ended: %s (%s)", result.reason, self._navigator.redact(result.detail))
         if result.reached and self._menu_file.menus[result.goal].human:
             await self._hand_over()
@@ -287,6 +295,12 @@ class NavigateIVR(AgentTask[NavigationResult]):
         logger.debug("IVR detection restored after the navigation")
 
     # --------------------------------------------------------------------------------------- events
+
+    def _note(self, note: Note) -> None:
+        if self._span is not None:
+            self._span.note(note)
+        if self._on_note is not None:
+            self._on_note(note)
 
     def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
         if self._driver is None:

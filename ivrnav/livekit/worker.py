@@ -36,6 +36,7 @@ from typing import Any, Literal
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobExecutorType, room_io
 from livekit.agents.worker import ServerEnvOption
 
+from ivrnav.livekit.observe import record_result
 from ivrnav.livekit.stt_options import call_keyterms, deepgram_stt
 from ivrnav.livekit.task import NavigateIVR
 from ivrnav.menu.compiler import compile_file, compile_text
@@ -74,7 +75,8 @@ class JobRequestError(ValueError):
 class WorkerConfig:
     stt: Literal["deepgram", "offline"] = "deepgram"
     secrets: Mapping[str, str] = field(default_factory=dict)  # values from --secrets FILE
-    agent_name: str = AGENT_NAME
+    # LIVEKIT_AGENT_NAME, as for any livekit-agents worker; "ivrnav" by default
+    agent_name: str = field(default_factory=lambda: os.environ.get("LIVEKIT_AGENT_NAME") or AGENT_NAME)
     # Called on the job's thread with every finished job's result (tests, embedding).
     on_result: Callable[[NavigationResult, dict[str, Any]], None] | None = None
 
@@ -214,12 +216,17 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
         request = parse_job(ctx.job.metadata, config)
     except (JobRequestError, NavigationError) as exc:
         logger.error("job %s refused: %s", ctx.job.id, exc)
-        await report(_error_result("", "bad_request", str(exc)), {})
+        refused = _error_result("", "bad_request", str(exc))
+        record_result(None, refused)
+        await report(refused, {})
         ctx.shutdown(reason="bad request")
         return
 
     def on_note(note: Note) -> None:
-        logger.info("%7.2fs %-5s %s", note.at, note.kind, note.text)
+        if note.kind == "heard":  # the line's words (may read back account data): DEBUG only, marked PII
+            logger.debug("%7.2fs line", note.at, extra={"lk.pii.transcript": note.text})
+        else:  # menus, masked keys, drift, retries
+            logger.info("%7.2fs %-5s %s", note.at, note.kind, note.text)
         task = asyncio.ensure_future(publish(_note_json(note), TIMELINE_TOPIC))
         pending.add(task)
         task.add_done_callback(pending.discard)
@@ -239,7 +246,9 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
     try:
         make_task()  # fail fast on a missing var / bad goal, before any audio is set up
     except NavigationError as exc:
-        await report(_error_result(request.goal, "bad_request", str(exc)), request.metadata)
+        refused = _error_result(request.goal, "bad_request", str(exc))
+        record_result(request.menu_file, refused)
+        await report(refused, request.metadata)
         ctx.shutdown(reason="bad request")
         return
 
@@ -258,7 +267,9 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
     try:
         await asyncio.wait_for(finished.wait(), limit)
     except TimeoutError:
-        await report(_error_result(request.goal, "timeout", f"job exceeded {limit:.0f} s"), request.metadata)
+        stuck = _error_result(request.goal, "timeout", f"job exceeded {limit:.0f} s")
+        record_result(request.menu_file, stuck)
+        await report(stuck, request.metadata)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(session.aclose(), 10)
     ctx.shutdown(reason="navigation finished")
@@ -270,12 +281,17 @@ def build_server(
     ws_url: str | None = None,
     api_key: str | None = None,
     api_secret: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = 0,
+    host: str = "",
+    port: int | None = None,
+    metrics_port: int | None = None,
     load_threshold: float | None = None,
 ) -> AgentServer:
     """An ``AgentServer`` serving ``config.agent_name``. Jobs run on threads of this process: calls are
-    I/O bound and the offline models are loaded once and shared."""
+    I/O bound and the offline models are loaded once and shared.
+
+    ``host``/``port``: the framework's health server (``/`` and ``/worker``); by default all interfaces and
+    the framework's port (8081 in production, a free one in dev mode), so an orchestrator's health check can
+    reach it. ``metrics_port``: serve Prometheus ``/metrics`` (ivrnav's call metrics and the framework's)."""
     if config.stt == "offline":
         # livekit plugins register themselves on import and insist on the main thread; the offline STT
         # imports Silero lazily on a job thread, so import it here first.
@@ -293,7 +309,8 @@ def build_server(
         api_key=api_key,
         api_secret=api_secret,
         host=host,
-        port=port,
+        **({"port": port} if port is not None else {}),
+        prometheus_port=metrics_port,
         job_executor_type=JobExecutorType.THREAD,
         num_idle_processes=0,
     )
