@@ -84,6 +84,14 @@ class Call:
     async def start(self) -> None:
         await self.session.start(agent=self.agent)
 
+    async def ready(self, timeout: float = 10.0) -> None:
+        """Until the task listens (its on_enter has run): earlier words would go unheard."""
+        async def wait() -> None:
+            while self.task is None or self.task._driver is None:
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(wait(), timeout)
+
     def hear(self, text: str, final: bool = True) -> None:
         self.session.emit("user_input_transcribed", UserInputTranscribedEvent(transcript=text, is_final=final))
 
@@ -118,7 +126,7 @@ async def test_goal_person_is_handed_over_and_key_terms_are_set_then_restored(wh
     call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf))
     await call.start()
     try:
-        await asyncio.sleep(0.2)
+        await call.ready()
         during = list(session.keyterms)
         route_terms = call_keyterms(BANK, "agent", limit_for("faster-whisper"))
         assert during[: len(route_terms)] == route_terms and "Acme" in during  # ours first, the app's kept
@@ -149,14 +157,14 @@ async def test_ivr_detection_is_paused_during_the_task_and_stopped_once_a_person
     try:
         await session._start_ivr_detection()  # what ivr_detection=True / an AMD "machine-ivr" verdict do
         assert "send_dtmf_events" in {t.id for t in session.tools}
-        await asyncio.sleep(0.2)
+        await call.ready()
         with caplog.at_level(logging.ERROR):
-            assert "send_dtmf_events" not in {t.id for t in session.tools}
             # the same prompt over and over: the framework's loop detector would ask our LLM-less task
             # for a reply ("trying to generate reply without an LLM model")
             for _ in range(3):
                 call.hear("Thank you for calling Acme Bank. Calls may be monitored or recorded.")
                 await asyncio.sleep(0.15)
+            assert "send_dtmf_events" not in {t.id for t in session.tools}
             call.hear("For English, press 1.")
             await call.until_keys(1)
             call.hear("Main menu. For all other questions, press 0.")
@@ -170,6 +178,33 @@ async def test_ivr_detection_is_paused_during_the_task_and_stopped_once_a_person
         await session.aclose()
 
 
+async def test_ivr_detection_started_mid_call_is_paused_too(whisper: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """An AMD verdict (or the session's start-up) may start IVR detection after the task began."""
+    session = _new_session(offline_stt(whisper))
+    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf))
+    await call.start()
+    try:
+        await call.ready()
+        call.hear("Thank you for calling Acme Bank. Calls may be monitored or recorded.")
+        await asyncio.sleep(0.2)
+        call.hear("For English, press 1.")
+        await call.until_keys(1)
+        await session._start_ivr_detection()  # mid-call
+        with caplog.at_level(logging.ERROR):
+            for _ in range(4):  # what the framework's loop detector reacts to
+                call.hear("Please listen carefully, as our menu options have recently changed.")
+                await asyncio.sleep(0.15)
+            assert "send_dtmf_events" not in {t.id for t in session.tools}
+            call.hear("Main menu. For all other questions, press 0.")
+            await call.until_keys(2)
+            call.hear(GREETING)
+            await call.finish()
+        assert "without an LLM" not in caplog.text
+        assert call.result is not None and call.result.reached
+    finally:
+        await session.aclose()
+
+
 async def test_ivr_detection_is_restored_when_the_goal_is_not_reached(whisper: Any) -> None:
     session = _new_session(offline_stt(whisper))
     call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf))
@@ -177,7 +212,7 @@ async def test_ivr_detection_is_restored_when_the_goal_is_not_reached(whisper: A
     try:
         await session._start_ivr_detection()
         ivr = session._ivr_activity
-        await asyncio.sleep(0.2)
+        await call.ready()
         call.hear("Thank you for calling Acme Bank. Calls may be monitored or recorded.")
         await asyncio.sleep(0.2)
         call.room.emit("participant_disconnected", types.SimpleNamespace(identity="ivr-line"))

@@ -133,6 +133,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._paused_ivr: Any = None  # the session's IVRActivity while we run
         self._paused_tools: list[Any] = []
         self._amd_ivr: bool | None = None  # a pending AMD's "start IVR detection" flag while we run
+        self._pausing: asyncio.Future[None] | None = None
         # the line's current utterance, for the hand-over at the goal
         self._utterance = ""
         self._utterance_final = True
@@ -261,11 +262,12 @@ class NavigateIVR(AgentTask[NavigationResult]):
     async def _pause_ivr_detection(self) -> None:
         session = self.session
         amd = getattr(session, "amd", None)
-        if amd is not None and getattr(amd, "pending", False) and hasattr(amd, "_ivr_detection"):
+        if (amd is not None and self._amd_ivr is None and getattr(amd, "pending", False)
+                and hasattr(amd, "_ivr_detection")):
             # a verdict during the call must not start IVR detection next to us
             self._amd_ivr, amd._ivr_detection = amd._ivr_detection, False
         ivr = getattr(session, "_ivr_activity", None)
-        if ivr is None:
+        if ivr is None or ivr is self._paused_ivr:
             return
         await ivr.aclose()  # unhooks its loop/silence handlers and cancels its silence timer
         self._paused_ivr = ivr
@@ -274,7 +276,17 @@ class NavigateIVR(AgentTask[NavigationResult]):
         session._tools[:] = [t for t in session._tools if id(t) not in tools]
         logger.debug("IVR detection paused for the navigation")
 
+    def _watch_ivr_detection(self) -> None:
+        """IVR detection that started after us (a session's start-up race, an AMD verdict): pause it too."""
+        late = getattr(self.session, "_ivr_activity", None)
+        if late is not None and self._paused_ivr is None and self._pausing is None:
+            self._pausing = asyncio.ensure_future(self._pause_ivr_detection())
+            self._pausing.add_done_callback(lambda _: setattr(self, "_pausing", None))
+
     async def _resume_ivr_detection(self, reached: bool) -> None:
+        if self._pausing is not None:
+            with contextlib.suppress(Exception):
+                await self._pausing
         session = self.session
         amd = getattr(session, "amd", None)
         if self._amd_ivr is not None and amd is not None:
@@ -305,6 +317,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
     def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
         if self._driver is None:
             return
+        self._watch_ivr_detection()
         text = ev.transcript.strip()
         if text:
             self._utterance, self._utterance_final = text, ev.is_final

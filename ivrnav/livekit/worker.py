@@ -37,12 +37,12 @@ from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobExec
 from livekit.agents.worker import ServerEnvOption
 
 from ivrnav.livekit.observe import record_result
-from ivrnav.livekit.stt_options import call_keyterms, deepgram_stt
+from ivrnav.livekit.stt_options import deepgram_stt
 from ivrnav.livekit.task import NavigateIVR
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
-from ivrnav.menu.vocabulary import KEYTERM_LIMITS, menu_keyterms
+from ivrnav.menu.vocabulary import menu_keyterms
 from ivrnav.navigate.navigator import NavigationError, Note
 from ivrnav.navigate.result import NavigationResult
 
@@ -157,7 +157,9 @@ def make_stt(kind: str, menu_file: MenuFile, goal: str | None) -> Any:
     if kind == "offline":
         from ivrnav.speech.stt import WhisperSTT
 
-        return WhisperSTT(keyterms=call_keyterms(menu_file, goal, KEYTERM_LIMITS["whisper"]))
+        # file order, as the offline speech benchmark measured it: Whisper's prompt keeps its *last* tokens
+        # when too long, so a route-first order would not put the route first there
+        return WhisperSTT(keyterms=menu_keyterms(menu_file))
     return deepgram_stt(menu_file, goal)
 
 

@@ -24,10 +24,11 @@ class KeytermLimit:
 
 
 # Deepgram documents 100 terms and 500 tokens; 450 leaves room for our token estimate being low.
-# Whisper's initial prompt is 224 tokens and best kept to the menu's core phrases.
+# Whisper's initial prompt keeps its last 223 tokens (and the ", " between terms costs one each): 40 terms
+# within an estimated 150 keep the whole list, route first.
 KEYTERM_LIMITS: dict[str, KeytermLimit] = {
     "deepgram": KeytermLimit(terms=100, tokens=450),
-    "whisper": KeytermLimit(terms=40, tokens=200),
+    "whisper": KeytermLimit(terms=40, tokens=150),
 }
 MAX_KEYTERMS = KEYTERM_LIMITS["whisper"].terms  # the default list's length (kept for callers)
 _SPOKEN = {"*": "star", "#": "pound"}
