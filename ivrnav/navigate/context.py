@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ivrnav.menu.model import Option
 from ivrnav.navigate.events import Heard
 from ivrnav.navigate.offers import BOUNDARY, stream_tokens
 
@@ -25,14 +26,31 @@ class Utterance:
     end: float
 
 
+@dataclass(slots=True)
+class Pending:
+    """A key chosen but not yet pressed: it must stand ``settle`` seconds and be confirmed by a later
+    transcript (``decisions.settled``, ``decisions.confirmed``)."""
+
+    keys: str
+    since: float
+    option: Option | None
+    heard_tokens: int = 0  # context length when chosen
+
+
 @dataclass
 class Context:
+    """Everything here lasts until the navigator acts; then a fresh context starts."""
+
     since: float
     finals: list[Utterance] = field(default_factory=list)
     interim: Utterance | None = None
     final_tokens: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     carried: int = 0  # tokens[:carried] came from an utterance that began before we acted
+    prompt_start: int | None = None  # token where the current menu's prompt began (None: not heard here)
+    pending: Pending | None = None  # the key chosen, waiting to settle
+    reaction_noted: bool = False  # the line's reaction (keys ignored, entry rejected) has been noted
+    unknown_noted: bool = False  # a prompt no menu matches has been kept
 
     def texts(self) -> list[str]:
         return [u.text for u in self.finals] + ([self.interim.text] if self.interim else [])

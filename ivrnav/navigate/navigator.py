@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ivrnav.menu import template
-from ivrnav.menu.machine import Step, call_machine
+from ivrnav.menu.machine import Step, call_machine, trigger_for
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings
 from ivrnav.navigate import decisions as rules
-from ivrnav.navigate.context import Context, Hearing
+from ivrnav.navigate.context import Context, Hearing, Pending
 from ivrnav.navigate.events import (
     Action,
     CallEnded,
@@ -39,17 +38,6 @@ from ivrnav.navigate.settings import Thresholds, thresholds_for
 from ivrnav.navigate.state import CallState, Phase, rung
 
 __all__ = ["NavigationError", "Navigator", "Note", "Phase"]
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A key chosen but not yet pressed: it must stand ``settle`` seconds and be confirmed by a later
-    transcript (``decisions.settled``, ``decisions.confirmed``)."""
-
-    keys: str
-    since: float
-    option: Option | None
-    heard_tokens: int = 0  # context length when chosen
 
 
 @lru_cache(maxsize=64)
@@ -87,19 +75,15 @@ class Navigator:
         self.hearing = Hearing(start_time)
         self.started_at = start_time
         self.now = start_time
-        self.prompt_start: int | None = None  # token where the current menu's prompt began in this context
         self.expected: frozenset[str] = frozenset({menu_file.start})
         self.expected_before: frozenset[str] = self.expected
         self.visits: Counter[str] = Counter()
         self.route: Route | None = None
         self.avoid: frozenset[str] = frozenset()
-        self.pending: _Pending | None = None
         self.acted_at = start_time
         self.last_action: tuple[str | None, str, str] | None = None  # (menu, keys, masked)
         self.ladder = 0
         self.ladder_at = start_time  # when the retry ladder last climbed a rung
-        self.ignored_noted = False
-        self.unknown_noted = False
         self.unheard: Counter[str] = Counter()  # menus whose wanted label we failed to hear
         self.distrusted: set[str] = set()  # menus where a file key led somewhere unexpected
         self.bad_offers: set[tuple[str, str]] = set()  # (key, label) on unknown prompts that misled us
@@ -167,8 +151,8 @@ class Navigator:
         settings = self._menu_settings()
         last_words = self.hearing.last_words_at
         times = [self.started_at + self.settings.max_call]
-        if self.pending is not None:
-            times.append(self.pending.since + settings.settle)
+        if self.context.pending is not None:
+            times.append(self.context.pending.since + settings.settle)
         quiet_from = max(last_words, self.acted_at, self.ladder_at)
         times.append(quiet_from + settings.no_prompt_timeout)
         times.append(last_words + self.th.prompt_done_quiet)
@@ -213,15 +197,11 @@ class Navigator:
             self.ladder = 0
 
     def _reset_context(self) -> None:
-        self.hearing.reset(self.now)
-        self.prompt_start = None
-        self.pending = None
-        self.ignored_noted = False
-        self.unknown_noted = False
+        self.hearing.reset(self.now)  # a fresh context: no prompt, no chosen key, nothing noted yet
 
     def _current_prompt(self) -> str:
         """The current menu's prompt, if it has been heard in this context."""
-        return self.recogniser.prompt_of(self.menu) if self.menu and self.prompt_start is not None else ""
+        return self.recogniser.prompt_of(self.menu) if self.menu and self.context.prompt_start is not None else ""
 
     # The decision step ------------------------------------------------------------------------------
 
@@ -246,17 +226,17 @@ class Navigator:
 
     def _prompt_end_guess(self) -> int:
         """Token index past which the current menu's prompt has (about) been said."""
-        assert self.menu is not None and self.prompt_start is not None
+        assert self.menu is not None and self.context.prompt_start is not None
         prompt_len = len(self.recogniser.prompt_of(self.menu).split())
-        return self.prompt_start + max(1, int(prompt_len * self.th.prompt_heard_fraction))
+        return self.context.prompt_start + max(1, int(prompt_len * self.th.prompt_heard_fraction))
 
     def _recognise(self) -> tuple[Match, int] | None:
         """A menu whose prompt starts at a sentence start of the context, with that token index."""
         ctx = self.context
         if not ctx.tokens:
             return None
-        search_from = self._prompt_end_guess() if self.menu is not None and self.prompt_start is not None else 0
-        starts = [s for s in ctx.sentence_starts() if s >= search_from and s != self.prompt_start]
+        search_from = self._prompt_end_guess() if self.menu is not None and self.context.prompt_start is not None else 0
+        starts = [s for s in ctx.sentence_starts() if s >= search_from and s != self.context.prompt_start]
         expected = self._expected_now()
         current = self._current_prompt()
         hold = self.menu if self.menu and self.menu_file.menus[self.menu].hold else None
@@ -274,7 +254,7 @@ class Navigator:
         first = next((s for s in starts if s >= ctx.carried), None)
         if first is not None:
             offers = read_offers(ctx.tokens[first:], final_tail=not ctx.open)
-            others = expected - ({self.menu} if self.prompt_start is not None and self.menu else set())
+            others = expected - ({self.menu} if self.context.prompt_start is not None and self.menu else set())
             match = rules.menu_by_offers(self.menu_file, offers, others, self.th)
             return (match, first) if match else None
         return None
@@ -282,23 +262,23 @@ class Navigator:
     def _expected_now(self) -> frozenset[str]:
         if self.menu is None:
             return self.expected
-        if self.phase is not Phase.LISTENING or self.prompt_start is None:
+        if self.phase is not Phase.LISTENING or self.context.prompt_start is None:
             return self.expected | {self.menu}  # after acting: the target, or the same menu again
         # still in a menu: the line may move on by itself or repeat (the machine's transitions from here)
         return self.expected | self.state.expected_after() | {self.menu}
 
     def _still_old_menu(self) -> bool:
-        return self.phase is Phase.AWAITING and self.menu is not None and self.prompt_start is None
+        return self.phase is Phase.AWAITING and self.menu is not None and self.context.prompt_start is None
 
     def _enter_menu(self, match: Match, start: int) -> list[Action] | None:
         name = match.menu
         menu = self.menu_file.menus[name]
-        awaiting = self.phase is Phase.AWAITING or self.prompt_start is None
+        awaiting = self.phase is Phase.AWAITING or self.context.prompt_start is None
         unexpected = name not in self.expected and awaiting and self.path
         self.state.arrive_at(name, self.now)
-        self.prompt_start = start
+        self.context.prompt_start = start
         self.state.phase = Phase.LISTENING
-        self.pending = None
+        self.context.pending = None
         self.visits[name] += 1
         self.path.append(PathEntry(name, self.now, "recognised" if not unexpected else "unexpected"))
         self._note("menu", f"{name} (by {match.by}, {min(match.score, 100):.0f}% match)")
@@ -366,7 +346,7 @@ class Navigator:
             return self._press(menu, wanted.keys, wanted, "type-ahead")
         ctx = self.context
         options = [o for o in self.menu_file.options_of(menu) if o.says]
-        start = self.prompt_start or 0
+        start = self.context.prompt_start or 0
         own_span = read_offers(ctx.tokens[start : self._beyond_prompt()])
         if rules.contradicts(own_span, options, self.th):  # only what was said while this prompt should play
             return self._unrecognise(menu)
@@ -400,11 +380,11 @@ class Navigator:
     def _ready(self, key: str, option: Option, settle: float) -> bool:
         """Whether a chosen key may go now; choosing a new key starts its wait."""
         ctx = self.context
-        if self.pending is None or self.pending.keys != key:
-            self.pending = _Pending(key, self.now, option, len(ctx.tokens))
+        if self.context.pending is None or self.context.pending.keys != key:
+            self.context.pending = Pending(key, self.now, option, len(ctx.tokens))
             return False
-        return rules.settled(self.pending.since, self.now, settle) and rules.confirmed(
-            self.pending.heard_tokens, len(ctx.tokens), not ctx.open)
+        return rules.settled(self.context.pending.since, self.now, settle) and rules.confirmed(
+            self.context.pending.heard_tokens, len(ctx.tokens), not ctx.open)
 
     def _unrecognise(self, menu: Menu) -> list[Action]:
         self._note("drift", f"the line's offers do not fit {menu.name}: not that menu after all")
@@ -414,22 +394,24 @@ class Navigator:
         if self.path and self.path[-1].menu == menu.name:
             self.path.pop()
         self.state.lost(self.now)
-        self.prompt_start = None
+        self.context.prompt_start = None
         self.expected = self.expected_before
         self.state.phase = Phase.AWAITING
         return self._unknown_prompt() or []
 
-    def _press(self, menu: Menu | None, keys: str, option: Option | None, why: str) -> list[Action]:
+    def _press(self, menu: Menu | None, keys: str, option: Option | None, why: str,
+               source: str | None = None) -> list[Action]:
+        """Press ``keys`` for ``option`` of ``menu`` (None: on an unknown prompt, for an option of ``source``)."""
         if menu is not None:
             self.last_offer = None
         inter = menu.settings.inter_digit if menu else self.settings.inter_digit
         self.last_action = (menu.name if menu else None, keys, keys)
         if option is not None:
             self.state.took_keys(option.keys)  # the file's exit, even when the line has moved it to another key
-        if option is not None and option.repeat:
-            self.expected = frozenset({menu.name}) if menu else self.expected
-        elif option is not None and option.to:
-            self.expected = frozenset({option.to})
+            # what the machine says that exit leads to (a repeat: the same menu) is what we expect next
+            target = self.state.machine.expects(menu.name if menu else source or "", trigger_for(option.keys))
+            if target is not None:
+                self.expected = frozenset({target})
         self._note("press", f"{keys} {why}")
         return self._send(keys, keys, inter)
 
@@ -478,30 +460,30 @@ class Navigator:
         window = " ".join(t for t in fresh if t != BOUNDARY)
         old = self.menu_file.menus[self.menu] if self.menu else None
         if old is not None and old.invalid and rules.rejected_entry(window, old.invalid, self.th):
-            if not self.ignored_noted:
-                self.ignored_noted = True
+            if not self.context.reaction_noted:
+                self.context.reaction_noted = True
                 self._note("retry", f"line rejected the entry at {old.name}")
                 self.timing.retries += 1
                 self.expected = frozenset({old.name})
             return None
         if old is not None and rules.ignored_keys(window, self.recogniser.prompt_of(old.name), self.th):
             # The old prompt goes on: the line did not take the keys. Press again once it is quiet.
-            if not self.ignored_noted:
-                self.ignored_noted = True
+            if not self.context.reaction_noted:
+                self.context.reaction_noted = True
                 self._drift("ignored_keys", old.name, "the line kept playing the prompt after the keys", None, None)
             if rules.press_again_now(ctx.open, self._quiet(), old.settings.settle, self.th):
                 self.timing.retries += 1
                 self.state.phase = Phase.LISTENING
                 self.expected = frozenset({old.name})
-                self.prompt_start = ctx.carried
-                self.ignored_noted = False
+                self.context.prompt_start = ctx.carried
+                self.context.reaction_noted = False
                 return self._act() or []
             return []
         return self._unknown_prompt(ctx.carried)
 
     def _beyond_prompt(self) -> int:
         """Token index where the current menu's prompt has (about) ended: later words are something else."""
-        if self.menu is None or self.prompt_start is None:
+        if self.menu is None or self.context.prompt_start is None:
             return 0
         after = self._prompt_end_guess()
         starts = [s for s in self.context.sentence_starts() if s >= after]
@@ -535,7 +517,7 @@ class Navigator:
         self.last_offer = (offer.key, offer.text)
         if self.last_action is not None and self.last_action[0] is not None:
             self.distrusted.add(self.last_action[0])  # its key led to a prompt we did not expect
-        return self._press(None, offer.key, option, f"for {rules.label(option)!r} on an unknown prompt")
+        return self._press(None, offer.key, option, f"for {rules.label(option)!r} on an unknown prompt", source)
 
     def _route_options(self) -> list[Option]:
         """The option the route would take at each menu we expected to hear."""
@@ -557,7 +539,7 @@ class Navigator:
     def _record_unrecognised(self, start: int = 0) -> None:
         """Keep a prompt no menu matched, verbatim (redacted), once it has ended: it may improve the file."""
         ctx = self.context
-        if self.unknown_noted or ctx.open or not ctx.finals:
+        if self.context.unknown_noted or ctx.open or not ctx.finals:
             return
         if self._quiet() < self.th.prompt_done_quiet:
             return
@@ -566,7 +548,7 @@ class Navigator:
             return
         if rules.inside_prompt(words, self._current_prompt(), self.th):
             return  # only the end of the current menu's own prompt
-        self.unknown_noted = True
+        self.context.unknown_noted = True
         text = self.redact(" ".join(ctx.texts()) if start == 0 else words)
         self.unrecognised.append(text)
         self._note("drift", f"unrecognised prompt: {text}")
