@@ -36,6 +36,7 @@ menus:
     options:
       - {press: "1", says: [prescription refills, refills], to: refills}
       - {press: "2", says: pharmacist, to: pharmacist}
+      - {press: "9", says: main menu, to: main}
   hours:
     prompt: We are open every day from eight to eight.
   refills:
@@ -93,6 +94,13 @@ def test_a_menu_is_recognised_by_its_offers_on_its_own_keys(tree):
     assert rules.menu_by_offers(tree, offers, ["main"], TH) is None  # only expected menus
     moved = [offer("2", "prescription refills"), offer("1", "pharmacist")]
     assert rules.menu_by_offers(tree, moved, ["pharmacy"], TH) is None  # labels fit, keys do not
+
+
+def test_offers_on_other_keys_do_not_recognise_a_menu(tree):
+    higher = [offer("5", "prescription refills"), offer("6", "pharmacist")]
+    lower = [offer("#", "prescription refills"), offer("*", "pharmacist")]
+    assert rules.menu_by_offers(tree, higher, ["pharmacy"], TH) is None
+    assert rules.menu_by_offers(tree, lower, ["pharmacy"], TH) is None
 
 
 def test_one_offer_is_not_enough_to_recognise_a_menu(tree):
@@ -210,6 +218,12 @@ def test_a_chosen_key_waits_settle_seconds_and_a_confirming_transcript():
     assert rules.confirmed(10, 11, False)
     assert not rules.confirmed(10, 10, False)
     assert rules.confirmed(10, 10, True)
+    assert not rules.confirmed(10, 9, False)  # an interim revised shorter confirms nothing
+
+
+def test_a_wait_that_lasted_its_length_up_to_rounding_is_over():
+    assert rules.settled(0.0, 0.0, rules.EPSILON)
+    assert not rules.settled(0.0, 0.0, 2 * rules.EPSILON)
 
 
 # --- unknown prompts ----------------------------------------------------------------------------------------------
@@ -265,10 +279,20 @@ def test_only_menus_looked_at_are_searched(tree):
 
 
 def test_ties_go_to_the_better_label(tree):
-    found = _unknown(tree, [offer("5", "pharmacie"), offer("6", "pharmacy")])
+    assert label_score("pharmacy", ("the", "pharmacy")) >= TH.unknown_offer_match  # both labels qualify
+    found = _unknown(tree, [offer("5", "the pharmacy"), offer("6", "pharmacy")])
     assert found is not None and found[0].key == "6"
-    found = _unknown(tree, [offer("6", "pharmacy"), offer("5", "pharmacie")])
+    found = _unknown(tree, [offer("6", "pharmacy"), offer("5", "the pharmacy")])
     assert found is not None and found[0].key == "6"
+
+
+def test_of_two_equal_offers_the_first_heard_wins(tree):
+    found = _unknown(tree, [offer("5", "pharmacy"), offer("6", "pharmacy")])
+    assert found is not None and found[0].key == "5"
+
+
+def test_an_unknown_prompt_never_goes_back_up_the_tree(tree):
+    assert _unknown(tree, [offer("4", "main menu")], lookahead=["pharmacy"]) is None
 
 
 # --- the line's reaction ----------------------------------------------------------------------------------------------
@@ -311,6 +335,12 @@ def test_the_operator_is_the_global_that_names_a_person(tree):
     bare = compile_text(TREE.replace("says: [representative], ", ""), "bare.yaml").menu_file
     zero = rules.operator_option(bare)
     assert zero is not None and zero.keys == "0"  # no words: a global 0 that goes somewhere
+    others = compile_text(TREE.replace('  - {press: "0", says: [representative], to: agent}\n',
+                                       '  - {press: "#", says: [main menu], to: main}\n'
+                                       '  - {press: "9", says: [store hours], to: hours}\n'
+                                       '  - {press: "0", to: agent}\n'), "others.yaml").menu_file
+    zero = rules.operator_option(others)
+    assert zero is not None and zero.keys == "0"  # only key 0 stands for a person without words
     agent = compile_text(TREE.replace('press: "0", says: [representative]', 'press: "9", says: [an agent]'),
                          "agent.yaml").menu_file
     found = rules.operator_option(agent)
