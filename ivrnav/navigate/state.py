@@ -14,8 +14,9 @@ where the file says, or ``relocate`` when it did not (drift); a prompt the file 
 ``unknown``; the goal fires ``arrive`` (state ``reached``), any failure ``fail``. The menus expected next
 are the machine's transitions from the current state.
 
-Every event passes through one funnel (``Navigator.handle``): the intake filter first, then ``PHASES``
-below says whether the event is legal in the current phase and which phase it leads to. An illegal event
+Every event passes through one funnel (``Navigator.handle``): the intake filter first (``Navigator._admit``,
+one call: an event it returns None for is dropped), then ``PHASES`` below says whether the event is legal
+in the current phase and which phase it leads to. An illegal event
 (``DigitsSent`` that was never asked for, anything after ``Done``) is ignored: it changes nothing, never
 raises, and is counted in the record with a note (kind ``ignored``) the first time of its kind. Then the
 decision step runs:
