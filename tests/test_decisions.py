@@ -31,12 +31,13 @@ menus:
     options:
       - {press: "1", says: pharmacy, to: pharmacy}
       - {press: "2", says: store hours, to: hours}
+      - {press: "8", says: start over, to: main}
   pharmacy:
-    prompt: Pharmacy. For refills, press 1. For a pharmacist, press 2.
+    prompt: Pharmacy. For the main menu, press 9. For refills, press 1. For a pharmacist, press 2.
     options:
+      - {press: "9", says: main menu, to: main}
       - {press: "1", says: [prescription refills, refills], to: refills}
       - {press: "2", says: pharmacist, to: pharmacist}
-      - {press: "9", says: main menu, to: main}
   hours:
     prompt: We are open every day from eight to eight.
   refills:
@@ -293,6 +294,19 @@ def test_of_two_equal_offers_the_first_heard_wins(tree):
 
 def test_an_unknown_prompt_never_goes_back_up_the_tree(tree):
     assert _unknown(tree, [offer("4", "main menu")], lookahead=["pharmacy"]) is None
+    assert _unknown(tree, [offer("4", "start over")], lookahead=["main"]) is None  # nor round in a circle
+
+
+def test_an_option_leading_away_does_not_hide_the_next_option(tree):
+    found = _unknown(tree, [offer("6", "prescription refills")], lookahead=["pharmacy"])
+    assert found is not None and found[0].key == "6"
+
+
+def test_a_later_complete_offer_is_still_read(tree):
+    found = _unknown(tree, [offer("4", "pharmacy", complete=False), offer("5", "pharmacy")])
+    assert found is not None and found[0].key == "5"
+    found = _unknown(tree, [offer("4", "pharmacy"), offer("5", "pharmacy")], bad=[("4", "pharmacy")])
+    assert found is not None and found[0].key == "5"
 
 
 # --- the line's reaction ----------------------------------------------------------------------------------------------
