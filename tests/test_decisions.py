@@ -117,6 +117,19 @@ def test_most_offers_must_be_the_menus_to_recognise_it(tree):
     assert rules.menu_by_offers(tree, offers[:2], ["pharmacy"], at(offers_share=0.5, offer_match=score + 1)) is None
 
 
+def test_an_exact_label_match_counts_at_the_threshold(tree):
+    exact = [offer("2", "pharmacist")]
+    assert rules.menu_by_offers(tree, exact, ["pharmacy"], at(offers_min=1, offer_match=100.0)) is not None
+
+
+def test_more_fitting_offers_beat_the_first_expected_menu(tree):
+    offers = [offer("1", "pharmacy"), offer("2", "store hours"), offer("8", "start over"), offer("9", "main menu"),
+              offer("2", "pharmacist")]
+    for order in (["main", "pharmacy"], ["pharmacy", "main"]):
+        match = rules.menu_by_offers(tree, offers, order, at(offers_share=0.4))
+        assert match is not None and match.menu == "main", order
+
+
 def test_the_menu_with_most_fitting_offers_wins(tree):
     offers = [offer("1", "pharmacy"), offer("2", "store hours"), offer("2", "pharmacist")]
     match = rules.menu_by_offers(tree, offers, ["pharmacy", "main"], at(offers_share=0.5))
@@ -142,6 +155,7 @@ def test_offers_that_fit_none_of_the_options_contradict_the_menu():
 
 def test_only_another_menu_ends_a_hold():
     assert rules.leaves_hold("queue", "agent")
+    assert rules.leaves_hold("hold", "main")
     assert not rules.leaves_hold("queue", "queue")
 
 
@@ -209,6 +223,7 @@ def test_an_offer_that_fits_another_option_better_is_not_the_wanted_one():
 def test_a_homophone_key_that_contradicts_the_file_keeps_the_files_key():
     wanted = OPTIONS[1]
     assert rules.wanted_key([offer("8", "store hours", certain=False)], OPTIONS, wanted, TH) == "2"
+    assert rules.wanted_key([offer("1", "store hours", certain=False)], OPTIONS, wanted, TH) == "2"
     assert rules.wanted_key([offer("2", "store hours", certain=False)], OPTIONS, wanted, TH) == "2"
     assert rules.wanted_key([offer("8", "store hours", certain=True)], OPTIONS, wanted, TH) == "8"
 
