@@ -33,11 +33,11 @@ menus:
       - {press: "2", says: store hours, to: hours}
       - {press: "8", says: start over, to: main}
   pharmacy:
-    prompt: Pharmacy. For the main menu, press 9. For refills, press 1. For a pharmacist, press 2.
+    prompt: Pharmacy. For a pharmacist, press 2. For the main menu, press 9. For refills, press 1.
     options:
+      - {press: "2", says: pharmacist, to: pharmacist}
       - {press: "9", says: main menu, to: main}
       - {press: "1", says: [prescription refills, refills], to: refills}
-      - {press: "2", says: pharmacist, to: pharmacist}
   hours:
     prompt: We are open every day from eight to eight.
   refills:
@@ -163,6 +163,7 @@ def test_a_hold_ends_at_its_maximum_or_the_calls():
     assert rules.hold_deadline(10.0, 60.0, 1800.0) == 70.0
     assert rules.hold_deadline(10.0, None, 1800.0) == 1810.0
     assert rules.hold_timed_out(70.0, 10.0, 60.0, 1800.0)
+    assert rules.hold_timed_out(80.0, 10.0, 60.0, 1800.0)
     assert not rules.hold_timed_out(69.99, 10.0, 60.0, 1800.0)
 
 
@@ -312,7 +313,7 @@ def test_an_unknown_prompt_never_goes_back_up_the_tree(tree):
     assert _unknown(tree, [offer("4", "start over")], lookahead=["main"]) is None  # nor round in a circle
 
 
-def test_an_option_leading_away_does_not_hide_the_next_option(tree):
+def test_an_option_leading_away_or_nowhere_does_not_hide_the_next_option(tree):
     found = _unknown(tree, [offer("6", "prescription refills")], lookahead=["pharmacy"])
     assert found is not None and found[0].key == "6"
 
