@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up everything they need on a fresh machine.
-.PHONY: run test bench lint
+.PHONY: run test bench lint mutation
 
 run:  ## set up, then navigate menus/bank.yaml on its embedded simulated line
 	@scripts/bootstrap
@@ -18,3 +18,7 @@ bench:  ## run the benchmarks; results in bench/results/
 
 lint:
 	.venv/bin/ruff check .
+
+mutation:  ## mutation testing of the decision rules (cosmic-ray); score in bench/results/mutation-*.txt
+	@scripts/bootstrap all
+	scripts/mutation

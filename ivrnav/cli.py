@@ -206,16 +206,19 @@ def route(file: str, goal: str | None, start: str | None, var_pairs: tuple[str, 
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file: .svg, .png, .pdf (need Graphviz's dot), .dot or .mmd (Mermaid).")
 @click.option("--goal", help="Highlight the route to this menu (default: the file's goal).")
-def graph(file: str, output: str, goal: str | None) -> None:
-    """Draw the menu tree with the goal and its route highlighted."""
-    from ivrnav.graph import GraphError, write
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False),
+              help="Draw the path a call took, from its `ivrnav run --trace` file (drift edges dashed).")
+def graph(file: str, output: str, goal: str | None, trace_path: str | None) -> None:
+    """Draw the menu tree with the goal and its route highlighted (and a call's path, with --trace)."""
+    from ivrnav.graph import GraphError, read_trace, write
 
     mf = _load(file).menu_file
     goal = goal or mf.goal
     if goal is not None and goal not in mf.menus:
         _usage(f"goal {goal!r} is not a menu of {file}")
     try:
-        path = write(mf, Path(output), goal)
+        taken = read_trace(Path(trace_path)) if trace_path else ()
+        path = write(mf, Path(output), goal, taken)
     except GraphError as exc:
         _usage(str(exc))
     console.print(f"wrote {path}")

@@ -1,20 +1,29 @@
 """Diagrams of a menu tree: Graphviz (dot, svg, png through the `dot` program) and Mermaid text.
 
 The goal and the planned route are highlighted so an author sees at a glance how the navigator will go.
+Given a call's trace (``ivrnav run --trace``), the path the call actually took is drawn over the map: the
+file's edges it took in blue, numbered in order, and drift (the machine's ``relocate``: the line went
+somewhere the file did not predict) as dashed crimson edges the file does not have.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import graphviz
 
+from ivrnav.menu.machine import LIFECYCLE, call_machine
 from ivrnav.menu.model import MenuFile, exits
 from ivrnav.navigate.plan import NoRoute, Route, plan
 
 ROUTE_COLOUR = "#d9480f"
 GOAL_FILL = "#ffd8a8"
+TAKEN_COLOUR = "#1971c2"
+DRIFT_COLOUR = "#c2255c"
 
 
 class GraphError(Exception):
@@ -40,7 +49,49 @@ def _edge_label(keys: str, kind: str, menu_file: MenuFile, name: str) -> str:
     return "hold" if menu_file.menus[name].hold else "next"
 
 
-def to_dot(menu_file: MenuFile, goal: str | None = None) -> graphviz.Digraph:
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """One machine transition of a call, as its trace recorded it."""
+
+    trigger: str
+    source: str
+    dest: str
+    at: float
+
+
+def read_trace(path: Path) -> list[Taken]:
+    """The machine transitions in a JSON-lines trace written by ``ivrnav run --trace``."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise GraphError(f"cannot read trace {path}: {exc.strerror}") from None
+    out = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line) if line.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise GraphError(f"{path}:{number}:{exc.colno}: not a JSON trace record ({exc.msg})") from None
+        if isinstance(record, dict) and record.get("kind") == "transition":
+            try:
+                out.append(Taken(str(record["trigger"]), str(record["source"]), str(record["dest"]),
+                                 float(record.get("at", record.get("t", 0.0)))))
+            except (KeyError, TypeError, ValueError):
+                raise GraphError(f"{path}:{number}:1: a transition record needs trigger, source and dest") from None
+    if not out:
+        raise GraphError(f"{path} has no machine transitions: write it with `ivrnav run --trace`")
+    return out
+
+
+def _check_taken(menu_file: MenuFile, taken: Sequence[Taken]) -> None:
+    states = set(menu_file.menus) | set(LIFECYCLE)
+    for t in taken:
+        for state in (t.source, t.dest):
+            if state not in states:
+                raise GraphError(f"the trace names state {state!r}, which is not in {menu_file.name!r}: "
+                                 "was it written for another menu file?")
+
+
+def to_dot(menu_file: MenuFile, goal: str | None = None, taken: Sequence[Taken] = ()) -> graphviz.Digraph:
     route = _route(menu_file, goal)
     on_route = {(s.menu, s.exit.to, s.exit.keys) for s in route.steps} if route else set()
     dot = graphviz.Digraph(name="ivr", graph_attr={"rankdir": "LR", "label": menu_file.name, "fontname": "Helvetica"},
@@ -64,6 +115,13 @@ def to_dot(menu_file: MenuFile, goal: str | None = None) -> graphviz.Digraph:
         if name == menu_file.start:
             attrs["peripheries"] = "2"
         dot.node(name, label, **attrs)
+    _check_taken(menu_file, taken)
+    machine = call_machine(menu_file)
+    # the file's edges a call took: (source, dest, trigger) -> the step numbers
+    followed: dict[tuple[str, str, str], list[int]] = {}
+    for n, t in enumerate(taken, 1):
+        followed.setdefault((t.source, t.dest, t.trigger), []).append(n)
+    drawn: set[tuple[str, str, str]] = set()
     for name, menu in menu_file.menus.items():
         for e in exits(menu_file, menu):
             if e.option is not None and e.option.is_global:
@@ -71,7 +129,15 @@ def to_dot(menu_file: MenuFile, goal: str | None = None) -> graphviz.Digraph:
             attrs = {"label": _edge_label(e.keys, e.kind, menu_file, name)}
             if (name, e.to, e.keys) in on_route:
                 attrs.update(color=ROUTE_COLOUR, penwidth="2.5", fontcolor=ROUTE_COLOUR)
+            key = next(((name, e.to, trig) for (src, dst, trig) in followed if (src, dst) == (name, e.to)
+                        and trig != "relocate" and machine.expects(name, trig) == e.to), None)
+            if key is not None:
+                drawn.add(key)
+                steps = ",".join(f"#{n}" for n in followed[key])
+                attrs.update(color=TAKEN_COLOUR, penwidth="3", fontcolor=TAKEN_COLOUR,
+                             label=f"{attrs['label']} {steps}")
             dot.edge(name, e.to, **attrs)
+    _draw_taken(dot, followed, drawn)
     for option in menu_file.globals:
         if option.to:
             dot.node("__any__", "any menu", shape="plaintext")
@@ -79,6 +145,24 @@ def to_dot(menu_file: MenuFile, goal: str | None = None) -> graphviz.Digraph:
             attrs = {"color": ROUTE_COLOUR, "penwidth": "2.5"} if routed else {"style": "dashed"}
             dot.edge("__any__", option.to, label=f"{option.keys} (global)", **attrs)
     return dot
+
+
+def _draw_taken(dot: graphviz.Digraph, followed: dict[tuple[str, str, str], list[int]],
+                drawn: set[tuple[str, str, str]]) -> None:
+    """The steps of a call not drawn as one of the file's edges: answering, globals, drift, the end."""
+    for (source, dest, trigger), numbers in followed.items():
+        if (source, dest, trigger) in drawn:
+            continue
+        for state in (source, dest):
+            if state in LIFECYCLE:
+                dot.node(state, state, shape="plaintext", fontcolor=DRIFT_COLOUR if state == "unknown" else "black")
+        steps = ",".join(f"#{n}" for n in numbers)
+        if trigger == "relocate":
+            dot.edge(source, dest, label=f"drift {steps}", color=DRIFT_COLOUR, fontcolor=DRIFT_COLOUR, style="dashed",
+                     penwidth="2.5")
+        else:
+            dot.edge(source, dest, label=f"{trigger} {steps}", color=TAKEN_COLOUR, fontcolor=TAKEN_COLOUR,
+                     penwidth="2")
 
 
 def to_mermaid(menu_file: MenuFile, goal: str | None = None) -> str:
@@ -107,12 +191,14 @@ def to_mermaid(menu_file: MenuFile, goal: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(menu_file: MenuFile, output: Path, goal: str | None = None) -> Path:
+def write(menu_file: MenuFile, output: Path, goal: str | None = None, taken: Sequence[Taken] = ()) -> Path:
     suffix = output.suffix.lower().lstrip(".")
     if suffix == "mmd":
+        if taken:
+            raise GraphError("a call's path (--trace) is drawn with Graphviz: use .svg, .png, .pdf or .dot")
         output.write_text(to_mermaid(menu_file, goal), "utf-8")
         return output
-    dot = to_dot(menu_file, goal)
+    dot = to_dot(menu_file, goal, taken)
     if suffix in ("dot", "gv"):
         output.write_text(dot.source, "utf-8")
         return output

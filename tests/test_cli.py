@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -118,3 +119,41 @@ def test_realtime_mode_paces_and_reaches_the_goal():
     result = invoke("run", BANK, "--goal", "fraud", "--realtime", "--speed", "100")
     assert result.exit_code == 0
     assert "REACHED fraud" in result.output
+
+
+def test_graph_draws_the_path_a_call_took_with_drift_dashed(tmp_path):
+    """`run --trace` records every machine transition; `graph --trace` draws them over the map."""
+    import yaml
+
+    from ivrnav.sim import drift
+
+    data = yaml.safe_load(Path(BANK).read_text())
+    changed, _ = drift.new_menu(data, menu="cards")  # a prompt the file does not know, on the way to lost_card
+    line = tmp_path / "line.yaml"
+    line.write_text(yaml.safe_dump(changed))
+    trace = tmp_path / "trace.jsonl"
+    ran = invoke("run", BANK, "--goal", "lost_card", "--line", str(line), "--trace", str(trace), "--json")
+    assert ran.exit_code == 0, ran.output
+    steps = [json.loads(x) for x in trace.read_text().splitlines() if '"transition"' in x]
+    assert [(s["trigger"], s["source"], s["dest"]) for s in steps[:2]] == [
+        ("answer", "dialling", "welcome"), ("advance", "welcome", "language")]
+    assert ("relocate", "main", "unknown") in {(s["trigger"], s["source"], s["dest"]) for s in steps}
+    assert steps[-1]["dest"] == "reached" and all(a["at"] <= b["at"] for a, b in itertools.pairwise(steps))
+    out = tmp_path / "path.dot"
+    drawn = invoke("graph", BANK, "--goal", "lost_card", "--trace", str(trace), "-o", str(out))
+    assert drawn.exit_code == 0, drawn.output
+    dot = out.read_text()
+    assert 'main -> unknown [label="drift #' in dot and "style=dashed" in dot
+    assert 'welcome -> language [label="next #2" color="#1971c2"' in dot
+
+
+def test_graph_refuses_a_trace_of_another_file(tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(json.dumps({"kind": "transition", "trigger": "press_1", "source": "nowhere", "dest": "main"})
+                     + "\n")
+    result = invoke("graph", BANK, "--trace", str(trace), "-o", str(tmp_path / "g.dot"))
+    assert result.exit_code != 0 and "nowhere" in result.output
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("{}\n")
+    result = invoke("graph", BANK, "--trace", str(empty), "-o", str(tmp_path / "g.dot"))
+    assert result.exit_code != 0 and "no machine transitions" in result.output

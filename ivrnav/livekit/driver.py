@@ -22,9 +22,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Event, Heard, Say, SendDigits, Tick
+from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Event, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
+from ivrnav.navigate.session import Session
 
 __all__ = ["CallDriver"]
 
@@ -62,6 +63,7 @@ class CallDriver:
         self._utterance_start: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.result: NavigationResult | None = None
+        self._session = Session(navigator, self._act, on_note=on_note)  # the feed/act loop every adapter shares
 
     # ------------------------------------------------------------------------------- inputs (loop thread)
 
@@ -133,16 +135,13 @@ class CallDriver:
         return result
 
     def _feed(self, event: Event) -> NavigationResult | None:
-        actions = self.nav.handle(event)
-        self._flush_notes()
-        for action in actions:
-            if isinstance(action, Done):
-                return action.result
-            if isinstance(action, SendDigits):
-                self._spawn(self._send(action))
-            elif isinstance(action, Say):
-                self._spawn(self._speak(action.text))
-        return None
+        return self._session.feed(event)
+
+    def _act(self, action: Action) -> None:
+        if isinstance(action, SendDigits):
+            self._spawn(self._send(action))
+        elif isinstance(action, Say):
+            self._spawn(self._speak(action.text))
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -171,15 +170,6 @@ class CallDriver:
         except Exception as exc:
             self._events.put_nowait(_Failure(f"speaking failed: {self._describe(exc)}"))
 
-    def _flush_notes(self) -> None:
-        for note in self.nav.drain_notes():
-            if self._on_note is None:
-                continue
-            try:
-                self._on_note(note)
-            except Exception:  # a broken printer must not end the call
-                logger.warning("timeline callback failed", exc_info=False)
-
     # ----------------------------------------------------------------------------------------- failure
 
     def _describe(self, exc: BaseException) -> str:
@@ -192,10 +182,7 @@ class CallDriver:
         base: NavigationResult | None = self.nav.result
         if base is None:
             try:
-                for action in self.nav.handle(CallEnded(reason, self.now())):
-                    if isinstance(action, Done):
-                        base = action.result
-                self._flush_notes()
+                base = self._session.feed(CallEnded(reason, self.now()))
             except Exception:
                 base = None
         if base is None:  # the navigator itself is broken: assemble what we can

@@ -32,7 +32,7 @@ from ivrnav.menu.model import (
     Var,
 )
 
-SETTING_KEYS = ("inter_digit", "settle", "no_prompt_timeout", "max_visits", "max_call")
+SETTING_KEYS = ("inter_digit", "settle", "no_prompt_timeout", "max_visits", "max_call", "prompt_done_quiet")
 
 
 @cache

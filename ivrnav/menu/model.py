@@ -22,6 +22,7 @@ class Settings:
     no_prompt_timeout: float = 10.0
     max_visits: int = 3
     max_call: float = 1800.0
+    prompt_done_quiet: float = 0.8  # seconds of quiet after a final transcript that end a prompt
 
 
 @dataclass(frozen=True, slots=True)

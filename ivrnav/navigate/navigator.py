@@ -1,45 +1,23 @@
-"""The navigator: a sans-I/O state machine that turns what the line says into keys to press.
+"""The navigator: the thin funnel every event of a call passes through.
 
-Theory of operation
--------------------
-An adapter feeds events (``Heard`` transcripts, ``DigitsSent``, ``Tick``, ``CallEnded``) to
-``Navigator.handle`` and carries out the actions it returns (``SendDigits``, ``Say``, ``Done``). The
-navigator never sleeps, never reads a clock (times come with the events) and never touches the network,
-so every behaviour below is tested on a virtual clock.
-
-It keeps a *context*: the utterances heard since it last acted (keys or speech). Each time the context
-changes it looks for where a prompt may begin (utterance and sentence starts) and asks the recogniser
-which menu opens there, favouring the menus it expects next. Once a menu is recognised:
-
-* the goal ends the call with success; a hold or human menu is only listened to;
-* otherwise the planned route (cheapest path to the goal, re-planned whenever the line goes somewhere
-  unexpected) names the exit to take. For an option it reads the prompt's (key, label) offers as they
-  arrive and presses the key the line gives the wanted label, ``settle`` seconds after that pair was
-  heard and stayed unchanged (at once on ``type_ahead`` menus). If the key differs from the file's, it
-  presses the line's and reports drift. Entries (``enter``) and speech (``say``) go once the prompt has
-  finished.
-
-After acting it expects the exit's target menu. Another menu means drift and a new plan; the same menu
-again is another visit (``max_visits`` bounds loops); words that only continue the old prompt mean the
-line ignored the keys, which are pressed again when it goes quiet. A prompt that no menu matches is read
-for offers of any label that leads closer to the goal. Silence climbs a retry ladder: wait, press again,
-press slower, operator key, give up.
-
-Every note and result passes through a Redactor: secret values never leave the navigator.
+The theory of operation is the docstring of ``ivrnav.navigate.state`` (phases, the retry ladder, the
+machine). The parts, one job each: ``state`` (where the call is on the file's machine, the phase),
+``context`` (what the line said since we acted), ``decisions`` (pure rules with thresholds from
+``settings``), ``record`` (redacted notes, path, drift, result). This module wires them together: it
+turns each event into context, asks the rules, and returns the actions they decide.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import Enum
 from functools import lru_cache
 
-from rapidfuzz import fuzz
-
 from ivrnav.menu import template
-from ivrnav.menu.model import Menu, MenuFile, Option, Settings, exits
+from ivrnav.menu.machine import Step, call_machine, trigger_for
+from ivrnav.menu.model import Menu, MenuFile, Option, Settings
+from ivrnav.navigate import decisions as rules
+from ivrnav.navigate.context import Context, Hearing, Pending
 from ivrnav.navigate.events import (
     Action,
     CallEnded,
@@ -51,80 +29,15 @@ from ivrnav.navigate.events import (
     SendDigits,
     Tick,
 )
-from ivrnav.navigate.offers import BOUNDARY, Offer, label_score, read_offers, stream_tokens
+from ivrnav.navigate.offers import BOUNDARY, read_offers
 from ivrnav.navigate.plan import NoRoute, Route, distances_to, plan
 from ivrnav.navigate.recognise import Match, Recogniser
-from ivrnav.navigate.result import Drift, NavigationResult, PathEntry, Redactor, Timing
+from ivrnav.navigate.record import Note, Record
+from ivrnav.navigate.result import NavigationResult, PathEntry, Redactor
+from ivrnav.navigate.settings import Thresholds, thresholds_for
+from ivrnav.navigate.state import CallState, Phase, rung
 
-OFFER_MATCH = 70.0  # label score for an offer of a recognised menu's option
-MISMATCH = 60.0  # below this for every option, an offer is not one of the menu's
-UNKNOWN_OFFER_MATCH = 80.0  # stricter on prompts the file does not know, once every offer has been heard
-UNKNOWN_OFFER_MATCH_EARLY = 92.0  # before the prompt ends, a near label ("new service") may precede the real one
-PROMPT_DONE_QUIET = 0.8  # seconds of quiet after a final transcript that mean a prompt has ended
-WINDOWS = 4  # how many recent sentence starts are tried as the start of a new prompt
-CONTINUES = 85.0  # a window this much inside the current prompt is that prompt going on
-
-
-class Phase(Enum):
-    LISTENING = "listening"  # waiting to recognise a menu, or in one and deciding
-    SENDING = "sending"  # keys requested, adapter still sending them
-    AWAITING = "awaiting"  # acted; waiting for the line's reaction
-    DONE = "done"
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """One line of the navigator's timeline, already redacted."""
-
-    at: float
-    kind: str  # heard, menu, press, say, wait, drift, retry, done
-    text: str
-
-
-@dataclass(slots=True)
-class _Utterance:
-    text: str
-    start: float
-    end: float
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A key chosen but not yet pressed: it must stand ``settle`` seconds and be confirmed by a later
-    transcript (more words after it, or the utterance's final), since a streaming STT's interim can
-    guess a half-said digit and keep the guess longer than ``settle``."""
-
-    keys: str
-    since: float
-    option: Option | None
-    heard_tokens: int = 0  # context length when chosen
-
-    def confirmed(self, tokens: int, final: bool) -> bool:
-        return final or tokens > self.heard_tokens
-
-
-@dataclass
-class _Context:
-    """What the line said since the navigator last acted."""
-
-    since: float
-    finals: list[_Utterance] = field(default_factory=list)
-    interim: _Utterance | None = None
-    final_tokens: list[str] = field(default_factory=list)
-    tokens: list[str] = field(default_factory=list)
-    # Tokens carried over from an utterance that began before we acted. An STT lags the audio, so they
-    # may have been said before our keys: good enough to recognise a new menu, never proof that the line
-    # ignored us nor offers to act on.
-    carried: int = 0
-
-    def texts(self) -> list[str]:
-        return [u.text for u in self.finals] + ([self.interim.text] if self.interim else [])
-
-    def rebuild(self) -> None:
-        interim = stream_tokens([self.interim.text]) if self.interim else []
-        if interim and interim[-1] == BOUNDARY:
-            interim.pop()  # an interim utterance has not ended
-        self.tokens = self.final_tokens + interim
+__all__ = ["NavigationError", "Navigator", "Note", "Phase"]
 
 
 @lru_cache(maxsize=64)
@@ -156,45 +69,60 @@ class Navigator:
         self.redact = Redactor(secrets)
         self.recogniser = _recogniser(menu_file)
         self.settings: Settings = menu_file.defaults
-        self.phase = Phase.LISTENING
+        self.th: Thresholds = thresholds_for(menu_file.defaults)
+        self.state = CallState(call_machine(menu_file), start_time)
+        self.record = Record(self.redact, start_time)
+        self.hearing = Hearing(start_time)
         self.started_at = start_time
         self.now = start_time
-        self.context = _Context(since=start_time)
-        self.carry: tuple[float, int] | None = None  # (start, words) of an utterance in progress when we acted
-        self.last_words_at = start_time  # when the line last said something new
-        self.menu: str | None = None
-        self.menu_start = -1  # token index in the context where the menu's prompt began
-        self.menu_at = start_time
         self.expected: frozenset[str] = frozenset({menu_file.start})
+        self.expected_before: frozenset[str] = self.expected
         self.visits: Counter[str] = Counter()
         self.route: Route | None = None
         self.avoid: frozenset[str] = frozenset()
-        self.pending: _Pending | None = None
         self.acted_at = start_time
         self.last_action: tuple[str | None, str, str] | None = None  # (menu, keys, masked)
         self.ladder = 0
         self.ladder_at = start_time  # when the retry ladder last climbed a rung
-        self.ignored_noted = False
-        self.unknown_noted = False
         self.unheard: Counter[str] = Counter()  # menus whose wanted label we failed to hear
         self.distrusted: set[str] = set()  # menus where a file key led somewhere unexpected
         self.bad_offers: set[tuple[str, str]] = set()  # (key, label) on unknown prompts that misled us
         self.last_offer: tuple[str, str] | None = None
-        self.expected_before: frozenset[str] = self.expected
-        self.notes: list[Note] = []
-        self._notes_read = 0
         self.result: NavigationResult | None = None
-        self.path: list[PathEntry] = []
-        self.drift: list[Drift] = []
-        self.unrecognised: list[str] = []
-        self.timing = Timing(started_at=start_time)
-        self.masked_digits: list[str] = []
         self._check_vars()
 
     # ------------------------------------------------------------------------------------------ public
 
+    @property
+    def phase(self) -> Phase:
+        return self.state.phase
+
+    @property
+    def menu(self) -> str | None:
+        """The menu the navigator believes the call is in: the state of the call on the file's machine."""
+        return self.state.menu
+
+    @property
+    def context(self) -> Context:
+        return self.hearing.context
+
+    # the record, as adapters read it
+    path = property(lambda self: self.record.path)
+    drift = property(lambda self: self.record.drift)
+    unrecognised = property(lambda self: self.record.unrecognised)
+    timing = property(lambda self: self.record.timing)
+    masked_digits = property(lambda self: self.record.masked_digits)
+    notes = property(lambda self: self.record.notes)
+
     def handle(self, event: Event) -> list[Action]:
-        if self.phase is Phase.DONE:
+        """The funnel: intake, the phase table (illegal events are ignored and recorded), then decide."""
+        admitted = self._admit(event)
+        if admitted is None:
+            return []
+        event = admitted
+        previous = self.state.phase
+        if not self.state.on_event(event):
+            self.record.ignore(self.now, f"{type(event).__name__} while {previous.value}")
             return []
         if isinstance(event, Heard):
             self.now = max(self.now, event.end)
@@ -203,36 +131,44 @@ class Navigator:
             self.now = max(self.now, event.now)
         elif isinstance(event, DigitsSent):
             self.now = max(self.now, event.at)
-            if self.phase is Phase.SENDING:
-                self.phase = Phase.AWAITING
-                self.acted_at = event.at
-                if self.path and self.path[-1].sent_at is None:
-                    self.path[-1].sent_at = event.at
+            self.acted_at = event.at
+            if self.path and self.path[-1].sent_at is None:
+                self.path[-1].sent_at = event.at
         elif isinstance(event, CallEnded):
             self.now = max(self.now, event.at)
             return self._finish(False, "hangup", f"the line ended the call ({event.reason})")
         return self._step()
 
+    def _admit(self, event: Event) -> Event | None:
+        """The intake filter, the first thing every event passes through (None: dropped). Today every event
+        is admitted; ``ivrnav.navigate.intake`` plugs in here."""
+        return event
+
     def wakeup_at(self) -> float | None:
         """The next time a Tick could change something (for event-driven adapters); None: only events."""
         if self.phase is Phase.DONE:
             return None
+        settings = self._menu_settings()
+        last_words = self.hearing.last_words_at
         times = [self.started_at + self.settings.max_call]
-        if self.pending is not None:
-            times.append(self.pending.since + self._menu_settings().settle)
-        quiet_from = max(self.last_words_at, self.acted_at, self.ladder_at)
-        times.append(quiet_from + self._menu_settings().no_prompt_timeout)
-        times.append(self.last_words_at + PROMPT_DONE_QUIET)
-        times.append(self.last_words_at + self._menu_settings().settle)
+        if self.context.pending is not None:
+            times.append(self.context.pending.since + settings.settle)
+        quiet_from = max(last_words, self.acted_at, self.ladder_at)
+        times.append(quiet_from + settings.no_prompt_timeout)
+        times.append(last_words + self.th.prompt_done_quiet)
+        times.append(last_words + thresholds_for(settings).prompt_done_quiet)
+        times.append(last_words + settings.settle)
         if self.menu and self.menu_file.menus[self.menu].hold:
             times.append(self._hold_deadline())
         future = [t for t in times if t > self.now]
         return min(future) if future else None
 
     def drain_notes(self) -> list[Note]:
-        fresh = self.notes[self._notes_read :]
-        self._notes_read = len(self.notes)
-        return fresh
+        return self.record.drain()
+
+    def drain_steps(self) -> list[Step]:
+        """Machine transitions since the last call: (trigger, source, dest, at) each."""
+        return self.state.drain_steps()
 
     # --------------------------------------------------------------------------------------- internals
 
@@ -242,54 +178,32 @@ class Navigator:
                 raise NavigationError(f"value of var {name!r} does not match its pattern {var.pattern!r}")
 
     def _note(self, kind: str, text: str) -> None:
-        self.notes.append(Note(self.now, kind, self.redact(text)))
+        self.record.note(self.now, kind, text)
 
     def _menu_settings(self) -> Settings:
         return self.menu_file.menus[self.menu].settings if self.menu else self.settings
 
+    def _menu_th(self, menu: Menu) -> Thresholds:
+        return thresholds_for(menu.settings)
+
+    def _quiet(self) -> float:
+        return self.hearing.quiet(self.now)
+
     def _heard(self, event: Heard) -> None:
-        ctx = self.context
-        if event.start < ctx.since - 1e-6:
-            # An utterance that began before we acted. What had been heard of it then is the old prompt;
-            # a streaming STT that does not end the utterance at our keys keeps appending the line's
-            # reaction ("...oprima 2. Pharmacy main menu. If you are calling..."), and those words count.
-            carry = self.carry
-            if carry is None or abs(event.start - carry[0]) > 1e-6:
-                return
-            if event.final:
-                self.carry = None
-            rest = " ".join(event.text.split()[carry[1] :])
-            if not rest:
-                return
-            event = Heard(rest, event.final, ctx.since, event.end)
-            carried = True
-        else:
-            carried = False
-        previous = ctx.tokens
-        if event.final:
-            ctx.interim = None
-            ctx.finals.append(_Utterance(event.text, event.start, event.end))
-            ctx.final_tokens.extend(stream_tokens([event.text]))
-            self._note("heard", event.text)
-        else:
-            ctx.interim = _Utterance(event.text, event.start, event.end)
-        ctx.rebuild()
-        if carried:
-            ctx.carried = len(ctx.tokens)
-        if [t for t in ctx.tokens if t != BOUNDARY] != [t for t in previous if t != BOUNDARY]:
-            self.last_words_at = event.end
+        kept, changed = self.hearing.hear(event)
+        if kept is not None and kept.final:
+            self._note("heard", kept.text)
+        if changed:
             self.ladder = 0
 
     def _reset_context(self) -> None:
-        interim = self.context.interim
-        self.carry = (interim.start, len(interim.text.split())) if interim is not None else None
-        self.context = _Context(since=self.now)
-        self.menu_start = -1
-        self.pending = None
-        self.ignored_noted = False
-        self.unknown_noted = False
+        self.hearing.reset(self.now)  # a fresh context: no prompt, no chosen key, nothing noted yet
 
-    # The decision loop ------------------------------------------------------------------------------
+    def _current_prompt(self) -> str:
+        """The current menu's prompt, if it has been heard in this context."""
+        return self.recogniser.prompt_of(self.menu) if self.menu and self.context.prompt_start is not None else ""
+
+    # The decision step ------------------------------------------------------------------------------
 
     def _step(self) -> list[Action]:
         if self.now - self.started_at >= self.settings.max_call:
@@ -310,75 +224,61 @@ class Navigator:
             return actions
         return self._silence()
 
-    def _sentence_starts(self) -> list[int]:
-        toks = self.context.tokens
-        starts = [0] + [i + 1 for i, t in enumerate(toks) if t == BOUNDARY and i + 1 < len(toks)]
-        return starts
+    def _prompt_end_guess(self) -> int:
+        """Token index past which the current menu's prompt has (about) been said."""
+        assert self.menu is not None and self.context.prompt_start is not None
+        prompt_len = len(self.recogniser.prompt_of(self.menu).split())
+        return self.context.prompt_start + max(1, int(prompt_len * self.th.prompt_heard_fraction))
 
     def _recognise(self) -> tuple[Match, int] | None:
         """A menu whose prompt starts at a sentence start of the context, with that token index."""
-        toks = self.context.tokens
-        if not toks:
+        ctx = self.context
+        if not ctx.tokens:
             return None
-        search_from = 0
-        if self.menu is not None and self.menu_start >= 0:
-            prompt_len = len(self.recogniser.prompt_of(self.menu).split())
-            search_from = self.menu_start + max(1, int(prompt_len * 0.7))
-        starts = [s for s in self._sentence_starts() if s >= search_from and s != self.menu_start]
+        search_from = self._prompt_end_guess() if self.menu is not None and self.context.prompt_start is not None else 0
+        starts = [s for s in ctx.sentence_starts() if s >= search_from and s != self.context.prompt_start]
         expected = self._expected_now()
-        current = self.recogniser.prompt_of(self.menu) if self.menu and self.menu_start >= 0 else ""
-        for s in reversed(starts[-WINDOWS:]):
-            window = " ".join(t for t in toks[s:] if t != BOUNDARY)
+        current = self._current_prompt()
+        hold = self.menu if self.menu and self.menu_file.menus[self.menu].hold else None
+        for s in reversed(starts[-self.th.windows :]):
+            window = ctx.words(s)
             match = self.recogniser.decide(window, expected)
             if match is not None:
-                if current and match.menu != self.menu and fuzz.partial_ratio(window, current) >= CONTINUES:
+                if current and match.menu != self.menu and rules.inside_prompt(window, current, self.th):
                     continue  # still the current prompt ("for home delivery, press 3"), not a new menu
+                if hold is not None and not rules.leaves_hold(hold, match.menu):
+                    return None
                 return match, s
         # words past the current prompt (or no menu yet), not carried over: is an expected menu offering its
         # options?
-        first = next((s for s in starts if s >= self.context.carried), None)
+        first = next((s for s in starts if s >= ctx.carried), None)
         if first is not None:
-            match = self._recognise_by_offers(first, expected - ({self.menu} if self.menu_start >= 0 else set()))
+            offers = read_offers(ctx.tokens[first:], final_tail=not ctx.open)
+            others = expected - ({self.menu} if self.context.prompt_start is not None and self.menu else set())
+            match = rules.menu_by_offers(self.menu_file, offers, others, self.th)
             return (match, first) if match else None
         return None
-
-    def _recognise_by_offers(self, start: int, expected: frozenset[str]) -> Match | None:
-        """An expected menu whose options the line is offering with the file's keys, when the prompt's
-        wording was too garbled (or reworded) to match."""
-        offers = read_offers(self.context.tokens[start:], final_tail=self.context.interim is None)
-        if len(offers) < 2:
-            return None
-        best: tuple[int, str] | None = None
-        for name in expected:
-            options = [o for o in self.menu_file.options_of(name) if o.says]
-            hits = sum(
-                1 for offer in offers
-                if any(o.keys == offer.key and max(label_score(s, offer.label) for s in o.says) >= OFFER_MATCH
-                       for o in options)
-            )
-            if hits >= 2 and hits >= 0.6 * len(offers) and (best is None or hits > best[0]):
-                best = (hits, name)
-        return Match(best[1], 90.0, "offers") if best else None
 
     def _expected_now(self) -> frozenset[str]:
         if self.menu is None:
             return self.expected
-        if self.phase is not Phase.LISTENING or self.menu_start < 0:
+        if self.phase is not Phase.LISTENING or self.context.prompt_start is None:
             return self.expected | {self.menu}  # after acting: the target, or the same menu again
-        # still in a menu: the line may move on by itself or repeat
-        return self.expected | {e.to for e in exits(self.menu_file, self.menu)} | {self.menu}
+        # still in a menu: the line may move on by itself or repeat (the machine's transitions from here)
+        return self.expected | self.state.expected_after() | {self.menu}
 
     def _still_old_menu(self) -> bool:
-        return self.phase is Phase.AWAITING and self.menu is not None and self.menu_start < 0
+        return self.phase is Phase.AWAITING and self.menu is not None and self.context.prompt_start is None
 
     def _enter_menu(self, match: Match, start: int) -> list[Action] | None:
         name = match.menu
         menu = self.menu_file.menus[name]
-        awaiting = self.phase is Phase.AWAITING or self.menu_start < 0
+        awaiting = self.phase is Phase.AWAITING or self.context.prompt_start is None
         unexpected = name not in self.expected and awaiting and self.path
-        self.menu, self.menu_start, self.menu_at = name, start, self.now
-        self.phase = Phase.LISTENING
-        self.pending = None
+        self.state.arrive_at(name, self.now)
+        self.context.prompt_start = start
+        self.state.phase = Phase.LISTENING
+        self.context.pending = None
         self.visits[name] += 1
         self.path.append(PathEntry(name, self.now, "recognised" if not unexpected else "unexpected"))
         self._note("menu", f"{name} (by {match.by}, {min(match.score, 100):.0f}% match)")
@@ -404,7 +304,7 @@ class Navigator:
         self.expected = frozenset({name})
         return None
 
-    def _route(self) -> Route | None:
+    def _plan(self) -> Route | None:
         assert self.menu is not None
         try:
             self.route = plan(self.menu_file, self.menu, self.goal, self.avoid)
@@ -417,13 +317,12 @@ class Navigator:
             return []
         menu = self.menu_file.menus[self.menu]
         if menu.passive:
-            self.expected = frozenset(e.to for e in exits(self.menu_file, menu)) or self.expected
+            self.expected = self.state.expected_after() or self.expected
             return []
-        route = self._route()
+        route = self._plan()
         if route is None or not route.steps:
             return self._finish(False, "no_route", f"no route from {self.menu!r} to {self.goal!r}")
-        step = route.steps[0]
-        e = step.exit
+        e = route.steps[0].exit
         self.expected = frozenset({e.to})
         if e.kind == "next":
             # the line moves on by itself; if what follows is a prompt no menu matches, read it for offers
@@ -431,6 +330,7 @@ class Navigator:
         if e.kind in ("enter", "say"):
             if not (menu.type_ahead or self._prompt_done(menu)):
                 return []
+            self.state.took(e.kind)
             if e.kind == "say":
                 return self._say(menu)
             return self._send_template(menu, menu.enter or "")
@@ -438,70 +338,53 @@ class Navigator:
 
     def _prompt_done(self, menu: Menu) -> bool:
         ctx = self.context
-        quiet = self.now - self.last_words_at
-        return ctx.interim is None and bool(ctx.finals) and quiet >= max(menu.settings.settle, PROMPT_DONE_QUIET)
-
-    def _menu_offers(self, final_tail: bool | None = None) -> list[Offer]:
-        toks = self.context.tokens[max(self.menu_start, 0) :]
-        return read_offers(toks, final_tail=self.context.interim is None if final_tail is None else final_tail)
+        return rules.prompt_done(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle, self._menu_th(menu))
 
     def _choose_option(self, menu: Menu, wanted: Option | None) -> list[Action]:
         assert wanted is not None
         if menu.type_ahead and menu.name not in self.distrusted:
             return self._press(menu, wanted.keys, wanted, "type-ahead")
+        ctx = self.context
         options = [o for o in self.menu_file.options_of(menu) if o.says]
-        offers = self._menu_offers()
-        own_span = read_offers(self.context.tokens[max(self.menu_start, 0) : self._beyond_prompt()])
-        if self._contradicts(own_span, options):  # only what was said while this prompt should be playing
+        start = self.context.prompt_start or 0
+        own_span = read_offers(ctx.tokens[start : self._beyond_prompt()])
+        if rules.contradicts(own_span, options, self.th):  # only what was said while this prompt should play
             return self._unrecognise(menu)
-        key = None
-        for offer in offers:
-            scored = [(max(label_score(s, offer.label) for s in o.says), i) for i, o in enumerate(options)]
-            if not scored:
-                continue
-            score, best = max(scored)
-            if options[best] is wanted and score >= OFFER_MATCH and offer.complete:
-                # a key heard as a homophone ("press oh") that contradicts the file is more likely an STT
-                # slip than a changed line: keep the file's key then
-                key = offer.key if offer.certain or offer.key == wanted.keys else wanted.keys
+        key = rules.wanted_key(read_offers(ctx.tokens[start:], final_tail=not ctx.open), options, wanted, self.th)
         if key is None:
-            if self._prompt_done(menu) and self.now - self.last_words_at >= menu.settings.settle + PROMPT_DONE_QUIET:
+            if rules.label_unheard(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle,
+                                   self._menu_th(menu)):
                 # The prompt ended without naming the wanted label clearly. Hear it once more (repeat key,
                 # or the line's own repeat) before trusting the file's key blindly.
                 if self.unheard.get(menu.name, 0) == 0:
                     self.unheard[menu.name] = 1
-                    repeat = next((o for o in self.menu_file.options_of(menu) if o.repeat), None)
-                    self._note("retry", f"did not hear {_label(wanted)!r} clearly; asking the line to repeat")
+                    repeat = rules.repeat_option(self.menu_file.options_of(menu))
+                    self._note("retry", f"did not hear {rules.label(wanted)!r} clearly; asking the line to repeat")
                     self.timing.retries += 1
                     if repeat is not None:
                         return self._press(menu, repeat.keys, repeat, "to hear the menu again")
-                    self.phase = Phase.AWAITING
+                    self.state.phase = Phase.AWAITING
                     self.expected = frozenset({menu.name})
                     self.acted_at = self.now
                     self._reset_context()
                     return []
                 return self._press(menu, wanted.keys, wanted, "file key (label not heard twice)")
             return []
-        if self.pending is None or self.pending.keys != key:
-            self.pending = _Pending(key, self.now, wanted, len(self.context.tokens))
-            return []
-        if self.now - self.pending.since + 1e-9 < menu.settings.settle:
-            return []
-        if not self.pending.confirmed(len(self.context.tokens), self.context.interim is None):
+        if not self._ready(key, wanted, menu.settings.settle):
             return []
         if key != wanted.keys:
-            self._drift("key_moved", menu.name, f"{_label(wanted)!r} is on key {key}, file says {wanted.keys}",
+            self._drift("key_moved", menu.name, f"{rules.label(wanted)!r} is on key {key}, file says {wanted.keys}",
                         wanted.keys, key)
-        return self._press(menu, key, wanted, f"for {_label(wanted)!r}")
+        return self._press(menu, key, wanted, f"for {rules.label(wanted)!r}")
 
-    @staticmethod
-    def _contradicts(offers: list[Offer], options: list[Option]) -> bool:
-        """Two or more offers heard and none of them is an option of this menu: we recognised it wrongly
-        (a shared opening such as "please listen carefully, as our options have changed")."""
-        complete = [o for o in offers if o.complete]
-        if len(complete) < 2 or not options:
+    def _ready(self, key: str, option: Option, settle: float) -> bool:
+        """Whether a chosen key may go now; choosing a new key starts its wait."""
+        ctx = self.context
+        if self.context.pending is None or self.context.pending.keys != key:
+            self.context.pending = Pending(key, self.now, option, len(ctx.tokens))
             return False
-        return all(max(label_score(s, offer.label) for o in options for s in o.says) < MISMATCH for offer in complete)
+        return rules.settled(self.context.pending.since, self.now, settle) and rules.confirmed(
+            self.context.pending.heard_tokens, len(ctx.tokens), not ctx.open)
 
     def _unrecognise(self, menu: Menu) -> list[Action]:
         self._note("drift", f"the line's offers do not fit {menu.name}: not that menu after all")
@@ -510,31 +393,31 @@ class Navigator:
             self.drift.pop()
         if self.path and self.path[-1].menu == menu.name:
             self.path.pop()
-        self.menu, self.menu_start = None, -1
+        self.state.lost(self.now)
+        self.context.prompt_start = None
         self.expected = self.expected_before
-        self.phase = Phase.AWAITING
+        self.state.phase = Phase.AWAITING
         return self._unknown_prompt() or []
 
-    def _press(self, menu: Menu | None, keys: str, option: Option | None, why: str) -> list[Action]:
+    def _press(self, menu: Menu | None, keys: str, option: Option | None, why: str,
+               source: str | None = None) -> list[Action]:
+        """Press ``keys`` for ``option`` of ``menu`` (None: on an unknown prompt, for an option of ``source``)."""
         if menu is not None:
             self.last_offer = None
         inter = menu.settings.inter_digit if menu else self.settings.inter_digit
         self.last_action = (menu.name if menu else None, keys, keys)
-        if option is not None and option.repeat:
-            self.expected = frozenset({menu.name}) if menu else self.expected
-        elif option is not None and option.to:
-            self.expected = frozenset({option.to})
+        if option is not None:
+            self.state.took_keys(option.keys)  # the file's exit, even when the line has moved it to another key
+            # what the machine says that exit leads to (a repeat: the same menu) is what we expect next
+            target = self.state.machine.expects(menu.name if menu else source or "", trigger_for(option.keys))
+            if target is not None:
+                self.expected = frozenset({target})
         self._note("press", f"{keys} {why}")
         return self._send(keys, keys, inter)
 
     def _send(self, digits: str, masked: str, inter_digit: float) -> list[Action]:
-        self.phase = Phase.SENDING
-        if self.path and self.path[-1].keys == "" and self.path[-1].said is None:
-            self.path[-1].keys = masked
-        else:
-            self.path.append(PathEntry(self.menu, self.now, "retry", masked))
-        self.masked_digits.append(masked)
-        self.timing.keys_sent += sum(ch not in template.PAUSES for ch in digits)
+        self.state.phase = Phase.SENDING
+        self.record.sent(self.menu, self.now, masked, sum(ch not in template.PAUSES for ch in digits))
         self.acted_at = self.now
         self._reset_context()
         return [SendDigits(digits, inter_digit, masked)]
@@ -557,15 +440,14 @@ class Navigator:
         self._note("say", masked)
         if self.path and self.path[-1].said is None and self.path[-1].keys == "":
             self.path[-1].said = masked
-        self.phase = Phase.AWAITING
+        self.state.phase = Phase.AWAITING
         self.acted_at = self.now
         self.last_action = None
         self._reset_context()
         return [Say(text)]
 
     def _drift(self, kind: str, menu: str | None, detail: str, expected: str | None, actual: str | None) -> None:
-        self.drift.append(Drift(kind, menu, self.now, self.redact(detail), expected, actual))
-        self._note("drift", f"{kind}: {detail}")
+        self.record.add_drift(self.now, kind, menu, detail, expected, actual)
 
     # After acting -------------------------------------------------------------------------------------
 
@@ -577,93 +459,65 @@ class Navigator:
             return None
         window = " ".join(t for t in fresh if t != BOUNDARY)
         old = self.menu_file.menus[self.menu] if self.menu else None
-        if old is not None and old.invalid and any(fuzz.partial_ratio(p.lower(), window) >= 85 for p in old.invalid):
-            if not self.ignored_noted:
-                self.ignored_noted = True
+        if old is not None and old.invalid and rules.rejected_entry(window, old.invalid, self.th):
+            if not self.context.reaction_noted:
+                self.context.reaction_noted = True
                 self._note("retry", f"line rejected the entry at {old.name}")
                 self.timing.retries += 1
                 self.expected = frozenset({old.name})
             return None
-        old_prompt = self.recogniser.prompt_of(old.name) if old is not None else ""
-        if old is not None and len(window) >= 16 and fuzz.partial_ratio(window, old_prompt) >= 88:
+        if old is not None and rules.ignored_keys(window, self.recogniser.prompt_of(old.name), self.th):
             # The old prompt goes on: the line did not take the keys. Press again once it is quiet.
-            if not self.ignored_noted:
-                self.ignored_noted = True
+            if not self.context.reaction_noted:
+                self.context.reaction_noted = True
                 self._drift("ignored_keys", old.name, "the line kept playing the prompt after the keys", None, None)
-            if ctx.interim is None and self.now - self.last_words_at >= old.settings.settle + 0.3:
+            if rules.press_again_now(ctx.open, self._quiet(), old.settings.settle, self.th):
                 self.timing.retries += 1
-                self.phase = Phase.LISTENING
+                self.state.phase = Phase.LISTENING
                 self.expected = frozenset({old.name})
-                self.menu_start = ctx.carried
-                self.ignored_noted = False
+                self.context.prompt_start = ctx.carried
+                self.context.reaction_noted = False
                 return self._act() or []
             return []
         return self._unknown_prompt(ctx.carried)
 
     def _beyond_prompt(self) -> int:
         """Token index where the current menu's prompt has (about) ended: later words are something else."""
-        if self.menu is None or self.menu_start < 0:
+        if self.menu is None or self.context.prompt_start is None:
             return 0
-        prompt_len = len(self.recogniser.prompt_of(self.menu).split())
-        after = self.menu_start + max(1, int(prompt_len * 0.7))
-        starts = [s for s in self._sentence_starts() if s >= after]
+        after = self._prompt_end_guess()
+        starts = [s for s in self.context.sentence_starts() if s >= after]
         return starts[0] if starts else len(self.context.tokens)
 
     def _unknown_prompt(self, start: int = 0) -> list[Action] | None:
         """A prompt no menu matches: look for an offer of a label that leads closer to the goal."""
-        if start >= len(self.context.tokens):
+        ctx = self.context
+        if start >= len(ctx.tokens):
             return None
-        offers = read_offers(self.context.tokens[start:], final_tail=self.context.interim is None)
+        offers = read_offers(ctx.tokens[start:], final_tail=not ctx.open)
         if not offers:
             self._record_unrecognised(start)
             return None
-        distance = distances_to(self.menu_file, self.goal)
-        on_route = self._route_options()
-        ended = self.context.interim is None and self.now - self.last_words_at >= PROMPT_DONE_QUIET
-        best: tuple[float, float, Offer, Option, str] | None = None
-        for name in self._lookahead():
-            for option in self.menu_file.options_of(name):
-                if option.to is None or option.to not in distance or not option.says:
-                    continue
-                # mid-prompt only the option the route wants will do; once the prompt has ended (every
-                # offer heard), any label that leads closer to the goal
-                if not ended and option not in on_route:
-                    continue
-                if distance[option.to] >= distance.get(name, float("inf")):
-                    continue  # leads away from the goal (or back through this menu): not progress
-                for offer in offers:
-                    if not offer.complete:
-                        continue
-                    score = max(label_score(s, offer.label) for s in option.says)
-                    if (offer.key, offer.text) in self.bad_offers:
-                        continue  # pressing this before led somewhere unexpected
-                    if score >= (UNKNOWN_OFFER_MATCH if ended else UNKNOWN_OFFER_MATCH_EARLY):
-                        candidate = (distance[option.to], -score, offer, option, name)
-                        if best is None or candidate[:2] < best[:2]:
-                            best = candidate
-        if best is None:
+        ended = not ctx.open and self._quiet() >= self.th.prompt_done_quiet
+        found = rules.unknown_prompt_offer(self.menu_file, offers, self._lookahead(),
+                                           distances_to(self.menu_file, self.goal), self._route_options(), ended,
+                                           self.bad_offers, self.th)
+        if found is None:
             self._record_unrecognised(start)
             return None
-        _, _, offer, option, source = best
-        if self.pending is None or self.pending.keys != offer.key:
-            self.pending = _Pending(offer.key, self.now, option, len(self.context.tokens))
+        offer, option, source = found
+        if not self._ready(offer.key, option, self.settings.settle):
             return []
-        if self.now - self.pending.since + 1e-9 < self.settings.settle:
-            return []
-        if not self.pending.confirmed(len(self.context.tokens), self.context.interim is None):
-            return []
-        text = self.redact(" ".join(self.context.texts()))
-        if text not in self.unrecognised:
-            self.unrecognised.append(text)
-        self._drift("unknown_prompt", None, f"unknown prompt offered {_label(option)!r} on key {offer.key} "
+        self.record.keep_unrecognised(" ".join(ctx.texts()))
+        self._drift("unknown_prompt", None, f"unknown prompt offered {rules.label(option)!r} on key {offer.key} "
                     f"(file: {source}.{option.keys})", option.keys, offer.key)
-        self.menu = None
+        self.state.lost(self.now)
         self.path.append(PathEntry(None, self.now, "label"))
-        self.phase = Phase.LISTENING
+        self.state.phase = Phase.LISTENING
         self.last_offer = (offer.key, offer.text)
         if self.last_action is not None and self.last_action[0] is not None:
             self.distrusted.add(self.last_action[0])  # its key led to a prompt we did not expect
-        return self._press(None, offer.key, option, f"for {_label(option)!r} on an unknown prompt")
+        return self._press(None, offer.key, option, f"for {rules.label(option)!r} on an unknown prompt", source)
 
     def _route_options(self) -> list[Option]:
         """The option the route would take at each menu we expected to hear."""
@@ -685,18 +539,17 @@ class Navigator:
     def _record_unrecognised(self, start: int = 0) -> None:
         """Keep a prompt no menu matched, verbatim (redacted), once it has ended: it may improve the file."""
         ctx = self.context
-        if self.unknown_noted or ctx.interim is not None or not ctx.finals:
+        if self.context.unknown_noted or ctx.open or not ctx.finals:
             return
-        if self.now - self.last_words_at < PROMPT_DONE_QUIET:
+        if self._quiet() < self.th.prompt_done_quiet:
             return
-        words = [t for t in ctx.tokens[start:] if t != BOUNDARY]
+        words = ctx.words(start)
         if not words:
             return
-        current = self.recogniser.prompt_of(self.menu) if self.menu and self.menu_start >= 0 else ""
-        if current and fuzz.partial_ratio(" ".join(words), current) >= CONTINUES:
+        if rules.inside_prompt(words, self._current_prompt(), self.th):
             return  # only the end of the current menu's own prompt
-        self.unknown_noted = True
-        text = self.redact(" ".join(ctx.texts()) if start == 0 else " ".join(words))
+        self.context.unknown_noted = True
+        text = self.redact(" ".join(ctx.texts()) if start == 0 else words)
         self.unrecognised.append(text)
         self._note("drift", f"unrecognised prompt: {text}")
 
@@ -704,80 +557,71 @@ class Navigator:
 
     def _hold_deadline(self) -> float:
         menu = self.menu_file.menus[self.menu or ""]
-        return self.menu_at + (menu.hold_max if menu.hold_max is not None else self.settings.max_call)
+        return rules.hold_deadline(self.state.menu_at, menu.hold_max, self.settings.max_call)
 
     def _silence(self) -> list[Action]:
         menu = self.menu_file.menus[self.menu] if self.menu else None
         if menu is not None and menu.hold:
-            if self.now >= self._hold_deadline():
+            if rules.hold_timed_out(self.now, self.state.menu_at, menu.hold_max, self.settings.max_call):
                 return self._finish(False, "hold_timeout", f"on hold at {menu.name!r} longer than {menu.hold_max:g} s")
             return []
         settings = self._menu_settings()
-        quiet_from = max(self.last_words_at, self.acted_at, self.ladder_at)
-        if self.context.interim is not None or self.now - quiet_from < settings.no_prompt_timeout:
+        quiet_from = max(self.hearing.last_words_at, self.acted_at, self.ladder_at)
+        if self.context.open or self.now - quiet_from < settings.no_prompt_timeout:
             return []
         self.ladder += 1
         self.ladder_at = self.now
-        rung = self.ladder
-        if rung == 1:
+        step = rung(self.ladder)
+        if step.counts_as_retry:
+            self.timing.retries += 1
+        for how in step.tries:
+            actions = self._retry(how, settings)
+            if actions is not None:
+                return actions
+        return []
+
+    def _retry(self, how: str, settings: Settings) -> list[Action] | None:
+        """Carry out one way of the retry ladder; None: it does not apply here."""
+        if how == "wait":
             self._note("wait", f"no prompt for {settings.no_prompt_timeout:g} s; waiting once more")
             return []
-        self.timing.retries += 1
-        if rung in (2, 3) and self.last_action is not None:
+        if how in ("again", "slower"):
+            if self.last_action is None:
+                return None
             _source, digits, masked = self.last_action
-            if rung == 3 and len(digits) > 1:
-                digits = "w".join(digits)
-                masked = "w".join(masked)
-            self._note("retry", f"pressing {masked} again" + (" slowly" if rung == 3 else ""))
-            self.phase = Phase.LISTENING
-            return self._send(digits, masked, settings.inter_digit * (2 if rung == 3 else 1))
-        if rung in (2, 3):
-            repeat = next((g for g in self.menu_file.globals if g.repeat), None)
-            if repeat is not None:
-                self._note("retry", f"pressing {repeat.keys} to hear the menu again")
-                self.phase = Phase.LISTENING
-                self.expected = self.expected | ({self.menu} if self.menu else set())
-                return self._send(repeat.keys, repeat.keys, settings.inter_digit)
-            return []
-        if rung == 4:
-            operator = _operator(self.menu_file)
-            if operator is not None:
-                self._note("retry", f"pressing {operator.keys} for an operator")
-                self.phase = Phase.LISTENING
-                self.expected = frozenset({operator.to}) if operator.to else self.expected
-                return self._send(operator.keys, operator.keys, settings.inter_digit)
-            return []
-        return self._finish(False, "no_prompt", f"the line stayed silent ({rung - 1} retries)")
+            slow = how == "slower"
+            if slow and len(digits) > 1:
+                digits, masked = "w".join(digits), "w".join(masked)
+            self._note("retry", f"pressing {masked} again" + (" slowly" if slow else ""))
+            self.state.phase = Phase.LISTENING
+            return self._send(digits, masked, settings.inter_digit * (self.th.slow_factor if slow else 1))
+        if how == "repeat_key":
+            repeat = rules.repeat_option(self.menu_file.globals)
+            if repeat is None:
+                return None
+            self._note("retry", f"pressing {repeat.keys} to hear the menu again")
+            self.state.phase = Phase.LISTENING
+            self.state.took_keys(repeat.keys)
+            self.expected = self.expected | ({self.menu} if self.menu else set())
+            return self._send(repeat.keys, repeat.keys, settings.inter_digit)
+        if how == "operator":
+            operator = rules.operator_option(self.menu_file)
+            if operator is None:
+                return None
+            self._note("retry", f"pressing {operator.keys} for an operator")
+            self.state.phase = Phase.LISTENING
+            self.state.took_keys(operator.keys)
+            self.expected = frozenset({operator.to}) if operator.to else self.expected
+            return self._send(operator.keys, operator.keys, settings.inter_digit)
+        assert how == "give_up", how
+        return self._finish(False, "no_prompt", f"the line stayed silent ({self.ladder - 1} retries)")
 
     def _finish(self, reached: bool, reason: str, detail: str) -> list[Action]:
-        self.phase = Phase.DONE
-        self.timing.ended_at = self.now
-        self.result = NavigationResult(
-            reached=reached,
-            goal=self.goal,
-            reason=reason,
-            detail=self.redact(detail),
-            final_menu=self.menu,
-            path=self.path,
-            digits=" ".join(self.masked_digits),
-            drift=self.drift,
-            unrecognised=self.unrecognised,
-            timing=self.timing,
-        )
+        final_menu = self.menu
+        self.state.end(reached, self.now)
+        self.result = self.record.result(self.now, reached, self.goal, reason, detail, final_menu)
         self._note("done", f"{'reached' if reached else 'failed'}: {detail}")
         return [Done(self.result)]
-
-
-def _label(option: Option) -> str:
-    return option.says[0] if option.says else option.keys
-
-
-def _operator(menu_file: MenuFile) -> Option | None:
-    for option in menu_file.globals:
-        words = " ".join(option.says).lower()
-        if option.to and any(w in words for w in ("operator", "representative", "agent", "someone")):
-            return option
-    return next((g for g in menu_file.globals if g.keys == "0" and g.to), None)
 
 
 @lru_cache(maxsize=1024)
@@ -789,3 +633,4 @@ def _compiled(pattern: str):
 
 def _fullmatch(pattern: str, value: str) -> bool:
     return _compiled(pattern).fullmatch(value) is not None
+

@@ -13,17 +13,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from ivrnav.menu.model import MenuFile
+from ivrnav.navigate.settings import DEFAULT, Thresholds
 from ivrnav.text import normalise
-
-HEAD_LENGTHS = (16, 24, 32, 48, 64)  # characters of prompt opening compared, by how much was heard
-MIN_HEAD = 16
-EXPECTED_BONUS = 8.0
-ACCEPT = 80.0  # score needed to recognise an expected menu (bonus included)
-ACCEPT_UNEXPECTED = 88.0  # a menu we did not expect needs more, and more words
-MIN_UNEXPECTED_WINDOW = 48  # characters: generic openings ("please choose from the following") are shared
-MARGIN = 6.0  # over the runner-up (unless both have the same prompt)
-LISTEN_ACCEPT = 88.0
-LISTEN_ACCEPT_UNEXPECTED = 96.0  # a near miss of a listen phrase does not prove an unexpected menu
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +25,9 @@ class Match:
 
 
 class Recogniser:
-    def __init__(self, menu_file: MenuFile):
+    def __init__(self, menu_file: MenuFile, thresholds: Thresholds = DEFAULT):
         self.menu_file = menu_file
+        self.th = th = thresholds
         self.names: list[str] = []
         self.prompts: list[str] = []
         for name, menu in menu_file.menus.items():
@@ -43,7 +35,7 @@ class Recogniser:
             if text:
                 self.names.append(name)
                 self.prompts.append(text)
-        self.heads = {n: [p[:n] for p in self.prompts] for n in HEAD_LENGTHS}
+        self.heads = {n: [p[:n] for p in self.prompts] for n in th.head_lengths}
         self.listen_plain: list[tuple[str, str]] = []
         self.listen_regex: list[tuple[str, object]] = []
         for name, menu in menu_file.menus.items():
@@ -58,12 +50,14 @@ class Recogniser:
 
     def candidates(self, window: str, expected: frozenset[str] = frozenset(), limit: int = 5) -> list[Match]:
         """Best matches for a window of normalised text that starts where a prompt may start."""
+        th = self.th
         scores: dict[str, Match] = {}
-        if len(window) >= MIN_HEAD:
-            size = max(n for n in HEAD_LENGTHS if n <= len(window))
+        if len(window) >= th.min_head:
+            size = max(n for n in th.head_lengths if n <= len(window))
             query = window[:size]
             for _choice, score, index in process.extract(
-                query, self.heads[size], scorer=fuzz.ratio, limit=limit + len(expected), score_cutoff=55
+                query, self.heads[size], scorer=fuzz.ratio, limit=limit + len(expected),
+                score_cutoff=th.candidate_cutoff,
             ):
                 name = self.names[index]
                 prompt = self.prompts[index]
@@ -89,33 +83,33 @@ class Recogniser:
             if len(window) + 2 >= len(phrase):
                 # an unexpected menu's phrase must open the window: "card services" inside another menu's
                 # "for credit card services, press 2" is a label, not that menu playing
-                area = window if name in expected else window[: len(phrase) + 12]
+                area = window if name in expected else window[: len(phrase) + self.th.listen_slack]
                 score = fuzz.partial_ratio(phrase, area)
-                if score >= LISTEN_ACCEPT:
+                if score >= self.th.listen_accept:
                     self._keep(scores, name, score, "listen", expected)
 
-    @staticmethod
-    def _keep(scores: dict[str, Match], name: str, score: float, by: str, expected: frozenset[str]) -> None:
+    def _keep(self, scores: dict[str, Match], name: str, score: float, by: str, expected: frozenset[str]) -> None:
         if name in expected:
-            score += EXPECTED_BONUS
+            score += self.th.expected_bonus
         old = scores.get(name)
         if old is None or score > old.score:
             scores[name] = Match(name, score, by)
 
     def decide(self, window: str, expected: frozenset[str] = frozenset()) -> Match | None:
         """The menu this window opens, if the evidence is clear enough."""
+        th = self.th
         ranked = self.candidates(window, expected)
-        if not ranked or ranked[0].score < ACCEPT:
+        if not ranked or ranked[0].score < th.accept:
             return None
         best = ranked[0]
         if best.menu not in expected and (
-            (best.by == "prompt" and (best.score < ACCEPT_UNEXPECTED or len(window) < MIN_UNEXPECTED_WINDOW))
-            or (best.by == "listen" and best.score < LISTEN_ACCEPT_UNEXPECTED)
+            (best.by == "prompt" and (best.score < th.accept_unexpected or len(window) < th.min_unexpected_window))
+            or (best.by == "listen" and best.score < th.listen_accept_unexpected)
         ):
             return None
         if len(ranked) > 1:
             second = ranked[1]
             same_prompt = self.prompt_of(second.menu) == self.prompt_of(best.menu)
-            if best.score - second.score < MARGIN and not same_prompt:
+            if best.score - second.score < th.margin and not same_prompt:
                 return None
         return best

@@ -17,6 +17,7 @@ from ivrnav.menu.template import key_offsets
 from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
+from ivrnav.navigate.session import Session
 from ivrnav.sim.line import SimulatedLine
 from ivrnav.sim.noise import Noise
 
@@ -50,9 +51,9 @@ class CallRunner:
     ):
         self.nav = navigator
         self.line = line
-        self.on_note = on_note
         self.keep_trace = keep_trace
         self.trace: list[dict] = []
+        self.session = Session(navigator, self._do, trace=self._record if keep_trace else None, on_note=on_note)
         self.now = 0.0
         self.keys: list[tuple[float, str]] = []
         self.sent_at: float | None = None
@@ -104,37 +105,16 @@ class CallRunner:
         return self.sent_action is not None and "•" in self.sent_action.masked
 
     def _feed(self, event: Heard | CallEnded | DigitsSent | Tick) -> None:
-        if self.result is not None:
-            return
-        if isinstance(event, Heard):
-            self._record("heard", text=self.nav.redact(event.text), final=event.final,
-                         start=round(event.start, 3), end=round(event.end, 3))
-        elif isinstance(event, CallEnded):
-            self._record("call_ended", reason=event.reason)
-        elif isinstance(event, DigitsSent):
-            self._record("digits_sent", digits=self.sent_masked)
-        for action in self.nav.handle(event):
-            self._do(action)
-        for note in self.nav.drain_notes():
-            self._record("note", note=note.kind, text=note.text)
-            if self.on_note:
-                self.on_note(note)
-
-    sent_masked = ""
+        self.result = self.session.feed(event)
 
     def _do(self, action: SendDigits | Say | Done) -> None:
         if isinstance(action, SendDigits):
-            self._record("send_digits", digits=action.masked, inter_digit=action.inter_digit)
             schedule, end = _digit_schedule(action, self.now)
             self.keys.extend(schedule)
             self.keys.sort()
-            self.sent_at, self.sent_action, self.sent_masked = end, action, action.masked
+            self.sent_at, self.sent_action = end, action
         elif isinstance(action, Say):
-            self._record("say", text=self.nav.redact(action.text))
             self.line.hear(action.text, self.now)
-        elif isinstance(action, Done):
-            self._record("done", reached=action.result.reached, reason=action.result.reason)
-            self.result = action.result
 
 
 def simulate_call(

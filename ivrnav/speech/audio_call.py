@@ -53,6 +53,7 @@ from ivrnav.menu.vocabulary import menu_keyterms
 from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
+from ivrnav.navigate.session import Session
 from ivrnav.sim.line import SimulatedLine
 from ivrnav.sim.runner import HARD_LIMIT_FACTOR, SimulatedCall, demo_values
 from ivrnav.speech.audio import add_noise, telephone_channel
@@ -273,6 +274,7 @@ class _AudioCallRunner:
         self.keys_sent: list[tuple[str, float]] = []
         self.last_fed = 0.0
         self.result: NavigationResult | None = None
+        self.session = Session(self.nav, self._do, trace=self._record if keep_trace else None, on_note=on_note)
 
     @property
     def now(self) -> float:
@@ -323,10 +325,8 @@ class _AudioCallRunner:
             self._heard(tr)
         if self.sending is not None and self.n >= self.sending_until:
             action, self.sending = self.sending, None
-            self._record("digits_sent", digits=action.masked)
             self._feed(DigitsSent(action.digits, now))
-        wake = self.nav.wakeup_at()
-        if self.result is None and ((wake is not None and wake <= now + 1e-9) or now - self.last_fed >= TICK_EVERY):
+        if self.result is None and (self.session.due(now) or now - self.last_fed >= TICK_EVERY):
             self._feed(Tick(now))
         if self.result is None and self.n >= self.limit:
             self._feed(Tick(now))
@@ -414,17 +414,7 @@ class _AudioCallRunner:
         if self.result is not None:
             return
         self.last_fed = self.now
-        if isinstance(event, Heard):
-            self._record("heard", text=self.nav.redact(event.text), final=event.final,
-                         start=round(event.start, 3), end=round(event.end, 3))
-        elif isinstance(event, CallEnded):
-            self._record("call_ended", reason=event.reason)
-        for action in self.nav.handle(event):
-            self._do(action)
-        for note in self.nav.drain_notes():
-            self._record("note", note=note.kind, text=note.text)
-            if self.on_note:
-                self.on_note(note)
+        self.result = self.session.feed(event)
 
     def _line_note(self, kind: str, text: str) -> None:
         if self.on_note:
@@ -432,17 +422,12 @@ class _AudioCallRunner:
 
     def _do(self, action: SendDigits | Say | Done) -> None:
         if isinstance(action, SendDigits):
-            self._record("send_digits", digits=action.masked, inter_digit=action.inter_digit)
             self._flush_recognizer()
             self._send_tones(action)
         elif isinstance(action, Say):
-            self._record("say", text=self.nav.redact(action.text))
             self._flush_recognizer()
             self.line.hear(action.text, self.now)
             self._sync_line_audio()
-        elif isinstance(action, Done):
-            self._record("done", reached=action.result.reached, reason=action.result.reason)
-            self.result = action.result
 
     def _flush_recognizer(self) -> None:
         # What the line says from here on is its reaction: a new utterance (see the module docstring).
