@@ -19,7 +19,7 @@ import jsonschema
 import jsonschema_rs
 
 from ivrnav.menu import template
-from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath
+from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath, quote
 from ivrnav.menu.loader import Document, load_file, load_text
 from ivrnav.menu.model import (
     LineMenu,
@@ -135,7 +135,7 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Diagnosti
         extras = [k for k in instance if k not in error.schema.get("properties", {})]
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
         return [
-            doc.diagnostic((*path, k), f"unknown key {k!r} in {where}{_suggest(k, allowed)}"
+            doc.diagnostic((*path, k), f"unknown key {quote(k)} in {where}{_suggest(k, allowed)}"
                            f"{_comma_hint(k, instance[k]) or hint}", key=True)
             for k in extras
         ]
@@ -144,7 +144,7 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Diagnosti
         return [doc.diagnostic(path, f"{where} is missing required key {m!r}") for m in missing]
     if "propertyNames" in error.schema_path and isinstance(instance, str):
         kind = {"menus": "menu name", "vars": "variable name"}.get(str(path[-1]) if path else "", "name")
-        return [doc.diagnostic((*path, instance), f"{kind} {instance!r} is not valid: use letters, digits and "
+        return [doc.diagnostic((*path, instance), f"{kind} {quote(instance)} is not valid: use letters, digits and "
                                "underscores, not starting with a digit", key=True)]
     if validator == "oneOf" and "x-expected" in error.schema:
         inner = _branch_errors(error)
@@ -208,7 +208,7 @@ def _pattern_meaning(path: YamlPath, pattern: str) -> str:
         return "is not an E.164 number such as \"+18005550100\""
     if "[A-Za-z_]" in pattern:
         return "is not a valid name: use letters, digits and underscores, not starting with a digit"
-    return f"does not match {pattern!r}"
+    return f"does not match {quote(pattern)}"
 
 
 def _describe(path: YamlPath) -> str:
@@ -241,7 +241,7 @@ def _show(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value)
+    return quote(value)
 
 
 def _article(kind: str) -> str:
@@ -261,7 +261,16 @@ def _not_a_menu(name: str, names: set[str]) -> str:
 def _regex_problem(pattern: str, exc: re.error) -> str:
     """``re.error`` text is fine ("missing ), unterminated subpattern"); add where, counted from 1."""
     where = f" at character {exc.pos + 1}" if exc.pos is not None else ""
-    return f"\"{pattern}\" is not a valid regular expression: {exc.msg}{where}"
+    return f"{_quote_pattern(pattern)} is not a valid regular expression: {exc.msg}{where}"
+
+
+def _quote_pattern(pattern: str) -> str:
+    shown = pattern if len(pattern) <= 80 else f"{pattern[:76]}… ({len(pattern):,} characters)"
+    return f'"{shown}"'
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -298,7 +307,7 @@ class _ModelBuilder:
         }
         for key in ("start", "goal"):
             if key in data and data[key] not in names:
-                self.error((key,), f"{key} {data[key]!r} is not a menu{_not_a_menu(data[key], names)}")
+                self.error((key,), f"{key} {quote(data[key])} is not a menu{_not_a_menu(data[key], names)}")
         return MenuFile(
             path=self.doc.file,
             name=data["name"],
@@ -327,7 +336,7 @@ class _ModelBuilder:
                 if compiled and default is not None and not compiled.fullmatch(default):
                     # Never echo the value: a default may be a test secret.
                     self.error(("vars", name, "default"),
-                               f"var {name!r}: default does not match its pattern \"{pattern}\"")
+                               f"var {name!r}: default does not match its pattern {_quote_pattern(pattern)}")
             out[name] = Var(name, bool(raw.get("secret", False)), pattern, raw.get("description", ""),
                             raw.get("default"))
         return out
@@ -343,9 +352,9 @@ class _ModelBuilder:
         says = (says,) if isinstance(says, str) else tuple(says)
         to = raw.get("to")
         repeat = raw.get("repeat", False)
-        label = f"{owner} {keys!r}" + (f" ({says[0]})" if says else "")
+        label = f"{owner} {keys!r}" + (f" ({_clip(says[0])})" if says else "")
         if to is not None and to not in names:
-            self.error((*path, "to"), f"{label} goes to {to!r}, which is not a menu{_not_a_menu(to, names)}")
+            self.error((*path, "to"), f"{label} goes to {quote(to)}, which is not a menu{_not_a_menu(to, names)}")
         if to is None and not repeat:
             why = "; `repeat: false` does nothing" if "repeat" in raw else ""
             self.error(path, f"{label} leads nowhere: give it `to: MENU` or `repeat: true`{why}")
@@ -374,7 +383,7 @@ class _ModelBuilder:
         self._duplicate_keys(options, (*path, "options"), f"menu {name!r}")
         nxt = raw.get("next")
         if nxt is not None and nxt not in names:
-            self.error((*path, "next"), f"menu {name!r}: next {nxt!r} is not a menu{_not_a_menu(nxt, names)}")
+            self.error((*path, "next"), f"menu {name!r}: next {quote(nxt)} is not a menu{_not_a_menu(nxt, names)}")
         for field_name, digits in (("enter", True), ("say", False)):
             if field_name in raw:
                 self._template(raw[field_name], (*path, field_name), variables, digits=digits, menu=name)
@@ -447,12 +456,13 @@ class _ModelBuilder:
         except template.TemplateError as exc:
             problem = {"unbalanced '{'": "'{' is never closed by '}'",
                        "unbalanced '}'": "'}' has no opening '{'"}.get(str(exc), str(exc))
-            self.error(path, f"menu {menu!r}: {field_name} template {text!r}, character {exc.offset + 1}: {problem}")
+            self.error(path, f"menu {menu!r}: {field_name} template {quote(text)}, character {exc.offset + 1}: "
+                       f"{problem}")
             return
         for var in names:
             if var not in variables:
                 known = sorted(variables)
-                self.error(path, f"menu {menu!r}: {field_name} template {text!r} uses undefined variable "
+                self.error(path, f"menu {menu!r}: {field_name} template {quote(text)} uses undefined variable "
                            f"{{{var}}}{_suggest(var, known)}"
                            + (f"; defined: {', '.join(known)}" if known else "; declare it under `vars:`"))
 

@@ -8,7 +8,7 @@ from itertools import combinations
 
 from rapidfuzz import fuzz
 
-from ivrnav.menu.diagnostics import Diagnostic, Severity
+from ivrnav.menu.diagnostics import Diagnostic, Severity, quote
 from ivrnav.menu.loader import Document
 from ivrnav.menu.model import MenuFile, exits
 from ivrnav.text import normalise, tokens
@@ -55,21 +55,25 @@ def lint(menu_file: MenuFile, doc: Document) -> list[Diagnostic]:
                 for pb in b.says:
                     if fuzz.ratio(normalise(pa), normalise(pb)) >= SIMILAR_SAYS:
                         where = ("globals", menu_file.globals.index(b)) if b.is_global else (*path, "options", j)
-                        warn((*where, "says"), f"menu {name!r}: options {a.keys!r} ({pa!r}) and {b.keys!r} "
-                             f"({pb!r}) sound alike after normalisation; the navigator cannot tell them apart",
+                        warn((*where, "says"), f"menu {name!r}: options {a.keys!r} ({quote(pa)}) and {b.keys!r} "
+                             f"({quote(pb)}) sound alike after normalisation; the navigator cannot tell them apart",
                              code="confusable")
         for i, phrase in enumerate(menu.listen):
             if phrase.regex is None and _REGEX_LIKE.search(phrase.text):
-                warn((*path, "listen", i), f"menu {name!r}: listen phrase {phrase.text!r} looks like a regular "
-                     f"expression but is matched as plain words; write \"re:{phrase.text}\" to use it as a regex",
+                warn((*path, "listen", i), f"menu {name!r}: listen phrase {quote(phrase.text)} looks like a regular "
+                     f"expression but is matched as plain words; write {_re_form(phrase.text)} to use it as a regex",
                      code="listen-not-regex")
         prompt = set(tokens(menu.prompt))
         if menu.prompt:
             for i, option in enumerate(menu.options):
                 if option.says and not any(_mostly_in(p, prompt) for p in option.says):
                     warn((*path, "options", i, "says"), f"menu {name!r}: option {option.keys!r} says "
-                         f"{option.says[0]!r}, but the prompt never says that", code="says-not-in-prompt")
+                         f"{quote(option.says[0])}, but the prompt never says that", code="says-not-in-prompt")
     return out
+
+
+def _re_form(text: str) -> str:
+    return f'"re:{text}"' if len(text) <= 80 else 'it with a "re:" prefix'
 
 
 def _mostly_in(phrase: str, prompt_tokens: set[str]) -> bool:

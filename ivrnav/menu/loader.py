@@ -9,6 +9,7 @@ keyed by YAML path, for diagnostics.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +17,8 @@ from typing import Any, ClassVar
 import yaml
 from yaml.constructor import SafeConstructor
 
-from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, Severity, YamlPath
+from ivrnav.files import InputFileError, read_regular
+from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, Severity, YamlPath, quote
 
 _TEXT_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"})  # dates: as written
 class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -36,6 +38,8 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
 
 _FAST_LOADER = _FastLoader
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 MAX_FILE_BYTES = 8 << 20  # 8 MiB: a 5,000-menu file with full prompts is ~3.5 MiB
 MAX_NODES = 200_000  # values built again through aliases; plain values are bounded by the file size
 MAX_DEPTH = 64
@@ -89,14 +93,13 @@ def load_file(path: str | Path) -> Document:
     """Read and parse a menu file; raises MenuFileError naming file, line and column on any problem."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise MenuFileError([Diagnostic(Severity.ERROR, f"cannot read file: {exc.strerror}", name, 1, 1)]) from None
+        raw = read_regular(path, MAX_FILE_BYTES, what="menu file")
+    except InputFileError as exc:
+        raise MenuFileError([Diagnostic(Severity.ERROR, exc.message, name, 1, 1)]) from None
     return load_bytes(raw, name)
 
 
-def load_bytes(raw: bytes, name: str = "<string>") -> Document:
+def load_bytes(raw: bytes, name: str = "<string>", *, echo: bool = True) -> Document:
     if len(raw) > MAX_FILE_BYTES:
         _fail(name, f"file is larger than {MAX_FILE_BYTES >> 20} MiB; menu files are text files of a few KiB to a "
               "few MiB", 1, 1)
@@ -105,10 +108,11 @@ def load_bytes(raw: bytes, name: str = "<string>") -> Document:
     except UnicodeDecodeError as exc:
         line, col = _offset_position(raw, exc.start)
         _fail(name, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); is this a binary file?", line, col)
-    return load_text(text, name)
+    return load_text(text, name, echo=echo)
 
 
-def load_text(text: str, name: str = "<string>") -> Document:
+def load_text(text: str, name: str = "<string>", *, echo: bool = True) -> Document:
+    """Parse YAML text into a Document. ``echo=False`` keeps values out of messages (a secrets file)."""
     if len(text) > MAX_FILE_BYTES:  # characters: a cheap bound before encoding
         _fail(name, f"file is larger than {MAX_FILE_BYTES >> 20} MiB; menu files are text files of a few KiB to a "
               "few MiB", 1, 1)
@@ -123,22 +127,26 @@ def load_text(text: str, name: str = "<string>") -> Document:
               1, 1)
     try:
         try:
-            # libyaml composes ~10x faster (5,000-menu files); errors are explained by the pure-Python parser
-            node = yaml.compose(text, Loader=_FAST_LOADER)
+            # libyaml parses ~10x faster (5,000-menu files); errors are explained by the pure-Python parser
+            node = _compose(_FAST_LOADER(text))
         except yaml.YAMLError:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            node = _compose(yaml.SafeLoader(text))
     except yaml.MarkedYAMLError as exc:
         message, line, col = _explain_syntax(exc, text)
         _fail(name, message, line, col)
-    except yaml.YAMLError:  # unmarked errors are not raised by PyYAML's pure-Python parser; be safe anyway
-        _fail(name, "YAML syntax error", 1, 1)
-    except RecursionError:
-        line, col = _deepest(text)
-        _fail(name, f"values are nested more than {MAX_DEPTH} levels deep; menu files need only a few levels",
+    except yaml.reader.ReaderError as exc:  # a control character: positioned by character offset
+        line, col = _char_position(text, exc.position)
+        what = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
+        _fail(name, f"{what} is not allowed in a YAML file (control characters cannot appear, even in quotes)",
               line, col)
+    except yaml.YAMLError:  # not raised by PyYAML's pure-Python parser without a mark; be safe anyway
+        _fail(name, "YAML syntax error", 1, 1)
+    except _LoadProblem as problem:
+        line, col = (problem.mark.line + 1, problem.mark.column + 1) if problem.mark else (1, 1)
+        raise MenuFileError([Diagnostic(Severity.ERROR, problem.message, name, line, col, problem.path)]) from None
     doc = Document(data=None, file=name)
     try:
-        doc.data = _Builder(doc).build(node, (), 0)
+        doc.data = _Builder(doc, echo).build(node, (), 0)
     except _LoadProblem as problem:
         line, col = (problem.mark.line + 1, problem.mark.column + 1) if problem.mark else (1, 1)
         raise MenuFileError(
@@ -148,8 +156,9 @@ def load_text(text: str, name: str = "<string>") -> Document:
 
 
 class _Builder:
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, echo: bool = True):
         self.doc = doc
+        self.echo = echo  # quote values in messages (not for a secrets file)
         self.count = 0  # values re-built through an alias
         self.built: set[int] = set()  # ids of nodes built at least once
         self.scalars = SafeConstructor()
@@ -181,7 +190,7 @@ class _Builder:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             why = "Python objects are never loaded" if tag.startswith("!!python") else "tags are not supported"
             raise _LoadProblem(
-                f"tag {tag!r} is not allowed: menu files hold plain data only ({why})",
+                f"tag {quote(tag)} is not allowed: menu files hold plain data only ({why})",
                 node.start_mark,
                 path,
             )
@@ -192,15 +201,42 @@ class _Builder:
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if node.tag in _TEXT_TAGS:  # most scalars: the text is the value (no constructor round trip)
             return node.value
+        if node.tag in _NUMBER_TAGS:
+            self._check_number(node, path)
         try:
             return self.scalars.construct_object(node, deep=False)
         except (yaml.YAMLError, ValueError, KeyError, TypeError):  # e.g. `!!int abc`, `!!bool maybe`
             kind = {"int": "whole number", "float": "number", "bool": "true/false", "null": "null"}.get(
                 node.tag.rsplit(":", 1)[-1], "value")
+            shown = quote(node.value) if self.echo else "the value"
             raise _LoadProblem(
-                f"{node.value!r} is not a valid {kind} (tag {node.tag.replace('tag:yaml.org,2002:', '!!')})",
+                f"{shown} is not a valid {kind} (tag {node.tag.replace('tag:yaml.org,2002:', '!!')})",
                 node.start_mark, path,
             ) from None
+
+    def _check_number(self, node: yaml.ScalarNode, path: YamlPath) -> None:
+        """YAML 1.1 reads ``010`` as 8, ``0x1A`` as 26, ``1:30`` as 90 and ``00`` as 0: an author's keys or
+        digits must never change silently, so a number not written in plain decimal is refused."""
+        text = node.value.strip()
+        if node.tag.endswith(":float"):
+            if "nan" in text.lower():  # `.nan`, `!!float nan`: every comparison with NaN is false
+                raise _LoadProblem(f"{quote(text)} is 'not a number': write a number", node.start_mark, path)
+            if ":" not in text and "_" not in text:
+                return
+        elif _DECIMAL.fullmatch(text):
+            return
+        key = path[-1] if path and isinstance(path[-1], str) else None
+        if not self.echo:  # e.g. a secrets file: never show the value
+            raise _LoadProblem("this value would be read as a number other than the digits written (YAML 1.1 "
+                               "reads leading zeros, 0x, 0b, ':' and '_' specially); put it in quotes",
+                               node.start_mark, path)
+        try:
+            value = self.scalars.construct_object(node, deep=False)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError):
+            return  # not a number at all (`!!int abc`): explained by the caller
+        as_written = f'{key}: "{text}"' if key else f'"{text}"'
+        raise _LoadProblem(f"{quote(text)} would be read as the number {quote(value)}, not as written (YAML 1.1); "
+                           f"quote it to keep it: {as_written}", node.start_mark, path)
 
     def _mapping(self, node: yaml.MappingNode, path: YamlPath, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -211,17 +247,22 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _LoadProblem("a mapping key must be a plain name, not a list or mapping", key_node.start_mark,
                                    path)
-            key = self.build(key_node, (*path, "<key>"), depth + 1)
+            if key_node.tag in _NUMBER_TAGS or key_node.tag == "tag:yaml.org,2002:bool":
+                key = key_node.value  # a key is a name as written: `010:` is "010", `on:` is "on"
+                self.doc.positions.setdefault((*path, "<key>"), (key_node.start_mark.line + 1,
+                                                                 key_node.start_mark.column + 1))
+            else:
+                key = self.build(key_node, (*path, "<key>"), depth + 1)
             if key is None or key == "":
                 raise _LoadProblem("a mapping key is empty (or ~/null); keys must be names", key_node.start_mark,
                                    path)
             if not isinstance(key, str | int | float | bool):
-                raise _LoadProblem(f"mapping key {key!r} must be a name", key_node.start_mark, path)
+                raise _LoadProblem(f"mapping key {quote(key)} must be a name", key_node.start_mark, path)
             key = key if isinstance(key, str) else str(key).lower() if isinstance(key, bool) else str(key)
             if key in result:
                 first = self.doc.key_positions.get((*path, key))
                 where = f" (first at line {first[0]}, column {first[1]})" if first else ""
-                raise _LoadProblem(f"duplicate key {key!r}{where}: each key may appear only once here; YAML "
+                raise _LoadProblem(f"duplicate key {quote(key)}{where}: each key may appear only once here; YAML "
                                    "would silently keep just the last one", key_node.start_mark, (*path, key))
             child = (*path, key)
             self.doc.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -282,21 +323,75 @@ def _explain_syntax(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int, int
     return f"YAML syntax error: {_plain(problem) or 'invalid YAML'}{where}", *at
 
 
-def _deepest(text: str) -> tuple[int, int]:
-    """Where nesting first exceeds MAX_DEPTH (only called after the parser gave up on recursion)."""
-    depth = 0
+def _compose(loader: Any) -> yaml.Node | None:
+    """The node tree of a single-document stream, built from parser events with an explicit stack.
+
+    PyYAML's composers (C and Python) recurse once per nesting level: 25,000 nested ``[`` overflow the C
+    stack (SIGSEGV) or raise RecursionError. Here depth is counted as the events arrive and the file is
+    refused at the first value nested deeper than MAX_DEPTH, at that value's position."""
+    anchors: dict[str, yaml.Node] = {}
+    stack: list[yaml.Node] = []
+    pending: list[yaml.Node | None] = []  # per open mapping: its key waiting for a value
+    root: yaml.Node | None = None
+    documents = 0
     try:
-        for token in yaml.scan(text, Loader=yaml.SafeLoader):
-            name = type(token).__name__
-            if name.endswith("StartToken") and name not in {"StreamStartToken", "DocumentStartToken"}:
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return token.start_mark.line + 1, token.start_mark.column + 1
-            elif name.endswith("EndToken") and name not in {"StreamEndToken", "DocumentEndToken"}:
-                depth -= 1
-    except (yaml.YAMLError, RecursionError):
-        pass
-    return 1, 1
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _LoadProblem("a second YAML document starts here; a menu file holds exactly one document "
+                                       "(remove '---')", event.start_mark)
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                done = stack.pop()
+                pending.pop()
+                done.end_mark = event.end_mark
+                continue
+            if not isinstance(event, yaml.NodeEvent):  # stream start/end, document end
+                continue
+            if len(stack) > MAX_DEPTH:
+                raise _LoadProblem(f"values are nested more than {MAX_DEPTH} levels deep; menu files need only a "
+                                   "few levels", event.start_mark)
+            node: yaml.Node
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor not in anchors:
+                    raise _LoadProblem(f"undefined alias {quote(event.anchor)}: no anchor (&name) defines it",
+                                       event.start_mark)
+                node = anchors[event.anchor]
+            elif isinstance(event, yaml.ScalarEvent):
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            else:
+                kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = loader.resolve(kind, None, event.implicit)
+                node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+            if getattr(event, "anchor", None) is not None and not isinstance(event, yaml.AliasEvent):
+                anchors[event.anchor] = node
+            if not stack:
+                root = node
+            elif isinstance(stack[-1], yaml.SequenceNode):
+                stack[-1].value.append(node)
+            elif pending[-1] is None:
+                pending[-1] = node
+            else:
+                stack[-1].value.append((pending[-1], node))
+                pending[-1] = None
+            if isinstance(event, yaml.CollectionStartEvent):
+                stack.append(node)
+                pending.append(None)
+    finally:
+        loader.dispose()
+    return root
+
+
+def _char_position(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def _offset_position(raw: bytes, offset: int) -> tuple[int, int]:
