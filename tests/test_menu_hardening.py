@@ -137,3 +137,89 @@ def test_devices_and_directories_are_refused(path: str, words: str):
     with pytest.raises(MenuFileError) as info:
         compile_file(path)
     assert words in info.value.errors[0].message
+
+
+# ------------------------------------------------------------------------------------------ regexes
+
+REGEX_HEAD = "ivrnav: 1\nname: x\nstart: m\n"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [("a{4294967296}", "repetition count or nesting is too large"), ("a{1001}", "larger than 1000"),
+     ("(" * 40 + "a" + ")" * 40, "nests groups more than 32 deep"), ("(" * 1200 + ")" * 1200, "longer than 1000"),
+     ("(a)\\\\1", "backreferences"), ("(?=a)b", "lookahead"), ("[0-9", "unterminated character set")],
+)
+@pytest.mark.parametrize("where", ["var", "listen", "accept"])
+def test_hostile_regexes_are_positioned_errors(pattern: str, words: str, where: str):
+    quoted = '"' + pattern + '"'
+    if where == "var":
+        text = REGEX_HEAD + f"vars:\n  pin: {{pattern: {quoted}}}\nmenus:\n  m: {{prompt: x, next: m}}\n"
+    elif where == "listen":
+        text = REGEX_HEAD + f"menus:\n  m: {{prompt: x, next: m, listen: \"re:{pattern}\"}}\n"
+    else:
+        text = REGEX_HEAD + f"menus:\n  m: {{prompt: x, next: m, line: {{accept: {quoted}}}}}\n"
+    line = text.splitlines()[4]
+    at = (5, line.index('"') + 1)  # the value's opening quote
+    error = _error(text)
+    assert (error.line, error.column) == at
+    assert words in error.message
+    assert len(error.message) < 400
+
+
+def test_backtracking_pattern_checks_its_default_in_linear_time():
+    # Python's re needs ~2^40 steps for this; RE2 answers at once. A hang here fails through pytest-timeout.
+    error = _error(REGEX_HEAD + "vars:\n  a: {pattern: '(a+)+$', default: '" + "a" * 40 + "b'}\n"
+                   "menus:\n  m: {prompt: x, next: m}\n")
+    assert "default does not match its pattern" in error.message
+    assert "aaaa" not in error.message  # the default may be a secret
+
+
+def test_listen_regex_matches_case_insensitively():
+    text = REGEX_HEAD + "menus:\n  m: {prompt: x, next: m, listen: 're:my name is (\\w+)'}\n"
+    compiled = compile_text(text, "r.yaml")
+    (phrase,) = compiled.menu_file.menus["m"].listen
+    assert phrase.regex.search("MY NAME IS Dana") and not phrase.regex.search("my game is")
+
+
+# ------------------------------------------------------------------------------------- linear lint
+
+@pytest.mark.timeout(120)
+def test_thousand_globals_over_thousand_menus():
+    globals_ = "".join(f'  - {{press: "{i}", says: "global option {i}", to: m0}}\n' for i in range(1000))
+    menus = "".join(f"  m{i}: {{prompt: menu {i}, next: m{(i + 1) % 1000}}}\n" for i in range(1000))
+    compiled = compile_text("ivrnav: 1\nname: x\nstart: m0\nglobals:\n" + globals_ + "menus:\n" + menus, "g.yaml")
+    assert len(compiled.menu_file.globals) == 1000
+
+
+@pytest.mark.timeout(120)
+def test_ten_thousand_bad_references_are_all_reported():
+    menus = "".join(f"  m{i}: {{prompt: menu {i}, next: q{i}}}\n" for i in range(10_000))
+    with pytest.raises(MenuFileError) as info:
+        compile_text("ivrnav: 1\nname: x\nstart: m0\nmenus:\n" + menus, "r.yaml")
+    assert len(info.value.errors) == 10_000
+    assert info.value.errors[-1].line == 10_004
+
+
+@pytest.mark.timeout(120)
+def test_ten_thousand_options_with_one_label_are_confusable_warnings():
+    options = "".join(f"      - {{press: '{i}', says: same thing, to: m0}}\n" for i in range(10_000))
+    compiled = compile_text("ivrnav: 1\nname: x\nstart: m0\nmenus:\n  m0:\n    prompt: the same thing\n"
+                            "    options:\n" + options, "o.yaml")
+    confusable = [w for w in compiled.warnings if w.code == "confusable"]
+    assert len(confusable) == 9_999  # each later option against the first one
+
+
+def test_template_of_many_fields_is_one_short_error():
+    text = "ivrnav: 1\nname: x\nstart: m0\nmenus:\n  m0: {prompt: hi, enter: '" + "{a}" * 300 + "', next: m0}\n"
+    errors = _error_list(text)
+    assert len(errors) == 1 and "undefined variable {a}" in errors[0].message
+    big = "ivrnav: 1\nname: x\nstart: m0\nmenus:\n  m0: {prompt: hi, enter: '" + "{a}" * 1_000_000 + "', next: m0}\n"
+    (error,) = _error_list(big)
+    assert "longer than 1000 characters" in error.message
+
+
+def _error_list(text: str):
+    with pytest.raises(MenuFileError) as info:
+        compile_text(text, "t.yaml")
+    return info.value.errors

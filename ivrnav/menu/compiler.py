@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from ivrnav.menu import template
+from ivrnav.menu import regex, template
 from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath, quote
 from ivrnav.menu.loader import Document, load_file, load_text
 from ivrnav.menu.model import (
@@ -250,18 +250,23 @@ def _article(kind: str) -> str:
     return " or ".join(names.get(k, k) for k in kind.split(" or "))
 
 
-def _not_a_menu(name: str, names: set[str]) -> str:
-    hint = _suggest(name, sorted(names))
-    if hint:
-        return hint
-    listed = sorted(names)
-    return f"; menus are: {', '.join(listed)}" if len(listed) <= 8 else ""
+SUGGEST_BUDGET = 20  # fuzzy "did you mean" lookups per file: 10,000 bad references x 10,000 menus is 10^8
+SUGGEST_NAMES = 2000  # more menus than this: no fuzzy suggestion (each lookup costs milliseconds)
 
 
-def _regex_problem(pattern: str, exc: re.error) -> str:
-    """``re.error`` text is fine ("missing ), unterminated subpattern"); add where, counted from 1."""
-    where = f" at character {exc.pos + 1}" if exc.pos is not None else ""
-    return f"{_quote_pattern(pattern)} is not a valid regular expression: {exc.msg}{where}"
+def _not_a_menu(name: str, names: frozenset[str], fuzzy: bool = True) -> str:
+    if len(names) > 8:
+        return _suggest(name, _sorted_names(names)) if fuzzy and len(names) <= SUGGEST_NAMES else ""
+    return _suggest(name, sorted(names)) or f"; menus are: {', '.join(sorted(names))}"
+
+
+@lru_cache(maxsize=4)
+def _sorted_names(names: frozenset[str]) -> list[str]:
+    return sorted(names)
+
+
+def _regex_problem(pattern: str, exc: regex.RegexProblem) -> str:
+    return f"{_quote_pattern(pattern)} {exc}"
 
 
 def _quote_pattern(pattern: str) -> str:
@@ -288,13 +293,18 @@ class _ModelBuilder:
         self.doc = doc
         self.data: dict[str, Any] = doc.data
         self.errors: list[Diagnostic] = []
+        self.suggestions = SUGGEST_BUDGET
+
+    def _hint(self, name: str, names: frozenset[str]) -> str:
+        self.suggestions -= 1
+        return _not_a_menu(name, names, fuzzy=self.suggestions >= 0)
 
     def error(self, path: YamlPath, message: str, *, key: bool = False) -> None:
         self.errors.append(self.doc.diagnostic(path, message, key=key))
 
     def build(self) -> MenuFile:
         data = self.data
-        names = set(data["menus"])
+        names = frozenset(data["menus"])
         variables = self._vars()
         defaults = self._settings(data.get("defaults", {}), Settings())
         globals_ = tuple(
@@ -307,7 +317,7 @@ class _ModelBuilder:
         }
         for key in ("start", "goal"):
             if key in data and data[key] not in names:
-                self.error((key,), f"{key} {quote(data[key])} is not a menu{_not_a_menu(data[key], names)}")
+                self.error((key,), f"{key} {quote(data[key])} is not a menu{self._hint(data[key], names)}")
         return MenuFile(
             path=self.doc.file,
             name=data["name"],
@@ -328,8 +338,8 @@ class _ModelBuilder:
             pattern = raw.get("pattern")
             if pattern is not None:
                 try:
-                    compiled = re.compile(pattern)
-                except re.error as exc:
+                    compiled = regex.compile_user(pattern)
+                except regex.RegexProblem as exc:
                     self.error(("vars", name, "pattern"), f"var {name!r}: pattern {_regex_problem(pattern, exc)}")
                     compiled = None
                 default = raw.get("default")
@@ -345,7 +355,7 @@ class _ModelBuilder:
         values = {k: raw[k] for k in SETTING_KEYS if k in raw}
         return Settings(**{**{k: getattr(base, k) for k in SETTING_KEYS}, **values})
 
-    def _option(self, raw: dict[str, Any], path: YamlPath, names: set[str], *, owner: str) -> Option:
+    def _option(self, raw: dict[str, Any], path: YamlPath, names: frozenset[str], *, owner: str) -> Option:
         keys = raw["press"]
         keys = str(keys)
         says = raw.get("says", ())
@@ -354,7 +364,7 @@ class _ModelBuilder:
         repeat = raw.get("repeat", False)
         label = f"{owner} {keys!r}" + (f" ({_clip(says[0])})" if says else "")
         if to is not None and to not in names:
-            self.error((*path, "to"), f"{label} goes to {quote(to)}, which is not a menu{_not_a_menu(to, names)}")
+            self.error((*path, "to"), f"{label} goes to {quote(to)}, which is not a menu{self._hint(to, names)}")
         if to is None and not repeat:
             why = "; `repeat: false` does nothing" if "repeat" in raw else ""
             self.error(path, f"{label} leads nowhere: give it `to: MENU` or `repeat: true`{why}")
@@ -375,7 +385,7 @@ class _ModelBuilder:
             else:
                 seen[option.keys] = i
 
-    def _menu(self, name: str, raw: dict[str, Any], names: set[str], variables: dict[str, Var],
+    def _menu(self, name: str, raw: dict[str, Any], names: frozenset[str], variables: dict[str, Var],
               defaults: Settings) -> Menu:
         path: YamlPath = ("menus", name)
         options = tuple(self._option(o, (*path, "options", i), names, owner=f"menu {name!r}: option")
@@ -383,7 +393,7 @@ class _ModelBuilder:
         self._duplicate_keys(options, (*path, "options"), f"menu {name!r}")
         nxt = raw.get("next")
         if nxt is not None and nxt not in names:
-            self.error((*path, "next"), f"menu {name!r}: next {quote(nxt)} is not a menu{_not_a_menu(nxt, names)}")
+            self.error((*path, "next"), f"menu {name!r}: next {quote(nxt)} is not a menu{self._hint(nxt, names)}")
         for field_name, digits in (("enter", True), ("say", False)):
             if field_name in raw:
                 self._template(raw[field_name], (*path, field_name), variables, digits=digits, menu=name)
@@ -416,8 +426,8 @@ class _ModelBuilder:
         accept = line.get("accept")
         if accept is not None:
             try:
-                re.compile(accept)
-            except re.error as exc:
+                regex.compile_user(accept)
+            except regex.RegexProblem as exc:
                 self.error((*path, "line", "accept"), f"menu {name!r}: line.accept {_regex_problem(accept, exc)}")
         return Menu(
             name=name,
@@ -444,8 +454,8 @@ class _ModelBuilder:
     def _phrase(self, text: str, path: YamlPath, menu: str) -> Phrase:
         if text.startswith("re:"):
             try:
-                return Phrase(text, re.compile(text[3:], re.IGNORECASE))
-            except re.error as exc:
+                return Phrase(text, regex.compile_user(text[3:], True))
+            except regex.RegexProblem as exc:
                 self.error(path, f"menu {menu!r}: listen phrase {_regex_problem(text[3:], exc)}")
         return Phrase(text)
 
@@ -459,7 +469,8 @@ class _ModelBuilder:
             self.error(path, f"menu {menu!r}: {field_name} template {quote(text)}, character {exc.offset + 1}: "
                        f"{problem}")
             return
-        for var in names:
+        undefined = [v for v in dict.fromkeys(names) if v not in variables]  # each once: 100,000 `{a}` is one error
+        for var in undefined[:5]:
             if var not in variables:
                 known = sorted(variables)
                 self.error(path, f"menu {menu!r}: {field_name} template {quote(text)} uses undefined variable "

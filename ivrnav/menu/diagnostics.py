@@ -13,7 +13,8 @@ MESSAGE_LIMIT = 600  # the longest message: values are quoted short, this bounds
 
 def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """``repr`` of a value, shortened to about ``limit`` characters with an ellipsis."""
-    text = repr(value)
+    # repr of a 1 MB string only to cut it is slow: cut first
+    text = repr(value[:limit]) + "…" if isinstance(value, str) and len(value) > limit else repr(value)
     if len(text) <= limit:
         return text
     end = text[0] if text[0] in "'\"" else ""
