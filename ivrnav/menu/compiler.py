@@ -20,7 +20,7 @@ import jsonschema_rs
 
 from ivrnav.menu import regex, template
 from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath, quote
-from ivrnav.menu.loader import Document, load_file, load_text
+from ivrnav.menu.loader import Document, load_file, load_text, paused_gc
 from ivrnav.menu.model import (
     LineMenu,
     LineSettings,
@@ -69,6 +69,11 @@ def compile_text(text: str, name: str = "<string>") -> Compiled:
 
 
 def compile_document(doc: Document) -> Compiled:
+    with paused_gc():
+        return _compile_document(doc)
+
+
+def _compile_document(doc: Document) -> Compiled:
     problems = schema_diagnostics(doc)
     if problems:
         raise MenuFileError(problems)
