@@ -1,0 +1,193 @@
+"""Masking secret values in text, in every form a phone line or an STT engine may write them.
+
+A line reading an account number back does not say "8397331234": it says "eight three nine seven...",
+"eighty-three ninety-seven thirty-three", "won six five for five", "oh" for zero, "one hundred twenty three",
+glues the digits to a word ("ID839733"), writes full-width digits, separates them with spaces, dashes or
+commas, and a streaming STT splits the read-back over two utterances. The Redactor turns each text into a
+stream of digits, each remembering the word it came from, and masks every word whose digits form 4 or more
+digits of a secret in a row (all of it for a shorter secret), including a run that began in the previous
+text it was given (the tail of one note and the head of the next).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from ivrnav.menu.template import MASK
+
+PARTIAL_DIGITS = 4  # this many digits of a secret in a row are masked wherever they appear
+
+# Spoken forms of each digit, with the words STT engines write for them on phone audio.
+UNITS = {
+    "zero": 0, "oh": 0, "o": 0, "nought": 0, "naught": 0, "cero": 0,
+    "one": 1, "won": 1, "uno": 1,
+    "two": 2, "to": 2, "too": 2, "tu": 2, "dos": 2,
+    "three": 3, "free": 3, "tree": 3, "tres": 3,
+    "four": 4, "for": 4, "fore": 4, "cuatro": 4,
+    "five": 5, "fife": 5, "cinco": 5,
+    "six": 6, "sex": 6, "seis": 6,
+    "seven": 7, "siete": 7,
+    "eight": 8, "ate": 8, "ocho": 8,
+    "nine": 9, "niner": 9, "nein": 9, "nueve": 9,
+}
+TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+         "seventeen": 17, "eighteen": 18, "nineteen": 19}
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+        "eighty": 80, "ninety": 90}
+REPEATS = {"double": 2, "triple": 3}
+SCALES = {"hundred": 100, "thousand": 1000}
+_NUMBERISH = set(UNITS) | set(TEENS) | set(TENS) | set(REPEATS) | set(SCALES) | {"and"}
+_TOKEN = re.compile(r"[0-9]+|[^\W\d_]+", re.UNICODE)
+
+
+def _ascii_digits(text: str) -> str:
+    """Full-width and other Unicode decimal digits as ASCII, one character for one (spans are kept)."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+
+
+class Redactor:
+    """``Redactor(secrets)(text)``: ``text`` with every secret masked by ``•``. Stateful across calls: a read-
+    back split over two texts is masked in the second one."""
+
+    def __init__(self, secrets: Iterable[str]):
+        secrets = [s for s in secrets if s]
+        self.digit_secrets = sorted({s for s in secrets if s.isdigit()}, key=len, reverse=True)
+        words = [s for s in secrets if not s.isdigit()]
+        self.word_pattern = (
+            re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+            if words else None
+        )
+        self._longest = max((len(s) for s in self.digit_secrets), default=0)
+        self._carry = ""  # digits at the end of the previous text, still part of a run
+
+    def __call__(self, text: str) -> str:
+        if self.word_pattern is not None:
+            text = self.word_pattern.sub(lambda m: MASK * len(m.group()), text)
+        if not self.digit_secrets or not text:
+            return text
+        spans, stream = self._stream(text)
+        carried = len(self._carry)
+        digits = self._carry + "".join(d for d, _ in stream)
+        owners = [-1] * carried + [owner for _, owner in stream]
+        hit: set[int] = set()
+        for start, end in self._matches(digits):
+            hit.update(o for o in owners[start:end] if o >= 0)
+        self._carry = self._tail(digits, stream)
+        if not hit:
+            return text
+        chars = list(text)
+        for index in hit:
+            for s, e in spans[index]:
+                chars[s:e] = MASK * (e - s)
+        return "".join(chars)
+
+    # ------------------------------------------------------------------------------------------ parts
+
+    def _stream(self, text: str) -> tuple[list[list[tuple[int, int]]], list[tuple[str, int]]]:
+        """Digits spoken in ``text`` as ``[(digit, owner)]``; ``spans[owner]`` are the character spans of the
+        words that said it. A word that is not a number breaks the stream (a NUL digit)."""
+        lowered = _ascii_digits(text).lower()
+        words = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(lowered)]
+        spans: list[list[tuple[int, int]]] = []
+        stream: list[tuple[str, int]] = []
+        i = 0
+        while i < len(words):
+            word, start, end = words[i]
+            if word.isdigit():
+                spans.append([(start, end)])
+                stream.extend((d, len(spans) - 1) for d in word)
+                i += 1
+                continue
+            if word not in _NUMBERISH or word == "and":
+                stream.append(("\0", -1))  # a real word ends a run
+                i += 1
+                continue
+            value, used = _number(words, i)
+            if used == 0:
+                stream.append(("\0", -1))
+                i += 1
+                continue
+            spans.append([(s, e) for _, s, e in words[i:i + used]])
+            stream.extend((d, len(spans) - 1) for d in value)
+            i += used
+        return spans, stream
+
+    def _matches(self, digits: str) -> list[tuple[int, int]]:
+        found = []
+        for secret in self.digit_secrets:
+            least = min(len(secret), PARTIAL_DIGITS)
+            i = 0
+            while i <= len(digits) - least:
+                if digits[i:i + least] in secret:
+                    n = least
+                    while i + n < len(digits) and digits[i:i + n + 1] in secret:
+                        n += 1
+                    found.append((i, i + n))
+                    i += n
+                else:
+                    i += 1
+        return found
+
+    def _tail(self, digits: str, stream: list[tuple[str, int]]) -> str:
+        """The digits that end the text with no word after them: the start of a run the next text may finish."""
+        if not stream:
+            return self._carry
+        tail = digits[digits.rfind("\0") + 1:]
+        return tail[len(tail) - self._longest + 1:] if len(tail) >= self._longest else tail
+
+
+def _number(words: list[tuple[str, int, int]], i: int) -> tuple[str, int]:
+    """Digits of the number phrase starting at ``words[i]`` and how many words it used (0: none).
+
+    "eighty three" -> "83", "one hundred and five" -> "105", "double five" -> "55", "oh" -> "0"."""
+    def word(k: int) -> str:
+        return words[k][0] if k < len(words) else ""
+
+    w = word(i)
+    if w in REPEATS and word(i + 1) in UNITS:
+        return str(UNITS[word(i + 1)]) * REPEATS[w], 2
+    if w in TENS:
+        if word(i + 1) in UNITS and UNITS[word(i + 1)] > 0:
+            return str(TENS[w] + UNITS[word(i + 1)]), 2
+        return str(TENS[w]), 1
+    if w in UNITS or w in TEENS:
+        value = UNITS.get(w, TEENS.get(w, 0))
+        nxt = word(i + 1)
+        if nxt in SCALES and value > 0:
+            value *= SCALES[nxt]
+            used = 2 + (word(i + 2) == "and")
+            rest, more = (_below_hundred if nxt == "hundred" else _below_thousand)(words, i + used)
+            if more:
+                return str(value + rest), used + more
+            return str(value), 2  # "one hundred" (a trailing "and" belongs to the next words)
+        return str(value), 1
+    if w in SCALES:
+        return str(SCALES[w]), 1
+    return "", 0
+
+
+def _below_thousand(words: list[tuple[str, int, int]], i: int) -> tuple[int, int]:
+    w = words[i][0] if i < len(words) else ""
+    if w in UNITS and UNITS[w] > 0 and i + 1 < len(words) and words[i + 1][0] == "hundred":
+        used = 2 + (i + 2 < len(words) and words[i + 2][0] == "and")
+        rest, more = _below_hundred(words, i + used)
+        return UNITS[w] * 100 + rest, (used + more) if more else 2
+    return _below_hundred(words, i)
+
+
+def _below_hundred(words: list[tuple[str, int, int]], i: int) -> tuple[int, int]:
+    w = words[i][0] if i < len(words) else ""
+    if w in TENS:
+        nxt = words[i + 1][0] if i + 1 < len(words) else ""
+        if nxt in UNITS and UNITS[nxt] > 0:
+            return TENS[w] + UNITS[nxt], 2
+        return TENS[w], 1
+    if w in TEENS:
+        return TEENS[w], 1
+    if w in UNITS and UNITS[w] > 0 and w not in {"o", "oh", "to", "too", "for", "fore", "won", "ate"}:
+        return UNITS[w], 1
+    return 0, 0
