@@ -80,3 +80,14 @@ def test_ordinary_text_is_left_alone():
 def test_word_secrets_and_no_secrets():
     assert Redactor(["hunter2"])("my password is Hunter2.") == "my password is •••••••."
     assert Redactor([])("eight three nine seven") == "eight three nine seven"
+
+
+@pytest.mark.parametrize(
+    ("secret", "text"),
+    [("56045", "five hundred sixty four five"), ("71260033241", "seven hundred twelve six hundred three hundred "
+     "thirty-two four one"), ("0503", "oh fifty tree"), ("85871870966", "eighty-five eighty-seven eighteen seventy "
+     "nine six six")],
+)
+def test_ambiguous_number_phrases_are_masked_in_every_reading(secret: str, text: str):
+    out = Redactor([secret])(text)
+    assert sum(ch.isalpha() for ch in out) == 0, out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from ivrnav.menu.template import MASK
 
@@ -62,59 +63,36 @@ class Redactor:
             if words else None
         )
         self._longest = max((len(s) for s in self.digit_secrets), default=0)
-        self._carry = ""  # digits at the end of the previous text, still part of a run
+        self._carry = ["", ""]  # per reading: digits at the end of the previous text, still part of a run
 
     def __call__(self, text: str) -> str:
         if self.word_pattern is not None:
             text = self.word_pattern.sub(lambda m: MASK * len(m.group()), text)
         if not self.digit_secrets or not text:
             return text
-        spans, stream = self._stream(text)
-        carried = len(self._carry)
-        digits = self._carry + "".join(d for d, _ in stream)
-        owners = [-1] * carried + [owner for _, owner in stream]
-        hit: set[int] = set()
-        for start, end in self._matches(digits):
-            hit.update(o for o in owners[start:end] if o >= 0)
-        self._carry = self._tail(digits, stream)
-        if not hit:
+        lowered = _lower(_ascii_digits(text))
+        words = [_Word(m.group(), m.start(), m.end(), lowered[m.start() - 1:m.start()] == "-")
+                 for m in _TOKEN.finditer(lowered)]
+        masked: set[tuple[int, int]] = set()
+        # "five hundred sixty four five" is 5645 or 56045: each reading is checked and their masks united
+        for reading, combine in enumerate((True, False)):
+            spans, stream = _stream(words, combine)
+            carry = self._carry[reading]
+            digits = carry + "".join(d for d, _ in stream)
+            owners = [-1] * len(carry) + [owner for _, owner in stream]
+            for start, end in self._matches(digits):
+                for owner in owners[start:end]:
+                    if owner >= 0:
+                        masked.update(spans[owner])
+            self._carry[reading] = self._tail(digits, stream, carry)
+        if not masked:
             return text
         chars = list(text)
-        for index in hit:
-            for s, e in spans[index]:
-                chars[s:e] = MASK * (e - s)
+        for s, e in masked:
+            chars[s:e] = MASK * (e - s)
         return "".join(chars)
 
     # ------------------------------------------------------------------------------------------ parts
-
-    def _stream(self, text: str) -> tuple[list[list[tuple[int, int]]], list[tuple[str, int]]]:
-        """Digits spoken in ``text`` as ``[(digit, owner)]``; ``spans[owner]`` are the character spans of the
-        words that said it. A word that is not a number breaks the stream (a NUL digit)."""
-        lowered = _ascii_digits(text).lower()
-        words = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(lowered)]
-        spans: list[list[tuple[int, int]]] = []
-        stream: list[tuple[str, int]] = []
-        i = 0
-        while i < len(words):
-            word, start, end = words[i]
-            if word.isdigit():
-                spans.append([(start, end)])
-                stream.extend((d, len(spans) - 1) for d in word)
-                i += 1
-                continue
-            if word not in _NUMBERISH or word == "and":
-                stream.append(("\0", -1))  # a real word ends a run
-                i += 1
-                continue
-            value, used = _number(words, i)
-            if used == 0:
-                stream.append(("\0", -1))
-                i += 1
-                continue
-            spans.append([(s, e) for _, s, e in words[i:i + used]])
-            stream.extend((d, len(spans) - 1) for d in value)
-            i += used
-        return spans, stream
 
     def _matches(self, digits: str) -> list[tuple[int, int]]:
         found = []
@@ -132,35 +110,83 @@ class Redactor:
                     i += 1
         return found
 
-    def _tail(self, digits: str, stream: list[tuple[str, int]]) -> str:
+    def _tail(self, digits: str, stream: list[tuple[str, int]], carry: str) -> str:
         """The digits that end the text with no word after them: the start of a run the next text may finish."""
         if not stream:
-            return self._carry
+            return carry
         tail = digits[digits.rfind("\0") + 1:]
         return tail[len(tail) - self._longest + 1:] if len(tail) >= self._longest else tail
 
 
-def _number(words: list[tuple[str, int, int]], i: int) -> tuple[str, int]:
+class _Word(NamedTuple):
+    text: str
+    start: int
+    end: int
+    hyphen: bool  # joined to the word before by '-': "eighty-three" is one number
+
+
+def _lower(text: str) -> str:
+    if text.isascii():
+        return text.lower()
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)  # keep every span in place
+
+
+def _stream(words: list[_Word], combine: bool) -> tuple[list[list[tuple[int, int]]], list[tuple[str, int]]]:
+    """Digits spoken by ``words`` as ``[(digit, owner)]``; ``spans[owner]`` are the character spans of the
+    words that said it. A word that is not a number breaks the stream (a NUL digit). ``combine``: "sixty
+    four" is 64 (else 60 and 4, as in a read-back of 560 45 as "five hundred sixty, four five")."""
+    spans: list[list[tuple[int, int]]] = []
+    stream: list[tuple[str, int]] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.text.isdigit():
+            spans.append([(word.start, word.end)])
+            stream.extend((d, len(spans) - 1) for d in word.text)
+            i += 1
+            continue
+        value, used = _number(words, i, combine) if word.text in _NUMBERISH else ("", 0)
+        if used == 0:
+            stream.append(("\0", -1))  # a real word ends a run
+            i += 1
+            continue
+        spans.append([(w.start, w.end) for w in words[i:i + used]])
+        stream.extend((d, len(spans) - 1) for d in value)
+        i += used
+    return spans, stream
+
+
+def _at(words: list[_Word], k: int) -> str:
+    return words[k].text if k < len(words) else ""
+
+
+def _joins(words: list[_Word], k: int, combine: bool) -> bool:
+    """Whether the unit at ``k`` adds to the tens before it: "sixty-four" always, "sixty four" if ``combine``,
+    never when it starts a scale of its own ("ninety | eight hundred")."""
+    unit = _at(words, k)
+    return (unit in UNITS and UNITS[unit] > 0 and (combine or words[k].hyphen)
+            and _at(words, k + 1) not in SCALES)
+
+
+def _number(words: list[_Word], i: int, combine: bool) -> tuple[str, int]:
     """Digits of the number phrase starting at ``words[i]`` and how many words it used (0: none).
 
     "eighty three" -> "83", "one hundred and five" -> "105", "double five" -> "55", "oh" -> "0"."""
-    def word(k: int) -> str:
-        return words[k][0] if k < len(words) else ""
-
-    w = word(i)
-    if w in REPEATS and word(i + 1) in UNITS:
-        return str(UNITS[word(i + 1)]) * REPEATS[w], 2
+    w = _at(words, i)
+    if w in REPEATS and _at(words, i + 1) in UNITS:
+        return str(UNITS[_at(words, i + 1)]) * REPEATS[w], 2
     if w in TENS:
-        if word(i + 1) in UNITS and UNITS[word(i + 1)] > 0:
-            return str(TENS[w] + UNITS[word(i + 1)]), 2
+        if _joins(words, i + 1, combine):
+            return str(TENS[w] + UNITS[_at(words, i + 1)]), 2
         return str(TENS[w]), 1
     if w in UNITS or w in TEENS:
         value = UNITS.get(w, TEENS.get(w, 0))
-        nxt = word(i + 1)
-        if nxt in SCALES and value > 0:
-            value *= SCALES[nxt]
-            used = 2 + (word(i + 2) == "and")
-            rest, more = (_below_hundred if nxt == "hundred" else _below_thousand)(words, i + used)
+        scale = _at(words, i + 1)
+        if scale in SCALES and value > 0:
+            value *= SCALES[scale]
+            used = 2 + (_at(words, i + 2) == "and")
+            below = _below_hundred if scale == "hundred" else _below_thousand
+            rest, more = below(words, i + used, combine)
             if more:
                 return str(value + rest), used + more
             return str(value), 2  # "one hundred" (a trailing "and" belongs to the next words)
@@ -170,24 +196,28 @@ def _number(words: list[tuple[str, int, int]], i: int) -> tuple[str, int]:
     return "", 0
 
 
-def _below_thousand(words: list[tuple[str, int, int]], i: int) -> tuple[int, int]:
-    w = words[i][0] if i < len(words) else ""
-    if w in UNITS and UNITS[w] > 0 and i + 1 < len(words) and words[i + 1][0] == "hundred":
-        used = 2 + (i + 2 < len(words) and words[i + 2][0] == "and")
-        rest, more = _below_hundred(words, i + used)
+def _below_thousand(words: list[_Word], i: int, combine: bool) -> tuple[int, int]:
+    w = _at(words, i)
+    if w in UNITS and UNITS[w] > 0 and _at(words, i + 1) == "hundred":
+        used = 2 + (_at(words, i + 2) == "and")
+        rest, more = _below_hundred(words, i + used, combine)
         return UNITS[w] * 100 + rest, (used + more) if more else 2
-    return _below_hundred(words, i)
+    return _below_hundred(words, i, combine)
 
 
-def _below_hundred(words: list[tuple[str, int, int]], i: int) -> tuple[int, int]:
-    w = words[i][0] if i < len(words) else ""
+_WEAK_UNITS = {"o", "oh", "to", "too", "for", "fore", "won", "ate"}  # too common to end "one hundred ..."
+
+
+def _below_hundred(words: list[_Word], i: int, combine: bool) -> tuple[int, int]:
+    w = _at(words, i)
+    if _at(words, i + 1) in SCALES:  # "six hundred | three hundred": the next number starts here
+        return 0, 0
     if w in TENS:
-        nxt = words[i + 1][0] if i + 1 < len(words) else ""
-        if nxt in UNITS and UNITS[nxt] > 0:
-            return TENS[w] + UNITS[nxt], 2
+        if _joins(words, i + 1, combine):
+            return TENS[w] + UNITS[_at(words, i + 1)], 2
         return TENS[w], 1
     if w in TEENS:
         return TEENS[w], 1
-    if w in UNITS and UNITS[w] > 0 and w not in {"o", "oh", "to", "too", "for", "fore", "won", "ate"}:
+    if w in UNITS and UNITS[w] > 0 and w not in _WEAK_UNITS:
         return UNITS[w], 1
     return 0, 0
