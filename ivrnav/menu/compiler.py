@@ -32,6 +32,7 @@ from ivrnav.menu.model import (
     Var,
 )
 
+_KEYS = re.compile(r"[0-9*#A-D]{1,4}")
 SETTING_KEYS = ("inter_digit", "settle", "no_prompt_timeout", "max_visits", "max_call")
 
 
@@ -362,7 +363,11 @@ class _ModelBuilder:
 
     def _option(self, raw: dict[str, Any], path: YamlPath, names: frozenset[str], *, owner: str) -> Option:
         keys = raw["press"]
-        keys = str(keys)
+        if not isinstance(keys, str):  # a number: the digits as written, never Python's str() of it
+            keys = self.doc.numbers.get((*path, "press"), str(keys))
+            if not _KEYS.fullmatch(keys):
+                self.error((*path, "press"), f"press {quote(keys)} is not a phone key sequence: press takes 1-4 of "
+                           f"0-9 * # A-D; quote keys to keep them as written, e.g. press: \"{keys[:8]}\"")
         says = raw.get("says", ())
         says = (says,) if isinstance(says, str) else tuple(says)
         to = raw.get("to")

@@ -41,6 +41,8 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
 
 _FAST_LOADER = _FastLoader
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONSTRUCT_ERRORS = (yaml.YAMLError, ValueError, KeyError, TypeError, IndexError, OverflowError, AttributeError)
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 MAX_FILE_BYTES = 8 << 20  # 8 MiB: a 5,000-menu file with full prompts is ~3.5 MiB
@@ -80,6 +82,7 @@ class Document:
     file: str
     positions: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    numbers: dict[YamlPath, str] = field(default_factory=dict)  # the text of each number, as written
 
     def where(self, path: YamlPath, *, key: bool = False) -> tuple[int, int]:
         """Position of ``path`` (of its key when ``key``), else of its nearest known ancestor."""
@@ -165,6 +168,8 @@ def _parse(text: str, name: str, echo: bool) -> Document:
     except _LoadProblem as problem:
         line, col = (problem.mark.line + 1, problem.mark.column + 1) if problem.mark else (1, 1)
         raise MenuFileError([Diagnostic(Severity.ERROR, problem.message, name, line, col, problem.path)]) from None
+    if node is None:  # e.g. only a byte-order mark, or `...`
+        _fail(name, "file is empty; a menu file needs at least `ivrnav: 1`, `name`, `start` and `menus`", 1, 1)
     doc = Document(data=None, file=name)
     try:
         doc.data = _Builder(doc, echo).build(node, (), 0)
@@ -221,12 +226,17 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if node.tag in _TEXT_TAGS:  # most scalars: the text is the value (no constructor round trip)
+            if node.style == '"' and _SURROGATE.search(node.value):  # only an escape can make one
+                raise _LoadProblem("an escape such as \\ud800 makes half of a UTF-16 pair, not a character; write "
+                                   "the character itself (or \\U0001F600 for one outside the BMP)", node.start_mark,
+                                   path)
             return node.value
         if node.tag in _NUMBER_TAGS:
             self._check_number(node, path)
+            self.doc.numbers[path] = node.value  # as written: `press: 0.` is not the key "0.0"
         try:
             return self.scalars.construct_object(node, deep=False)
-        except (yaml.YAMLError, ValueError, KeyError, TypeError):  # e.g. `!!int abc`, `!!bool maybe`
+        except _CONSTRUCT_ERRORS:  # e.g. `!!int abc`, `!!bool maybe`, `!!int ""`
             kind = {"int": "whole number", "float": "number", "bool": "true/false", "null": "null"}.get(
                 node.tag.rsplit(":", 1)[-1], "value")
             shown = quote(node.value) if self.echo else "the value"
@@ -253,7 +263,7 @@ class _Builder:
                                node.start_mark, path)
         try:
             value = self.scalars.construct_object(node, deep=False)
-        except (yaml.YAMLError, ValueError, KeyError, TypeError):
+        except _CONSTRUCT_ERRORS:
             return  # not a number at all (`!!int abc`): explained by the caller
         as_written = f'{key}: "{text}"' if key else f'"{text}"'
         raise _LoadProblem(f"{quote(text)} would be read as the number {quote(value)}, not as written (YAML 1.1); "
