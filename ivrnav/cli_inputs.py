@@ -50,7 +50,7 @@ def load_secrets(path: str) -> dict[str, str]:
             line, column = doc.where((name,))
             raise InputFileError(f"{what} at line {line}, column {column}: each var needs one value (text or "
                                  "digits), not a list, a mapping or nothing")
-        out[str(name)] = "true" if value is True else "false" if value is False else str(value)
+        out[str(name)] = value if isinstance(value, str) else doc.written.get((name,), str(value))  # as written
     return out
 
 

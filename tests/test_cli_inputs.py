@@ -133,3 +133,11 @@ def test_good_inputs_still_work(tmp_path: Path):
                     "--wer", "0.05")
     assert result.exit_code == 0, result.output
     assert "1234567890" not in trace.read_text() + result.output
+
+
+def test_secret_values_are_kept_as_written(tmp_path: Path):
+    from ivrnav.cli_inputs import load_secrets
+
+    path = tmp_path / "secrets.yaml"
+    path.write_text("a: 12.50\nb: yes\nc: 1234\nd: 1e3\ne: '0042'\n")
+    assert load_secrets(str(path)) == {"a": "12.50", "b": "yes", "c": "1234", "d": "1e3", "e": "0042"}

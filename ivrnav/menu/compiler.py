@@ -364,7 +364,7 @@ class _ModelBuilder:
     def _option(self, raw: dict[str, Any], path: YamlPath, names: frozenset[str], *, owner: str) -> Option:
         keys = raw["press"]
         if not isinstance(keys, str):  # a number: the digits as written, never Python's str() of it
-            keys = self.doc.numbers.get((*path, "press"), str(keys))
+            keys = self.doc.written.get((*path, "press"), str(keys))
             if not _KEYS.fullmatch(keys):
                 self.error((*path, "press"), f"press {quote(keys)} is not a phone key sequence: press takes 1-4 of "
                            f"0-9 * # A-D; quote keys to keep them as written, e.g. press: \"{keys[:8]}\"")

@@ -82,7 +82,7 @@ class Document:
     file: str
     positions: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
-    numbers: dict[YamlPath, str] = field(default_factory=dict)  # the text of each number, as written
+    written: dict[YamlPath, str] = field(default_factory=dict)  # each number, true/false or null as written
 
     def where(self, path: YamlPath, *, key: bool = False) -> tuple[int, int]:
         """Position of ``path`` (of its key when ``key``), else of its nearest known ancestor."""
@@ -233,7 +233,7 @@ class _Builder:
             return node.value
         if node.tag in _NUMBER_TAGS:
             self._check_number(node, path)
-            self.doc.numbers[path] = node.value  # as written: `press: 0.` is not the key "0.0"
+        self.doc.written[path] = node.value  # as written: `press: 0.` is not the key "0.0", `pin: yes` not "true"
         try:
             return self.scalars.construct_object(node, deep=False)
         except _CONSTRUCT_ERRORS:  # e.g. `!!int abc`, `!!bool maybe`, `!!int ""`
