@@ -223,3 +223,18 @@ def _error_list(text: str):
     with pytest.raises(MenuFileError) as info:
         compile_text(text, "t.yaml")
     return info.value.errors
+
+
+def test_aliases_cannot_chain_depth_or_recurse():
+    chain = "a: &a " + "[" * 40 + "]" * 40 + "\nb: &b " + "[" * 30 + "*a" + "]" * 30 + "\n"
+    error = _error("ivrnav: 1\n" + chain)
+    assert (error.line, error.column) == (3, 37)
+    assert "through the alias '*a'" in error.message
+    error = _error("ivrnav: 1\na: &a [1, *a]\n")
+    assert (error.line, error.column) == (2, 11)
+    assert "refers to the value that contains it" in error.message
+
+
+def test_bom_only_and_empty_typed_scalars():
+    assert "file is empty" in _error("\ufeff").message
+    assert "is not a valid whole number" in _error("ivrnav: !!int\n").message
