@@ -91,3 +91,8 @@ def test_word_secrets_and_no_secrets():
 def test_ambiguous_number_phrases_are_masked_in_every_reading(secret: str, text: str):
     out = Redactor([secret])(text)
     assert sum(ch.isalpha() for ch in out) == 0, out
+
+
+@pytest.mark.parametrize(("secret", "text"), [("3009", "three hundred nine"), ("6001", "six hundred one")])
+def test_hundreds_followed_by_a_digit_read_both_ways(secret: str, text: str):
+    assert sum(ch.isalpha() for ch in Redactor([secret])(text)) == 0

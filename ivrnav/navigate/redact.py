@@ -40,6 +40,7 @@ TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "six
 REPEATS = {"double": 2, "triple": 3}
 SCALES = {"hundred": 100, "thousand": 1000}
 _NUMBERISH = set(UNITS) | set(TEENS) | set(TENS) | set(REPEATS) | set(SCALES) | {"and"}
+_READINGS = ((True, True), (False, True), (True, False), (False, False))  # (combine tens, absorb after hundreds)
 _TOKEN = re.compile(r"[0-9]+|[^\W\d_]+", re.UNICODE)
 
 
@@ -63,7 +64,7 @@ class Redactor:
             if words else None
         )
         self._longest = max((len(s) for s in self.digit_secrets), default=0)
-        self._carry = ["", ""]  # per reading: digits at the end of the previous text, still part of a run
+        self._carry = ["" for _ in _READINGS]  # per reading: digits ending the previous text, still in a run
 
     def __call__(self, text: str) -> str:
         if self.word_pattern is not None:
@@ -74,9 +75,10 @@ class Redactor:
         words = [_Word(m.group(), m.start(), m.end(), lowered[m.start() - 1:m.start()] == "-")
                  for m in _TOKEN.finditer(lowered)]
         masked: set[tuple[int, int]] = set()
-        # "five hundred sixty four five" is 5645 or 56045: each reading is checked and their masks united
-        for reading, combine in enumerate((True, False)):
-            spans, stream = _stream(words, combine)
+        # "five hundred sixty four five" is 5645 or 56045, "three hundred nine" 309 or 3009: each reading is
+        # checked and their masks united
+        for reading, (combine, absorb) in enumerate(_READINGS):
+            spans, stream = _stream(words, combine, absorb)
             carry = self._carry[reading]
             digits = carry + "".join(d for d, _ in stream)
             owners = [-1] * len(carry) + [owner for _, owner in stream]
@@ -131,10 +133,14 @@ def _lower(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)  # keep every span in place
 
 
-def _stream(words: list[_Word], combine: bool) -> tuple[list[list[tuple[int, int]]], list[tuple[str, int]]]:
+_Spans = list[list[tuple[int, int]]]
+
+
+def _stream(words: list[_Word], combine: bool, absorb: bool) -> tuple[_Spans, list[tuple[str, int]]]:
     """Digits spoken by ``words`` as ``[(digit, owner)]``; ``spans[owner]`` are the character spans of the
     words that said it. A word that is not a number breaks the stream (a NUL digit). ``combine``: "sixty
-    four" is 64 (else 60 and 4, as in a read-back of 560 45 as "five hundred sixty, four five")."""
+    four" is 64 (else 60 and 4, as in a read-back of 560 45 as "five hundred sixty, four five"); ``absorb``:
+    "three hundred nine" is 309 (else 300 and 9)."""
     spans: list[list[tuple[int, int]]] = []
     stream: list[tuple[str, int]] = []
     i = 0
@@ -145,7 +151,7 @@ def _stream(words: list[_Word], combine: bool) -> tuple[list[list[tuple[int, int
             stream.extend((d, len(spans) - 1) for d in word.text)
             i += 1
             continue
-        value, used = _number(words, i, combine) if word.text in _NUMBERISH else ("", 0)
+        value, used = _number(words, i, combine, absorb) if word.text in _NUMBERISH else ("", 0)
         if used == 0:
             stream.append(("\0", -1))  # a real word ends a run
             i += 1
@@ -168,7 +174,7 @@ def _joins(words: list[_Word], k: int, combine: bool) -> bool:
             and _at(words, k + 1) not in SCALES)
 
 
-def _number(words: list[_Word], i: int, combine: bool) -> tuple[str, int]:
+def _number(words: list[_Word], i: int, combine: bool, absorb: bool = True) -> tuple[str, int]:
     """Digits of the number phrase starting at ``words[i]`` and how many words it used (0: none).
 
     "eighty three" -> "83", "one hundred and five" -> "105", "double five" -> "55", "oh" -> "0"."""
@@ -184,6 +190,8 @@ def _number(words: list[_Word], i: int, combine: bool) -> tuple[str, int]:
         scale = _at(words, i + 1)
         if scale in SCALES and value > 0:
             value *= SCALES[scale]
+            if not absorb:
+                return str(value), 2
             used = 2 + (_at(words, i + 2) == "and")
             below = _below_hundred if scale == "hundred" else _below_thousand
             rest, more = below(words, i + used, combine)
