@@ -234,7 +234,9 @@ def write_docs(results: dict, path: Path) -> None:
             continue
         lines.append(f"| {r['n']} | {r['steps_per_s']:.0f} | {r['lag_median_ms']:.1f} ms | {r['lag_p99_ms']:.1f} ms | "
                      f"{r['lag_max_ms']:.0f} ms | {r['rss_per_call_kib']:.0f} KiB | {'yes' if r['ok'] else 'no'} |")
-    lines += ["", "## Notes", ""]
+    from bench.robustness import robustness_lines
+
+    lines += ["", *robustness_lines(), "## Notes", ""]
     lines += [f"- {n}" for n in notes(results)]
     path.write_text("\n".join(lines) + "\n")
 

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-import yaml
 from rich.console import Console
 from rich.table import Table
 
+from ivrnav.cli_inputs import Finite, InputFileError, load_secrets, var_values
+from ivrnav.files import check_output, write_text
 from ivrnav.menu.compiler import Compiled, compile_file, schema
 from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
@@ -46,32 +47,13 @@ def _escape(text: str) -> str:
 
 def parse_vars(menu_file: MenuFile, pairs: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
     """Values for the file's vars: ``--secrets FILE`` < environment ``IVRNAV_VAR_<NAME>`` < ``--var``."""
-    values: dict[str, str] = {}
-    if secrets_file:
-        try:
-            data = yaml.safe_load(Path(secrets_file).read_text("utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            _usage(f"cannot read secrets file {secrets_file}: {type(exc).__name__}")
-        if not isinstance(data, dict):
-            _usage(f"secrets file {secrets_file} must map var names to values")
-        values.update({str(k): str(v) for k, v in data.items()})
-    for name in menu_file.vars:
-        env = os.environ.get(f"IVRNAV_VAR_{name.upper()}")
-        if env is not None:
-            values[name] = env
-    for pair in pairs:
-        if "=" not in pair:
-            _usage(f"--var takes NAME=VALUE, got {pair.split('=')[0]!r}")
-        name, value = pair.split("=", 1)
-        values[name.strip()] = value
-    unknown = sorted(set(values) - set(menu_file.vars))
-    if unknown:
-        _usage(f"unknown var(s) {', '.join(unknown)}; {menu_file.path} declares: {', '.join(menu_file.vars) or 'none'}")
-    for name, value in values.items():
-        var = menu_file.vars[name]
-        if var.pattern and not __import__("re").fullmatch(var.pattern, value):
-            # never echo the value: it may be a secret
-            _usage(f"value of --var {name} does not match its pattern {var.pattern!r}")
+    try:
+        secrets = load_secrets(secrets_file) if secrets_file else {}
+    except InputFileError as exc:
+        _usage(exc.message)
+    values, problem = var_values(menu_file.vars, pairs, secrets)
+    if problem:
+        _usage(f"{problem} ({menu_file.path})" if problem.startswith("unknown") else problem)
     return values
 
 
@@ -297,11 +279,11 @@ def _timeline_printer(enabled: bool) -> Callable[[Any], None] | None:
 @click.option("--goal", help="Goal menu (default: the file's goal).")
 @click.option("--line", "line_path", type=click.Path(dir_okay=False),
               help="Play another menu file as the line (a changed IVR).")
-@click.option("--wer", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--wer", type=Finite(0, 1), default=0.0, show_default=True,
               help="Word error rate of simulated speech recognition.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the simulated noise.")
 @click.option("--realtime", is_flag=True, help="Pace the simulated call to the wall clock.")
-@click.option("--speed", type=click.FloatRange(0.1, 100), default=1.0, help="With --realtime: speed-up factor.")
+@click.option("--speed", type=Finite(0.1, 100), default=1.0, help="With --realtime: speed-up factor.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (no timeline).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), help="Write a JSON-lines trace here.")
 @click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A var's value (repeatable).")
@@ -327,6 +309,11 @@ def run(ctx: click.Context, file: str, goal: str | None, line_path: str | None, 
     if goal not in mf.menus:
         _usage(f"goal {goal!r} is not a menu of {file}; menus: {', '.join(mf.menus)}")
     values = parse_vars(mf, var_pairs, secrets_file)
+    if trace_path:  # before the call: a trace that cannot be written must not cost a call
+        try:
+            check_output(trace_path, what="trace")
+        except InputFileError as exc:
+            _usage(exc.message)
     if livekit:
         _require_extras("--livekit", "livekit")
         from ivrnav.livekit.dial import run_livekit_call
@@ -368,10 +355,11 @@ def run(ctx: click.Context, file: str, goal: str | None, line_path: str | None, 
         call = simulate_call(mf, line_file=line_file, goal=goal, vars=values, wer=wer, seed=seed, on_note=printer)
     result = call.result
     if trace_path:
-        with open(trace_path, "w", encoding="utf-8") as handle:
-            for record in call.trace:
-                handle.write(json.dumps(record) + "\n")
-            handle.write(json.dumps({"kind": "result", **result.to_dict()}) + "\n")
+        lines = [json.dumps(record) for record in call.trace] + [json.dumps({"kind": "result", **result.to_dict()})]
+        try:
+            write_text(trace_path, "\n".join(lines) + "\n", what="trace")
+        except InputFileError as exc:
+            _usage(exc.message)
     if as_json:
         click.echo(result.to_json(indent=2))
     else:
@@ -402,7 +390,7 @@ def _print_verdict(result: Any) -> None:
               show_envvar=True, help="YAML file of secret var values (also IVRNAV_VAR_<NAME> in the environment).")
 @click.option("--agent-name", default="ivrnav", show_default=True, envvar="LIVEKIT_AGENT_NAME", show_envvar=True,
               help="Agent name for explicit dispatch.")
-@click.option("--load-threshold", type=float, envvar="IVRNAV_LOAD_THRESHOLD", show_envvar=True,
+@click.option("--load-threshold", type=Finite(0, 1, low_open=True), envvar="IVRNAV_LOAD_THRESHOLD", show_envvar=True,
               help="CPU load above which the worker takes no new jobs (default 0.7 with Deepgram, none offline).")
 @click.option("--host", default="", envvar="IVRNAV_HOST", show_envvar=True,
               help="Interface of the health and metrics servers [default: all].")
@@ -421,7 +409,7 @@ def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: 
 
     _require_extras("ivrnav worker", "livekit", "deepgram" if stt == "deepgram" else "speech")
     from ivrnav.livekit.dial import DialError, livekit_settings
-    from ivrnav.livekit.worker import WorkerConfig, build_server, load_secrets_file
+    from ivrnav.livekit.worker import WorkerConfig, build_server
 
     try:
         settings = livekit_settings(_livekit_env(livekit_url, api_key, api_secret))
@@ -432,9 +420,9 @@ def worker(stt: str, secrets_file: str | None, agent_name: str, load_threshold: 
     secrets: dict[str, str] = {}
     if secrets_file:
         try:
-            secrets = load_secrets_file(secrets_file)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            _usage(f"cannot read secrets file {secrets_file}: {type(exc).__name__}")
+            secrets = load_secrets(secrets_file)
+        except InputFileError as exc:
+            _usage(exc.message)
     from livekit.agents.cli.log import setup_logging
 
     # The framework's production logging: JSON lines on stdout, its PII-marked fields (lk.pii.*) included.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -18,9 +18,9 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from ivrnav.menu import template
-from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath
-from ivrnav.menu.loader import Document, load_file, load_text
+from ivrnav.menu import regex, template
+from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath, quote
+from ivrnav.menu.loader import Document, load_file, load_text, paused_gc
 from ivrnav.menu.model import (
     LineMenu,
     LineSettings,
@@ -32,6 +32,7 @@ from ivrnav.menu.model import (
     Var,
 )
 
+_KEYS = re.compile(r"[0-9*#A-D]{1,4}")
 SETTING_KEYS = ("inter_digit", "settle", "no_prompt_timeout", "max_visits", "max_call", "prompt_done_quiet")
 
 
@@ -69,6 +70,11 @@ def compile_text(text: str, name: str = "<string>") -> Compiled:
 
 
 def compile_document(doc: Document) -> Compiled:
+    with paused_gc():
+        return _compile_document(doc)
+
+
+def _compile_document(doc: Document) -> Compiled:
     problems = schema_diagnostics(doc)
     if problems:
         raise MenuFileError(problems)
@@ -135,7 +141,7 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Diagnosti
         extras = [k for k in instance if k not in error.schema.get("properties", {})]
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
         return [
-            doc.diagnostic((*path, k), f"unknown key {k!r} in {where}{_suggest(k, allowed)}"
+            doc.diagnostic((*path, k), f"unknown key {quote(k)} in {where}{_suggest(k, allowed)}"
                            f"{_comma_hint(k, instance[k]) or hint}", key=True)
             for k in extras
         ]
@@ -144,7 +150,7 @@ def _explain(doc: Document, error: jsonschema.ValidationError) -> list[Diagnosti
         return [doc.diagnostic(path, f"{where} is missing required key {m!r}") for m in missing]
     if "propertyNames" in error.schema_path and isinstance(instance, str):
         kind = {"menus": "menu name", "vars": "variable name"}.get(str(path[-1]) if path else "", "name")
-        return [doc.diagnostic((*path, instance), f"{kind} {instance!r} is not valid: use letters, digits and "
+        return [doc.diagnostic((*path, instance), f"{kind} {quote(instance)} is not valid: use letters, digits and "
                                "underscores, not starting with a digit", key=True)]
     if validator == "oneOf" and "x-expected" in error.schema:
         inner = _branch_errors(error)
@@ -208,7 +214,7 @@ def _pattern_meaning(path: YamlPath, pattern: str) -> str:
         return "is not an E.164 number such as \"+18005550100\""
     if "[A-Za-z_]" in pattern:
         return "is not a valid name: use letters, digits and underscores, not starting with a digit"
-    return f"does not match {pattern!r}"
+    return f"does not match {quote(pattern)}"
 
 
 def _describe(path: YamlPath) -> str:
@@ -241,7 +247,7 @@ def _show(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value)
+    return quote(value)
 
 
 def _article(kind: str) -> str:
@@ -250,18 +256,32 @@ def _article(kind: str) -> str:
     return " or ".join(names.get(k, k) for k in kind.split(" or "))
 
 
-def _not_a_menu(name: str, names: set[str]) -> str:
-    hint = _suggest(name, sorted(names))
-    if hint:
-        return hint
-    listed = sorted(names)
-    return f"; menus are: {', '.join(listed)}" if len(listed) <= 8 else ""
+SUGGEST_BUDGET = 20  # fuzzy "did you mean" lookups per file: 10,000 bad references x 10,000 menus is 10^8
+SUGGEST_NAMES = 2000  # more menus than this: no fuzzy suggestion (each lookup costs milliseconds)
 
 
-def _regex_problem(pattern: str, exc: re.error) -> str:
-    """``re.error`` text is fine ("missing ), unterminated subpattern"); add where, counted from 1."""
-    where = f" at character {exc.pos + 1}" if exc.pos is not None else ""
-    return f"\"{pattern}\" is not a valid regular expression: {exc.msg}{where}"
+def _not_a_menu(name: str, names: frozenset[str], fuzzy: bool = True) -> str:
+    if len(names) > 8:
+        return _suggest(name, _sorted_names(names)) if fuzzy and len(names) <= SUGGEST_NAMES else ""
+    return _suggest(name, sorted(names)) or f"; menus are: {', '.join(sorted(names))}"
+
+
+@lru_cache(maxsize=4)
+def _sorted_names(names: frozenset[str]) -> list[str]:
+    return sorted(names)
+
+
+def _regex_problem(pattern: str, exc: regex.RegexProblem) -> str:
+    return f"{_quote_pattern(pattern)} {exc}"
+
+
+def _quote_pattern(pattern: str) -> str:
+    shown = pattern if len(pattern) <= 80 else f"{pattern[:76]}… ({len(pattern):,} characters)"
+    return f'"{shown}"'
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -279,13 +299,18 @@ class _ModelBuilder:
         self.doc = doc
         self.data: dict[str, Any] = doc.data
         self.errors: list[Diagnostic] = []
+        self.suggestions = SUGGEST_BUDGET
+
+    def _hint(self, name: str, names: frozenset[str]) -> str:
+        self.suggestions -= 1
+        return _not_a_menu(name, names, fuzzy=self.suggestions >= 0)
 
     def error(self, path: YamlPath, message: str, *, key: bool = False) -> None:
         self.errors.append(self.doc.diagnostic(path, message, key=key))
 
     def build(self) -> MenuFile:
         data = self.data
-        names = set(data["menus"])
+        names = frozenset(data["menus"])
         variables = self._vars()
         defaults = self._settings(data.get("defaults", {}), Settings())
         globals_ = tuple(
@@ -298,7 +323,7 @@ class _ModelBuilder:
         }
         for key in ("start", "goal"):
             if key in data and data[key] not in names:
-                self.error((key,), f"{key} {data[key]!r} is not a menu{_not_a_menu(data[key], names)}")
+                self.error((key,), f"{key} {quote(data[key])} is not a menu{self._hint(data[key], names)}")
         return MenuFile(
             path=self.doc.file,
             name=data["name"],
@@ -320,15 +345,15 @@ class _ModelBuilder:
             pattern = raw.get("pattern")
             if pattern is not None:
                 try:
-                    compiled = re.compile(pattern)
-                except re.error as exc:
+                    compiled = regex.compile_user(pattern)
+                except regex.RegexProblem as exc:
                     self.error(("vars", name, "pattern"), f"var {name!r}: pattern {_regex_problem(pattern, exc)}")
                     compiled = None
                 default = raw.get("default")
                 if compiled and default is not None and not compiled.fullmatch(default):
                     # Never echo the value: a default may be a test secret.
                     self.error(("vars", name, "default"),
-                               f"var {name!r}: default does not match its pattern \"{pattern}\"")
+                               f"var {name!r}: default does not match its pattern {_quote_pattern(pattern)}")
             out[name] = Var(name, bool(raw.get("secret", False)), pattern, raw.get("description", ""),
                             raw.get("default"))
         return out
@@ -337,16 +362,20 @@ class _ModelBuilder:
         values = {k: raw[k] for k in SETTING_KEYS if k in raw}
         return Settings(**{**{k: getattr(base, k) for k in SETTING_KEYS}, **values})
 
-    def _option(self, raw: dict[str, Any], path: YamlPath, names: set[str], *, owner: str) -> Option:
+    def _option(self, raw: dict[str, Any], path: YamlPath, names: frozenset[str], *, owner: str) -> Option:
         keys = raw["press"]
-        keys = str(keys)
+        if not isinstance(keys, str):  # a number: the digits as written, never Python's str() of it
+            keys = self.doc.written.get((*path, "press"), str(keys))
+            if not _KEYS.fullmatch(keys):
+                self.error((*path, "press"), f"press {quote(keys)} is not a phone key sequence: press takes 1-4 of "
+                           f"0-9 * # A-D; quote keys to keep them as written, e.g. press: \"{keys[:8]}\"")
         says = raw.get("says", ())
         says = (says,) if isinstance(says, str) else tuple(says)
         to = raw.get("to")
         repeat = raw.get("repeat", False)
-        label = f"{owner} {keys!r}" + (f" ({says[0]})" if says else "")
+        label = f"{owner} {keys!r}" + (f" ({_clip(says[0])})" if says else "")
         if to is not None and to not in names:
-            self.error((*path, "to"), f"{label} goes to {to!r}, which is not a menu{_not_a_menu(to, names)}")
+            self.error((*path, "to"), f"{label} goes to {quote(to)}, which is not a menu{self._hint(to, names)}")
         if to is None and not repeat:
             why = "; `repeat: false` does nothing" if "repeat" in raw else ""
             self.error(path, f"{label} leads nowhere: give it `to: MENU` or `repeat: true`{why}")
@@ -367,7 +396,7 @@ class _ModelBuilder:
             else:
                 seen[option.keys] = i
 
-    def _menu(self, name: str, raw: dict[str, Any], names: set[str], variables: dict[str, Var],
+    def _menu(self, name: str, raw: dict[str, Any], names: frozenset[str], variables: dict[str, Var],
               defaults: Settings) -> Menu:
         path: YamlPath = ("menus", name)
         options = tuple(self._option(o, (*path, "options", i), names, owner=f"menu {name!r}: option")
@@ -375,7 +404,7 @@ class _ModelBuilder:
         self._duplicate_keys(options, (*path, "options"), f"menu {name!r}")
         nxt = raw.get("next")
         if nxt is not None and nxt not in names:
-            self.error((*path, "next"), f"menu {name!r}: next {nxt!r} is not a menu{_not_a_menu(nxt, names)}")
+            self.error((*path, "next"), f"menu {name!r}: next {quote(nxt)} is not a menu{self._hint(nxt, names)}")
         for field_name, digits in (("enter", True), ("say", False)):
             if field_name in raw:
                 self._template(raw[field_name], (*path, field_name), variables, digits=digits, menu=name)
@@ -408,8 +437,8 @@ class _ModelBuilder:
         accept = line.get("accept")
         if accept is not None:
             try:
-                re.compile(accept)
-            except re.error as exc:
+                regex.compile_user(accept)
+            except regex.RegexProblem as exc:
                 self.error((*path, "line", "accept"), f"menu {name!r}: line.accept {_regex_problem(accept, exc)}")
         return Menu(
             name=name,
@@ -437,8 +466,8 @@ class _ModelBuilder:
     def _phrase(self, text: str, path: YamlPath, menu: str) -> Phrase:
         if text.startswith("re:"):
             try:
-                return Phrase(text, re.compile(text[3:], re.IGNORECASE))
-            except re.error as exc:
+                return Phrase(text, regex.compile_user(text[3:], True))
+            except regex.RegexProblem as exc:
                 self.error(path, f"menu {menu!r}: listen phrase {_regex_problem(text[3:], exc)}")
         return Phrase(text)
 
@@ -449,12 +478,14 @@ class _ModelBuilder:
         except template.TemplateError as exc:
             problem = {"unbalanced '{'": "'{' is never closed by '}'",
                        "unbalanced '}'": "'}' has no opening '{'"}.get(str(exc), str(exc))
-            self.error(path, f"menu {menu!r}: {field_name} template {text!r}, character {exc.offset + 1}: {problem}")
+            self.error(path, f"menu {menu!r}: {field_name} template {quote(text)}, character {exc.offset + 1}: "
+                       f"{problem}")
             return
-        for var in names:
+        undefined = [v for v in dict.fromkeys(names) if v not in variables]  # each once: 100,000 `{a}` is one error
+        for var in undefined[:5]:
             if var not in variables:
                 known = sorted(variables)
-                self.error(path, f"menu {menu!r}: {field_name} template {text!r} uses undefined variable "
+                self.error(path, f"menu {menu!r}: {field_name} template {quote(text)} uses undefined variable "
                            f"{{{var}}}{_suggest(var, known)}"
                            + (f"; defined: {', '.join(known)}" if known else "; declare it under `vars:`"))
 

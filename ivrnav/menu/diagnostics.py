@@ -7,6 +7,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 YamlPath = tuple[str | int, ...]
+QUOTE_LIMIT = 80  # characters of a value quoted in a message: a 1 MB prompt must not become a 1 MB error
+MESSAGE_LIMIT = 600  # the longest message: values are quoted short, this bounds the rest (lists of names)
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of a value, shortened to about ``limit`` characters with an ellipsis."""
+    # repr of a 1 MB string only to cut it is slow: cut first
+    text = repr(value[:limit]) + "…" if isinstance(value, str) and len(value) > limit else repr(value)
+    if len(text) <= limit:
+        return text
+    end = text[0] if text[0] in "'\"" else ""
+    return f"{text[: limit - 4]}…{end} ({len(str(value)):,} characters)"
 
 
 class Severity(StrEnum):
@@ -34,6 +46,10 @@ class Diagnostic:
     column: int  # 1-based
     path: YamlPath = ()
     code: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.message) > MESSAGE_LIMIT:
+            object.__setattr__(self, "message", self.message[: MESSAGE_LIMIT - 1] + "…")
 
     def __str__(self) -> str:
         where = f" [{format_path(self.path)}]" if self.path else ""

@@ -6,10 +6,9 @@ writer all read the same model, and none of them can change it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 KEYS = frozenset("0123456789*#ABCD")
 DEFAULT_SPEAKING_RATE = 2.5  # words per second, a typical IVR voice
@@ -48,7 +47,7 @@ class Phrase:
     """An identifying phrase: plain text (fuzzy matched after normalisation) or a regex (``re:``)."""
 
     text: str
-    regex: re.Pattern[str] | None = None
+    regex: Any = None  # an RE2 pattern (ivrnav.menu.regex): ``search`` in linear time
 
 
 @dataclass(frozen=True, slots=True)

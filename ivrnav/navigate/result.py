@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from ivrnav.menu.template import MASK
-from ivrnav.text import NUMBER_WORDS
+from ivrnav.navigate.redact import PARTIAL_DIGITS, Redactor
 
 
 @dataclass(slots=True)
@@ -68,53 +65,4 @@ class NavigationResult:
         return json.dumps(self.to_dict(), **kwargs)
 
 
-PARTIAL_DIGITS = 4
-
-
-class Redactor:
-    """Masks secret values wherever they appear in text, including when spoken back digit by digit
-    ("one two three ...", "1 2 3-4") as a line reading out an account number would."""
-
-    def __init__(self, secrets: Iterable[str]):
-        self.digit_secrets = sorted({s for s in secrets if s and s.isdigit()}, key=len, reverse=True)
-        words = [s for s in secrets if s and not s.isdigit()]
-        self.word_pattern = (
-            re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
-            if words
-            else None
-        )
-
-    def __call__(self, text: str) -> str:
-        if self.word_pattern is not None:
-            text = self.word_pattern.sub(lambda m: MASK * len(m.group()), text)
-        if not self.digit_secrets:
-            return text
-        parts = re.split(r"(\w+)", text)
-        # digit stream: for each word part that is a digit or number word, its digits and part index
-        stream: list[tuple[str, int]] = []
-        for i in range(1, len(parts), 2):
-            word = parts[i].lower()
-            digits = word if word.isdigit() else NUMBER_WORDS.get(word)
-            if digits is not None and len(digits) <= len(word) and digits.isdigit():
-                stream.extend((d, i) for d in digits)
-            else:
-                stream.append(("", i))  # a real word breaks a digit run
-        joined = "".join(d or "\0" for d, _ in stream)
-        hit: set[int] = set()
-        for secret in self.digit_secrets:
-            # any 4+ digits of a secret in a row are masked too: an interim transcript of a line reading
-            # an account number back holds its first digits before it holds all of them
-            least = min(len(secret), PARTIAL_DIGITS)
-            i = 0
-            while i <= len(joined) - least:
-                n = least
-                if joined[i : i + n] in secret:
-                    while i + n < len(joined) and joined[i : i + n + 1] in secret:
-                        n += 1
-                    hit.update(stream[k][1] for k in range(i, i + n))
-                    i += n
-                else:
-                    i += 1
-        for i in hit:
-            parts[i] = MASK * len(parts[i])
-        return "".join(parts)
+__all__ = ["PARTIAL_DIGITS", "Drift", "NavigationResult", "PathEntry", "Redactor", "Timing"]

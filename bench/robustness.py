@@ -1,0 +1,55 @@
+"""The "Robustness" section of docs/benchmarks.md, from bench/results/fuzz.json and scale.json (issue #15).
+
+    .venv/bin/python -m bench.robustness     # print the section (bench.report includes it when the files exist)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def robustness_lines(results: Path = RESULTS) -> list[str]:
+    fuzz_file, scale_file = results / "fuzz.json", results / "scale.json"
+    if not fuzz_file.exists() and not scale_file.exists():
+        return []
+    lines = ["## Robustness", ""]
+    if fuzz_file.exists():
+        f = json.loads(fuzz_file.read_text())
+        m, cli, sec = f["menu_files"], f["cli"], f["secrets"]
+        kinds = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(m["by_kind"].items()))
+        lines += [
+            f"`nice -n 10 python -m bench.fuzz` (seed {f['seed']}, {f['seconds']:.0f} s): {m['cases']:,} generated and "
+            f"mutated menu files ({kinds}), each compiled in a worker process that a crash or hang cannot take down; "
+            f"{cli['scenarios']} CLI fault scenarios through the real command; {sec['runs']:,} secret read-backs in "
+            "spoken forms through the Redactor.", "",
+            "| Check | Found | Target |", "|---|---|---|",
+            f"| crashes (worker killed by a signal) | {m['crashes']} | 0 |",
+            f"| hangs (> {f['hang_s']:.0f} s) / slow cases (> {f['slow_s']:.0f} s) | {m['hangs']} / {m['slow']} | 0 |",
+            f"| uncaught exceptions | {m['uncaught_exceptions']} | 0 |",
+            f"| out of memory | {m['out_of_memory']} | 0 |",
+            f"| errors at 1:1 that are not about the whole file (unpositioned) | {m['unpositioned_errors']} | 0 |",
+            f"| messages over 1,000 characters | {m['long_messages']} | 0 |",
+            f"| slowest file | {m['max_seconds']:.2f} s | |",
+            f"| CLI scenarios without a clear usage error (or with a secret echoed) | "
+            f"{cli['scenarios'] - cli['passed']} (secret echoes: {cli['secret_hits']}) | 0 |",
+            f"| secret read-backs left readable | {sec['secret_hits']} of {sec['runs']:,} | 0 |", "",
+        ]
+    if scale_file.exists():
+        s = json.loads(scale_file.read_text())
+        lines += ["`python -m bench.scale`: validation (load, schema, model, lint) of compact generated files with "
+                  "1,000 globals; linear means 10x the menus take ~10x the time.", "",
+                  "| Menus | Size | Total | Load | Schema | Model | Lint | Menus/s |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in s["rows"]:
+            lines.append(f"| {r['menus']:,} | {r['bytes'] / (1 << 20):.1f} MiB | {r['total']:.1f} s | "
+                         f"{r['load']:.1f} s | {r['schema']:.2f} s | {r['model']:.1f} s | {r['lint']:.1f} s | "
+                         f"{r['menus_per_s']:,} |")
+        lines += ["", f"10x the menus took {s['time_ratio_10x_menus']}x the time.", ""]
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(robustness_lines()))
