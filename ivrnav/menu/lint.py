@@ -53,7 +53,8 @@ def lint(menu_file: MenuFile, doc: Document) -> list[Diagnostic]:
         if name not in seen and name != goal:  # an unreachable goal is already an error
             warn(path, f"menu {name!r} is never reached from start {menu_file.start!r}", key=True,
                  code="unreachable")
-        own_exits = [o for o in menu.options if o.to] or ([menu.next] if menu.next else []) or line_exits(menu_file, name)
+        own_exits = ([o for o in menu.options if o.to] or ([menu.next] if menu.next else [])
+                     or line_exits(menu_file, name))
         if not own_exits and not menu.passive and not menu.terminal and name != goal:
             warn(path, f"menu {name!r} has no way out (no options with `to`, no `next`) and is not the goal, a "
                  "hold or a human", key=True, code="dead-end")

@@ -40,6 +40,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu import template
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings, exits
+from ivrnav.navigate.confirm import quiet_confirmed, quiet_due
 from ivrnav.navigate.events import (
     Action,
     CallEnded,
@@ -51,7 +52,6 @@ from ivrnav.navigate.events import (
     SendDigits,
     Tick,
 )
-from ivrnav.navigate.confirm import quiet_confirmed, quiet_due
 from ivrnav.navigate.offers import BOUNDARY, Offer, label_score, read_offers, stream_tokens
 from ivrnav.navigate.plan import NoRoute, Route, distances_to, plan
 from ivrnav.navigate.recognise import Match, Recogniser
