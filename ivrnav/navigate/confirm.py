@@ -11,7 +11,11 @@ audio classification or recognised words, which reach the navigator as ordinary 
 
 from __future__ import annotations
 
+from rapidfuzz import fuzz
+
 from ivrnav.menu.model import MenuFile
+from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers
+from ivrnav.text import normalise
 
 QUIET_EPSILON = 1e-6  # time comparisons must not stall on float rounding (0.7999 vs 0.8)
 
@@ -34,3 +38,54 @@ def quiet_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str],
         return None
     quiet = due - acted_at
     return f"reached {goal} (confirmed: the line took the keys and said nothing for {quiet:g} s)"
+
+
+EVIDENCE_MATCH = 88.0  # a goal phrase this close to a sentence counts as mentioned there
+OWN_OPTION_MATCH = 70.0  # an offer this close to one of the goal's own options is the goal's own prompt
+
+
+def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *, interim: bool = False) -> bool:
+    """Whether ``name`` (the goal) was recognised only from another menu's offer of it (or not yet known).
+
+    "For Stargazer astrophysics news, press 3" names the goal but is the menu before it: a goal is claimed
+    only when its phrases are heard outside such offers (or inside offers of the goal's own options). While
+    the sentence that names the goal is still interim ("for stargazer astrophysics news", "press 3" not yet
+    said) it cannot be told, so the claim waits for the sentence to end. ``interim``: the last sentence of
+    ``tokens`` is still being spoken.
+    """
+    if name != goal or goal not in menu_file.menus:
+        return False
+    menu = menu_file.menus[goal]
+    if menu.enter is not None or menu.say is not None:
+        return False  # an entry prompt's own instructions read like offers ("enter the six character code")
+    phrases = [p for p in menu.listen if p.regex is None]
+    regexes = [p.regex for p in menu.listen if p.regex is not None]
+    head = normalise(menu.prompt)[:48]
+    sentences: list[list[str]] = [[]]
+    for token in tokens:
+        if token == BOUNDARY:
+            sentences.append([])
+        else:
+            sentences[-1].append(token)
+    mentioned_outside_offers = False
+    mentioned = False
+    for n, words in enumerate(sentences):
+        still_spoken = interim and n == len(sentences) - 1
+        text = " ".join(words)
+        if not text:
+            continue
+        hit = any(r.search(text) for r in regexes) or any(
+            fuzz.partial_ratio(normalise(p.text), text) >= EVIDENCE_MATCH for p in phrases) or (
+            bool(head) and fuzz.partial_ratio(head, text) >= EVIDENCE_MATCH)
+        if not hit:
+            continue
+        mentioned = True
+        if still_spoken:
+            continue
+        offers = read_offers([*words, BOUNDARY])
+        own = any(label_score(s, o.label) >= OWN_OPTION_MATCH for o in offers for opt in menu.options
+                  for s in opt.says)
+        if not offers or own:
+            mentioned_outside_offers = True
+            break
+    return mentioned and not mentioned_outside_offers

@@ -40,7 +40,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu import template
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings, exits
-from ivrnav.navigate.confirm import quiet_confirmed, quiet_due
+from ivrnav.navigate.confirm import offered_only, quiet_confirmed, quiet_due
 from ivrnav.navigate.events import (
     Action,
     CallEnded,
@@ -307,6 +307,9 @@ class Navigator:
             self.timing.goal_at = self.now
             return self._finish(True, "reached", confirmed)
         found = self._recognise()
+        if found is not None and offered_only(self.menu_file, self.goal, found[0].menu, self.context.tokens[found[1]:],
+                                              interim=self.context.interim is not None):
+            found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
         if found is not None:
             done = self._enter_menu(*found)
             if done:
