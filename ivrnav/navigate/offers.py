@@ -77,10 +77,10 @@ def _digit_run(words: list[str], j: int) -> tuple[str, int]:
     if not word.isdigit():
         return word, j + 1
     key, j = word, j + 1
-    while j < len(words) and words[j].isdigit() and len(key) + len(words[j]) <= MAX_KEYS:
+    while j < len(words) and words[j].isdigit():
         key += words[j]
         j += 1
-    return key, j
+    return key, j  # callers reject runs longer than MAX_KEYS (a phone number, a code read out)
 
 
 def _key_at(words: list[str], i: int) -> tuple[str, int, bool] | None:
