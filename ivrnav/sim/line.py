@@ -272,12 +272,12 @@ class SimulatedLine:
         exact = next((o for o in options if o.keys == self.buffer), None)
         longer = any(o.keys.startswith(self.buffer) and o.keys != self.buffer for o in options)
         entry = menu.line.entry_accept is not None and menu.line.entry_to is not None
-        if entry and exact is None and not self.buffer.endswith("#"):
-            if self._entry_match(menu) and not longer:
+        if entry and not self.buffer.endswith("#"):
+            if exact is None and self._entry_match(menu) and (not longer or final):
                 self.buffer = ""
                 self._schedule(at + REACTION, "goto", menu.line.entry_to)
                 return
-            if not final:  # a free-form entry may still be growing: wait for the next digit
+            if not final:  # a free-form entry may still be growing ("1" or "1005"): wait for the next digit
                 self._clear("key_timeout")
                 self._schedule(at + self._inter_digit(menu, self.settings.inter_digit), "key_timeout")
                 return
