@@ -29,9 +29,16 @@ def quiet_due(menu_file: MenuFile, goal: str, expected: frozenset[str], acted_at
 
 
 def quiet_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str], awaiting: bool, acted_at: float,
-                    last_words_at: float, now: float) -> str | None:
-    """How the goal is confirmed (a sentence for the result), or None while it is not (yet)."""
+                    last_words_at: float, now: float, pressed: tuple[str | None, str] | None = None) -> str | None:
+    """How the goal is confirmed (a sentence for the result), or None while it is not (yet).
+
+    ``pressed``: (menu, keys) of the last keys sent. Silence proves only that the line took *some* keys, so
+    it confirms the goal only when those keys are the map's own way there: after a key heard on the line
+    instead (a moved key, perhaps misheard), a silent wrong branch would look the same.
+    """
     if not awaiting:
+        return None
+    if pressed is not None and not _maps_to(menu_file, pressed, goal):
         return None
     due = quiet_due(menu_file, goal, expected, acted_at)
     if due is None or last_words_at > acted_at + QUIET_EPSILON or now + QUIET_EPSILON < due:
@@ -40,18 +47,31 @@ def quiet_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str],
     return f"reached {goal} (confirmed: the line took the keys and said nothing for {quiet:g} s)"
 
 
+def _maps_to(menu_file: MenuFile, pressed: tuple[str | None, str], goal: str) -> bool:
+    menu, keys = pressed
+    if menu is None or menu not in menu_file.menus:
+        return False
+    m = menu_file.menus[menu]
+    if m.enter is not None and m.next == goal:
+        return True  # an entry whose next menu is the goal
+    return any(o.keys == keys and o.to == goal for o in menu_file.options_of(menu))
+
+
+CUE_OPENINGS = frozenset({"for", "to", "if", "para", "press"})  # how an offer's label opens
 EVIDENCE_MATCH = 88.0  # a goal phrase this close to a sentence counts as mentioned there
 OWN_OPTION_MATCH = 70.0  # an offer this close to one of the goal's own options is the goal's own prompt
 
 
-def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *, interim: bool = False) -> bool:
+def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *, interim: bool = False,
+                 expected: frozenset[str] = frozenset()) -> bool:
     """Whether ``name`` (the goal) was recognised only from another menu's offer of it (or not yet known).
 
     "For Stargazer astrophysics news, press 3" names the goal but is the menu before it: a goal is claimed
     only when its phrases are heard outside such offers (or inside offers of the goal's own options). While
     the sentence that names the goal is still interim ("for stargazer astrophysics news", "press 3" not yet
     said) it cannot be told, so the claim waits for the sentence to end. ``interim``: the last sentence of
-    ``tokens`` is still being spoken.
+    ``tokens`` is still being spoken. A goal we did not expect (no key of ours led there) named in a sentence
+    that opens like a label ("for ...", "to ...") is taken for an offer even when the key was not heard.
     """
     if name != goal or goal not in menu_file.menus:
         return False
@@ -85,7 +105,8 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
         offers = read_offers([*words, BOUNDARY])
         own = any(label_score(s, o.label) >= OWN_OPTION_MATCH for o in offers for opt in menu.options
                   for s in opt.says)
-        if not offers or own:
+        label_like = goal not in expected and bool(words) and words[0] in CUE_OPENINGS
+        if (not offers and not label_like) or own:
             mentioned_outside_offers = True
             break
     return mentioned and not mentioned_outside_offers

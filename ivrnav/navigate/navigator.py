@@ -302,13 +302,14 @@ class Navigator:
             return []
         confirmed = quiet_confirmed(self.menu_file, self.goal, expected=self.expected,
                                     awaiting=self.phase is Phase.AWAITING, acted_at=self.acted_at,
-                                    last_words_at=self.last_words_at, now=self.now)
+                                    last_words_at=self.last_words_at, now=self.now,
+                                    pressed=self.last_action[:2] if self.last_action else None)
         if confirmed:
             self.timing.goal_at = self.now
             return self._finish(True, "reached", confirmed)
         found = self._recognise()
         if found is not None and offered_only(self.menu_file, self.goal, found[0].menu, self.context.tokens[found[1]:],
-                                              interim=self.context.interim is not None):
+                                              interim=self.context.interim is not None, expected=self.expected):
             found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
         if found is not None:
             done = self._enter_menu(*found)
