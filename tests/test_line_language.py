@@ -174,3 +174,14 @@ def test_no_quiet_confirmation_when_the_line_objects():
                                              '{press: "3", says: echo test, to: echo}'), "line.yaml").menu_file
     call = simulate_call(nav, line_file=line, goal="echo", keep_trace=False)
     assert not (call.result.reached and call.line_visited[-1] != "echo")
+
+
+
+def test_goal_named_in_the_previous_menus_offer_is_not_reached():
+    """VoiceXML's "For Stargazer astrophysics news, press 3." names the goal; the goal is the next menu."""
+    from bench.real import run, trees
+
+    for name, goal in (("voicexml_menu", "astronews"), ("freeswitch_demo_ivr", "submenu")):
+        tree = next(t for t in trees() if t.name == name)
+        row = run(tree, goal, "ivrnav", 0.0, 0)
+        assert row["claimed"] and row["visited"][-1] == goal, (name, row["visited"])

@@ -59,19 +59,22 @@ def _maps_to(menu_file: MenuFile, pressed: tuple[str | None, str], goal: str) ->
 
 CUE_OPENINGS = frozenset({"for", "to", "if", "para", "press"})  # how an offer's label opens
 EVIDENCE_MATCH = 88.0  # a goal phrase this close to a sentence counts as mentioned there
-OWN_OPTION_MATCH = 70.0  # an offer this close to one of the goal's own options is the goal's own prompt
+OWN_OPTION_MATCH = 70.0  # an offer of one of the goal's own options (same key, label this close): its own prompt
 
 
 def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *, interim: bool = False,
-                 expected: frozenset[str] = frozenset()) -> bool:
+                 awaiting: bool = False, pressed: tuple[str | None, str] | None = None) -> bool:
     """Whether ``name`` (the goal) was recognised only from another menu's offer of it (or not yet known).
 
     "For Stargazer astrophysics news, press 3" names the goal but is the menu before it: a goal is claimed
     only when its phrases are heard outside such offers (or inside offers of the goal's own options). While
     the sentence that names the goal is still interim ("for stargazer astrophysics news", "press 3" not yet
     said) it cannot be told, so the claim waits for the sentence to end. ``interim``: the last sentence of
-    ``tokens`` is still being spoken. A goal we did not expect (no key of ours led there) named in a sentence
-    that opens like a label ("for ...", "to ...") is taken for an offer even when the key was not heard.
+    ``tokens`` is still being spoken. Before our keys toward the goal were sent (``awaiting`` with ``pressed``
+    the map's way there), a sentence that opens like a label ("for ...", "to ...") is taken for an offer even
+    when the key was not heard. After them the goal may name itself in a sentence with offers ("say your
+    name and then press the pound key"), unless the offered key is the one we just pressed (the menu before
+    it, replaying).
     """
     if name != goal or goal not in menu_file.menus:
         return False
@@ -87,6 +90,9 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
             sentences.append([])
         else:
             sentences[-1].append(token)
+    done = sentences[:-1] if interim else sentences
+    if any(_offers_own_option(menu_file, goal, words) for words in done):
+        return False  # the goal's own options are on offer: this is its own prompt
     mentioned_outside_offers = False
     mentioned = False
     for n, words in enumerate(sentences):
@@ -103,10 +109,19 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
         if still_spoken:
             continue
         offers = read_offers([*words, BOUNDARY])
-        own = any(label_score(s, o.label) >= OWN_OPTION_MATCH for o in offers for opt in menu.options
-                  for s in opt.says)
-        label_like = goal not in expected and bool(words) and words[0] in CUE_OPENINGS
-        if (not offers and not label_like) or own:
+        if awaiting and pressed is not None and _maps_to(menu_file, pressed, goal):
+            replayed = pressed is not None and any(o.key == pressed[1] for o in offers)
+            if not replayed:
+                mentioned_outside_offers = True
+                break
+        elif not offers and words[0] not in CUE_OPENINGS:
             mentioned_outside_offers = True
             break
     return mentioned and not mentioned_outside_offers
+
+
+def _offers_own_option(menu_file: MenuFile, goal: str, words: list[str]) -> bool:
+    """A sentence offering one of the goal's own options (same key, a label close to the map's)."""
+    options = menu_file.options_of(goal)
+    return any(o.key == opt.keys and max((label_score(x, o.label) for x in opt.says), default=0) >= OWN_OPTION_MATCH
+               for o in read_offers([*words, BOUNDARY]) for opt in options)

@@ -309,7 +309,9 @@ class Navigator:
             return self._finish(True, "reached", confirmed)
         found = self._recognise()
         if found is not None and offered_only(self.menu_file, self.goal, found[0].menu, self.context.tokens[found[1]:],
-                                              interim=self.context.interim is not None, expected=self.expected):
+                                              interim=self.context.interim is not None,
+                                              awaiting=self.phase is Phase.AWAITING,
+                                              pressed=self.last_action[:2] if self.last_action else None):
             found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
         if found is not None:
             done = self._enter_menu(*found)
