@@ -185,3 +185,9 @@ def test_goal_named_in_the_previous_menus_offer_is_not_reached():
         tree = next(t for t in trees() if t.name == name)
         row = run(tree, goal, "ivrnav", 0.0, 0)
         assert row["claimed"] and row["visited"][-1] == goal, (name, row["visited"])
+
+
+def test_keys_do_nothing_in_a_sound_menu_unless_they_are_options():
+    _, visited, ended = play(line_file(), [("6", 8.0), ("0", 8.2), ("0", 8.4), ("5", 20.0), ("5", 21.0),
+                                               ("5", 22.0), ("5", 23.0), ("5", 24.0)], until=120)
+    assert visited == ["main", "echo"] and ended is None

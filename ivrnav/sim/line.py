@@ -107,6 +107,9 @@ class SimulatedLine:
             return  # keys do nothing on hold, with a person, at a speech prompt or in a closing message
         if at < self.speaking_until - 1e-9 and not self._accepts_type_ahead(menu):
             return
+        if menu.line.sound is not None and not any(o.keys.startswith(self.buffer + key)
+                                                   for o in self.file.options_of(menu)):
+            return  # music, ringing or an echo: keys that are no option there do nothing
         self._interrupt(at)
         self.silences = 0
         self.buffer += key
