@@ -81,6 +81,8 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
     menu = menu_file.menus[goal]
     if menu.enter is not None or menu.say is not None:
         return False  # an entry prompt's own instructions read like offers ("enter the six character code")
+    if menu.confirm is not None and not menu.listen:
+        return True  # a silent goal's prompt is the map author's description, not words the line says
     phrases = [p for p in menu.listen if p.regex is None]
     regexes = [p.regex for p in menu.listen if p.regex is not None]
     head = normalise(menu.prompt)[:48]
@@ -94,7 +96,6 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
     if any(_offers_own_option(menu_file, goal, words) for words in done):
         return False  # the goal's own options are on offer: this is its own prompt
     mentioned_outside_offers = False
-    mentioned = False
     for n, words in enumerate(sentences):
         still_spoken = interim and n == len(sentences) - 1
         text = " ".join(words)
@@ -105,7 +106,6 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
             bool(head) and fuzz.partial_ratio(head, text) >= EVIDENCE_MATCH)
         if not hit:
             continue
-        mentioned = True
         if still_spoken:
             continue
         offers = read_offers([*words, BOUNDARY])
@@ -117,7 +117,9 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
         elif not offers and words[0] not in CUE_OPENINGS:
             mentioned_outside_offers = True
             break
-    return mentioned and not mentioned_outside_offers
+    # the recogniser's fuzzy match is not enough for a goal: its phrases must be heard, in a finished sentence,
+    # outside offers (a noisy interim "to join the conference" is not "you are in the conference")
+    return not mentioned_outside_offers
 
 
 def _offers_own_option(menu_file: MenuFile, goal: str, words: list[str]) -> bool:
