@@ -26,6 +26,30 @@ SYSTEMS = ("ivrnav", "keyword", "end_of_turn")
 
 _TREES: list[Tree] = []
 
+NOTES = [
+    "**Unannounced keys** (asterisk_meetme `*` in a conference, freeswitch_demo_ivr extension 1001, atl_infotech "
+    "1006 after 'Call to your extension'): the map's key is never spoken, the navigator asks the line to repeat "
+    "or presses the previous entry again instead of pressing the file's key; the line counts invalid entries "
+    "and hangs up (`not_reached:hangup`, `no_route`).",
+    "**Goals that end the call** (asterisk_privacy voicemail: the line releases the call right after the key; "
+    "`hangup_after` messages such as the Asterisk goodbye or Twilio directions at 15-30% WER): the line is at "
+    "the goal but hangs up before ivrnav recognised it (`unconfirmed_goal:hangup`). A `confirm: {hangup: true}` "
+    "rule would need a hook in the navigator's CallEnded handling.",
+    "**One noisy hearing outvotes the file** (asterisk_voicemail 'press zero for mailbox options' heard as "
+    "another digit; plivo 1 heard as 2): the navigator believes a certain-looking heard key over the map's, lands "
+    "in a terminal branch and waits until max_call (`timeout`). offers.py marks bare and dropped-press keys "
+    "uncertain; a key heard once with a press word is still believed.",
+    "**Long prompts and short response timeouts** (asterisk_demo: a 60 s prompt, 'dial 600' said once, then 10 s "
+    "before the line says goodbye): under noise the wanted offer is lost and the line times out "
+    "(`no_route from goodbye`).",
+    "**Silent goals** are confirmed only by quiet after the map's own keys (6 s, longer than PBX inter-digit "
+    "timeouts); after a key heard on the line instead, or at a goal whose map prompt is only a description, "
+    "ivrnav does not claim it (`no_prompt`, `timeout`) rather than risk a false success. Known remaining risk: "
+    "a blind file-key press in a menu recognised from a shared opening ('Welcome to FreeSWITCH' vs 'Welcome. "
+    "Welcome to the Signalwire Freeswitch IVR examples') followed by a silent wrong branch would be confirmed.",
+    "The oracle misses 2 goals that are reachable only through the line's free-form entry (it plans on options).",
+]
+
 
 def failure_class(row: dict) -> str:
     """A coarse reason class for a failed or false call, for the next round of fixes."""
@@ -116,7 +140,8 @@ def section(results: dict) -> str:
     for tree, cells in s["by_tree"].items():
         lines.append(f"| {tree} | " + " | ".join(f"{cells[f'{w:.2f}']['ok']}/{cells[f'{w:.2f}']['n']}"
                                                    for w in WERS) + " |")
-    lines += ["", *[f"{n}" for n in results.get("notes", [])]]
+    lines += ["", "What the failures are (read from the traces of this corpus; the next round's work):", ""]
+    lines += [f"- {n}" for n in NOTES]
     return "\n".join(lines).rstrip() + "\n"
 
 
