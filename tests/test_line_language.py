@@ -191,3 +191,26 @@ def test_keys_do_nothing_in_a_sound_menu_unless_they_are_options():
     _, visited, ended = play(line_file(), [("6", 8.0), ("0", 8.2), ("0", 8.4), ("5", 20.0), ("5", 21.0),
                                                ("5", 22.0), ("5", 23.0), ("5", 24.0)], until=120)
     assert visited == ["main", "echo"] and ended is None
+
+
+def test_line_targets_must_be_menus_with_position():
+    import pytest
+
+    from ivrnav.menu.diagnostics import MenuFileError
+
+    with pytest.raises(MenuFileError) as err:
+        compile_text(BASE.replace("    line: {}\n", "    line: {any_key: nowhere, timeout: {to: elsewhere}}\n", 1),
+                     "bad.yaml")
+    text = str(err.value)
+    assert "bad.yaml:" in text and "line.any_key 'nowhere' is not a menu" in text
+    assert "line.timeout.to 'elsewhere' is not a menu" in text
+
+
+def test_schema_rejects_unknown_sound():
+    import pytest
+
+    from ivrnav.menu.diagnostics import MenuFileError
+
+    with pytest.raises(MenuFileError) as err:
+        compile_text(BASE.replace("line: {sound: echo}", "line: {sound: jazz}"), "bad.yaml")
+    assert "sound" in str(err.value)
