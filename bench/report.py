@@ -238,7 +238,7 @@ def write_docs(results: dict, path: Path) -> None:
 
     lines += ["", *robustness_lines(), "## Notes", ""]
     lines += [f"- {n}" for n in notes(results)]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + kept_section(path, REAL_SECTION))
 
 
 OBSERVATIONS = [
@@ -303,3 +303,18 @@ def notes(results: dict) -> list[str]:
                    "every scheduled word in a list and scans it with min()), so this measures navigator + "
                    "simulator, a pessimistic bound for the navigator alone.")
     return out + OBSERVATIONS
+
+
+REAL_SECTION = "## Real phone trees"  # written by `python -m bench.real`; kept when `python -m bench` rewrites the file
+
+
+def kept_section(path: Path, title: str) -> str:
+    """The section ``title`` of the file at ``path`` (up to the next ``## `` heading), to carry over."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    start = text.find("\n" + title + "\n")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end >= 0 else len(text)].rstrip("\n") + "\n"

@@ -17,6 +17,7 @@ from ivrnav.menu import template
 from ivrnav.menu.machine import Step, call_machine, trigger_for
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings
 from ivrnav.navigate import decisions as rules
+from ivrnav.navigate.confirm import offered_only, quiet_confirmed, quiet_due
 from ivrnav.navigate.context import Context, Hearing, Pending
 from ivrnav.navigate.events import (
     Action,
@@ -160,6 +161,9 @@ class Navigator:
         times.append(last_words + settings.settle)
         if self.menu and self.menu_file.menus[self.menu].hold:
             times.append(self._hold_deadline())
+        due = quiet_due(self.menu_file, self.goal, self.expected, self.acted_at)
+        if due is not None and self.phase is Phase.AWAITING:
+            times.append(due)
         future = [t for t in times if t > self.now]
         return min(future) if future else None
 
@@ -210,7 +214,19 @@ class Navigator:
             return self._finish(False, "timeout", f"call exceeded max_call of {self.settings.max_call:g} s")
         if self.phase is Phase.SENDING:
             return []
+        confirmed = quiet_confirmed(self.menu_file, self.goal, expected=self.expected,
+                                    awaiting=self.phase is Phase.AWAITING, acted_at=self.acted_at,
+                                    last_words_at=self.hearing.last_words_at, now=self.now,
+                                    pressed=self.last_action[:2] if self.last_action else None)
+        if confirmed:
+            self.timing.goal_at = self.now
+            return self._finish(True, "reached", confirmed)
         found = self._recognise()
+        if found is not None and offered_only(self.menu_file, self.goal, found[0].menu, self.context.tokens[found[1]:],
+                                              interim=self.context.interim is not None,
+                                              awaiting=self.phase is Phase.AWAITING,
+                                              pressed=self.last_action[:2] if self.last_action else None):
+            found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
         if found is not None:
             done = self._enter_menu(*found)
             if done:

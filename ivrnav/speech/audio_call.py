@@ -62,6 +62,7 @@ from ivrnav.speech.dtmf import DtmfDetector, dtmf_tone
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
+    from ivrnav.speech.recordings import Recordings
     from ivrnav.speech.stt import Transcript
     from ivrnav.speech.tts import PiperSynthesizer
 
@@ -87,10 +88,13 @@ class SpeechEngines:
     """Piper voice, Whisper model and the per-text cache of channelled line audio. Loading costs ~1 s,
     so one instance serves many calls (tests share one; the CLI uses ``default()``)."""
 
-    def __init__(self, synthesizer: PiperSynthesizer | None = None, whisper: WhisperModel | None = None) -> None:
+    def __init__(self, synthesizer: PiperSynthesizer | None = None, whisper: WhisperModel | None = None,
+                 recordings: Recordings | None = None) -> None:
         from ivrnav.speech.stt import load_whisper
         from ivrnav.speech.tts import PiperSynthesizer
 
+        self.recordings = recordings  # real recorded prompts, played instead of Piper where they exist
+        self.recorded = 0  # sentences served from recordings (cache misses only)
         # Noise-free Piper: the same text always sounds the same, so a seed gives the same call.
         self.synthesizer = synthesizer or PiperSynthesizer(noise_scale=0.0, noise_w_scale=0.0)
         self.whisper = whisper or load_whisper()
@@ -115,7 +119,12 @@ class SpeechEngines:
             if cached is not None:
                 return cached, True
             t0 = time.perf_counter()
-            audio = telephone_channel(self.synthesizer.synthesize(text, SAMPLE_RATE), SAMPLE_RATE)
+            recorded = self.recordings.get(text) if self.recordings is not None else None
+            if recorded is not None:
+                self.recorded += 1
+                audio = telephone_channel(recorded, self.recordings.rate)  # type: ignore[union-attr]
+            else:
+                audio = telephone_channel(self.synthesizer.synthesize(text, SAMPLE_RATE), SAMPLE_RATE)
             self.tts_wall += time.perf_counter() - t0
             self._cache[text] = audio
             return audio, False

@@ -1,0 +1,129 @@
+"""Confirming a goal that says nothing the recogniser could match (an echo test, music, a transfer).
+
+A map may say how such a goal is confirmed (``confirm:`` on the goal menu). This module holds that rule
+apart from the navigator's decision loop, as two pure functions of the navigator's state: whether the goal
+is confirmed now, and when it next could be (so event-driven adapters schedule a wake-up).
+
+Only ``quiet`` is decided here: the keys that lead to the goal were sent and the line then said nothing at
+all (no invalid message, no other prompt) for ``quiet`` seconds. Ringing, music and a person speaking need
+audio classification or recognised words, which reach the navigator as ordinary recognition.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz
+
+from ivrnav.menu.model import MenuFile
+from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers
+from ivrnav.text import normalise
+
+QUIET_EPSILON = 1e-6  # time comparisons must not stall on float rounding (0.7999 vs 0.8)
+
+
+def quiet_due(menu_file: MenuFile, goal: str, expected: frozenset[str], acted_at: float) -> float | None:
+    """When the goal would be confirmed by silence after our keys, or None if that rule does not apply."""
+    menu = menu_file.menus.get(goal)
+    if menu is None or menu.confirm is None or menu.confirm.quiet is None or goal not in expected:
+        return None
+    return acted_at + menu.confirm.quiet
+
+
+def quiet_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str], awaiting: bool, acted_at: float,
+                    last_words_at: float, now: float, pressed: tuple[str | None, str] | None = None) -> str | None:
+    """How the goal is confirmed (a sentence for the result), or None while it is not (yet).
+
+    ``pressed``: (menu, keys) of the last keys sent. Silence proves only that the line took *some* keys, so
+    it confirms the goal only when those keys are the map's own way there: after a key heard on the line
+    instead (a moved key, perhaps misheard), a silent wrong branch would look the same.
+    """
+    if not awaiting:
+        return None
+    if pressed is not None and not _maps_to(menu_file, pressed, goal):
+        return None
+    due = quiet_due(menu_file, goal, expected, acted_at)
+    if due is None or last_words_at > acted_at + QUIET_EPSILON or now + QUIET_EPSILON < due:
+        return None
+    quiet = due - acted_at
+    return f"reached {goal} (confirmed: the line took the keys and said nothing for {quiet:g} s)"
+
+
+def _maps_to(menu_file: MenuFile, pressed: tuple[str | None, str], goal: str) -> bool:
+    menu, keys = pressed
+    if menu is None or menu not in menu_file.menus:
+        return False
+    m = menu_file.menus[menu]
+    if m.enter is not None and m.next == goal:
+        return True  # an entry whose next menu is the goal
+    return any(o.keys == keys and o.to == goal for o in menu_file.options_of(menu))
+
+
+CUE_OPENINGS = frozenset({"for", "to", "if", "para", "press"})  # how an offer's label opens
+EVIDENCE_MATCH = 88.0  # a goal phrase this close to a sentence counts as mentioned there
+OWN_OPTION_MATCH = 70.0  # an offer of one of the goal's own options (same key, label this close): its own prompt
+
+
+def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *, interim: bool = False,
+                 awaiting: bool = False, pressed: tuple[str | None, str] | None = None) -> bool:
+    """Whether ``name`` (the goal) was recognised only from another menu's offer of it (or not yet known).
+
+    "For Stargazer astrophysics news, press 3" names the goal but is the menu before it: a goal is claimed
+    only when its phrases are heard outside such offers (or inside offers of the goal's own options). While
+    the sentence that names the goal is still interim ("for stargazer astrophysics news", "press 3" not yet
+    said) it cannot be told, so the claim waits for the sentence to end. ``interim``: the last sentence of
+    ``tokens`` is still being spoken. Before our keys toward the goal were sent (``awaiting`` with ``pressed``
+    the map's way there), a sentence that opens like a label ("for ...", "to ...") is taken for an offer even
+    when the key was not heard. After them the goal may name itself in a sentence with offers ("say your
+    name and then press the pound key"), unless the offered key is the one we just pressed (the menu before
+    it, replaying).
+    """
+    if name != goal or goal not in menu_file.menus:
+        return False
+    menu = menu_file.menus[goal]
+    if menu.enter is not None or menu.say is not None:
+        return False  # an entry prompt's own instructions read like offers ("enter the six character code")
+    if menu.confirm is not None and not menu.listen:
+        return True  # a silent goal's prompt is the map author's description, not words the line says
+    phrases = [p for p in menu.listen if p.regex is None]
+    regexes = [p.regex for p in menu.listen if p.regex is not None]
+    head = normalise(menu.prompt)[:48]
+    sentences: list[list[str]] = [[]]
+    for token in tokens:
+        if token == BOUNDARY:
+            sentences.append([])
+        else:
+            sentences[-1].append(token)
+    done = sentences[:-1] if interim else sentences
+    if any(_offers_own_option(menu_file, goal, words) for words in done):
+        return False  # the goal's own options are on offer: this is its own prompt
+    mentioned_outside_offers = False
+    for n, words in enumerate(sentences):
+        still_spoken = interim and n == len(sentences) - 1
+        text = " ".join(words)
+        if not text:
+            continue
+        hit = any(r.search(text) for r in regexes) or any(
+            fuzz.partial_ratio(normalise(p.text), text) >= EVIDENCE_MATCH for p in phrases) or (
+            bool(head) and fuzz.partial_ratio(head, text) >= EVIDENCE_MATCH)
+        if not hit:
+            continue
+        if still_spoken:
+            continue
+        offers = read_offers([*words, BOUNDARY])
+        if awaiting and pressed is not None and _maps_to(menu_file, pressed, goal):
+            replayed = pressed is not None and any(o.key == pressed[1] for o in offers)
+            if not replayed:
+                mentioned_outside_offers = True
+                break
+        elif not offers and words[0] not in CUE_OPENINGS:
+            mentioned_outside_offers = True
+            break
+    # the recogniser's fuzzy match is not enough for a goal: its phrases must be heard, in a finished sentence,
+    # outside offers (a noisy interim "to join the conference" is not "you are in the conference")
+    return not mentioned_outside_offers
+
+
+def _offers_own_option(menu_file: MenuFile, goal: str, words: list[str]) -> bool:
+    """A sentence offering one of the goal's own options (same key, a label close to the map's)."""
+    options = menu_file.options_of(goal)
+    return any(o.key == opt.keys and max((label_score(x, o.label) for x in opt.says), default=0) >= OWN_OPTION_MATCH
+               for o in read_offers([*words, BOUNDARY]) for opt in options)

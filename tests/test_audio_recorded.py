@@ -1,0 +1,54 @@
+"""Real phone trees over the audio path with real recorded prompts (Asterisk's core sounds) instead of Piper:
+the line plays the recordings, Whisper hears them, the keys go as in-band DTMF."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.parts import missing_part, require_speech_models
+
+pytestmark = pytest.mark.speech
+
+# (tree in bench/real, goal): entries of an agent number and a secret PIN, a conference number and PIN
+CASES = [("asterisk_agent_login", "logged_in"), ("asterisk_meetme", "joined")]
+
+
+@pytest.fixture(scope="module")
+def engines():
+    require_speech_models()
+    from ivrnav.speech.audio_call import SpeechEngines
+    from ivrnav.speech.recordings import Recordings
+
+    try:
+        recordings = Recordings.asterisk()
+    except FileNotFoundError as exc:
+        missing_part("Asterisk's recorded prompts (scripts/ensure-asterisk-sounds)", str(exc))
+    return SpeechEngines(recordings=recordings)
+
+
+def test_recordings_cover_the_trees_prompts(engines) -> None:
+    recordings = engines.recordings
+    for sentence in ("Agent login.", "Please enter your agent number followed by the pound key.",
+                     "Please enter the conference pin number.", "Comedian Mail.", "Mailbox?"):
+        audio = recordings.get(sentence)
+        assert audio is not None and len(audio) > 0.3 * recordings.rate, sentence
+    # a two-sentence recording is cut at its pause: each part is shorter than the whole
+    whole = recordings.get("Agent login.").size + recordings.get(
+        "Please enter your agent number followed by the pound key.").size
+    assert recordings.get("Agent login.").size < 0.5 * whole
+
+
+@pytest.mark.parametrize(("tree", "goal"), CASES)
+def test_goal_reached_over_audio_with_recorded_prompts(engines, tree: str, goal: str) -> None:
+    from bench.real import trees
+    from ivrnav.speech.audio_call import simulate_audio_call
+
+    t = next(x for x in trees() if x.name == tree)
+    before = engines.recorded
+    call = simulate_audio_call(t.map, line_file=t.line, goal=goal, engines=engines)
+    assert call.result.reached, call.result.detail
+    assert goal in call.line_visited
+    assert engines.recorded > before  # the prompts came from the recordings, not Piper
+    shown = repr(call.trace) + repr(call.result)
+    for name in t.map.secret_vars:  # the PIN went as tones; its value is in no trace or result
+        assert t.map.vars[name].default not in shown
