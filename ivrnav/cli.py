@@ -267,10 +267,12 @@ def run(file: str, goal: str | None, line_path: str | None, wer: float, seed: in
         call = simulate_call(mf, line_file=line_file, goal=goal, vars=values, wer=wer, seed=seed, on_note=printer)
     result = call.result
     if trace_path:
+        from ivrnav.navigate.result import strict_json
+
         with open(trace_path, "w", encoding="utf-8") as handle:
             for record in call.trace:
-                handle.write(json.dumps(record) + "\n")
-            handle.write(json.dumps({"kind": "result", **result.to_dict()}) + "\n")
+                handle.write(strict_json(record) + "\n")
+            handle.write(strict_json({"kind": "result", **result.to_dict()}) + "\n")
     if as_json:
         click.echo(result.to_json(indent=2))
     else:

@@ -42,7 +42,7 @@ from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
 from ivrnav.menu.vocabulary import menu_keyterms
 from ivrnav.navigate.navigator import NavigationError, Note
-from ivrnav.navigate.result import NavigationResult
+from ivrnav.navigate.result import NavigationResult, strict_json
 
 __all__ = [
     "AGENT_NAME",
@@ -183,7 +183,7 @@ class _Host(Agent):
 
 
 def _note_json(note: Note) -> bytes:
-    return json.dumps({"kind": "note", "at": round(note.at, 3), "note": note.kind, "text": note.text}).encode()
+    return strict_json({"kind": "note", "at": round(note.at, 3), "note": note.kind, "text": note.text}).encode()
 
 
 def _error_result(goal: str, reason: str, detail: str) -> NavigationResult:
@@ -203,7 +203,7 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
 
     async def report(result: NavigationResult, metadata: dict[str, Any]) -> None:
         logger.info("job %s: %s (%s)", ctx.job.id, result.reason, result.detail)
-        await publish(json.dumps({"kind": "result", **result.to_dict()}).encode(), RESULT_TOPIC)
+        await publish(strict_json({"kind": "result", **result.to_dict()}).encode(), RESULT_TOPIC)
         if config.on_result is not None:
             try:
                 config.on_result(result, metadata)

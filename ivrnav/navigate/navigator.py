@@ -40,6 +40,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu import template
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings, exits
+from ivrnav.navigate import holds, intake
 from ivrnav.navigate.events import (
     Action,
     CallEnded,
@@ -120,6 +121,17 @@ class _Context:
     def texts(self) -> list[str]:
         return [u.text for u in self.finals] + ([self.interim.text] if self.interim else [])
 
+    def trim(self, limit: int) -> int:
+        """Drop the oldest finals while they hold more than ``limit`` tokens (issue #16); returns how many
+        tokens went from the front, so that token indices into the context can be moved."""
+        cut = 0
+        while len(self.final_tokens) - cut > limit and len(self.finals) > 1:
+            cut += len(stream_tokens([self.finals.pop(0).text]))
+        if cut:
+            del self.final_tokens[:cut]
+            self.carried = max(0, self.carried - cut)
+        return cut
+
     def rebuild(self) -> None:
         interim = stream_tokens([self.interim.text]) if self.interim else []
         if interim and interim[-1] == BOUNDARY:
@@ -189,6 +201,7 @@ class Navigator:
         self.unrecognised: list[str] = []
         self.timing = Timing(started_at=start_time)
         self.masked_digits: list[str] = []
+        self.intake = intake.Intake(start_time)  # issue #16: duplicated, non-finite and oversized input stops there
         self._check_vars()
 
     # ------------------------------------------------------------------------------------------ public
@@ -196,6 +209,14 @@ class Navigator:
     def handle(self, event: Event) -> list[Action]:
         if self.phase is Phase.DONE:
             return []
+        # --- issue #16: every event passes the intake first (repeated finals, bad times, huge transcripts)
+        admitted = self.intake.admit(event)
+        for text in admitted.notes:
+            self._note("input", text)
+        if admitted.event is None:
+            return []
+        event = admitted.event
+        # ---
         if isinstance(event, Heard):
             self.now = max(self.now, event.end)
             self._heard(event)
@@ -271,6 +292,14 @@ class Navigator:
             ctx.finals.append(_Utterance(event.text, event.start, event.end))
             ctx.final_tokens.extend(stream_tokens([event.text]))
             self._note("heard", event.text)
+            # --- issue #16: a long hold (or a hostile stream) must not make every event cost more
+            cut = ctx.trim(intake.LIMITS.max_context_tokens)
+            if cut:
+                self.menu_start = max(0, self.menu_start - cut) if self.menu_start >= 0 else -1
+                if self.pending is not None:
+                    self.pending.heard_tokens = max(0, self.pending.heard_tokens - cut)
+                previous = previous[cut:]
+            # ---
         else:
             ctx.interim = _Utterance(event.text, event.start, event.end)
         ctx.rebuild()
@@ -333,14 +362,27 @@ class Navigator:
             if match is not None:
                 if current and match.menu != self.menu and fuzz.partial_ratio(window, current) >= CONTINUES:
                     continue  # still the current prompt ("for home delivery, press 3"), not a new menu
+                if not self._hold_exit_warranted(match, window, s):  # issue #16
+                    continue
                 return match, s
         # words past the current prompt (or no menu yet), not carried over: is an expected menu offering its
         # options?
         first = next((s for s in starts if s >= self.context.carried), None)
         if first is not None:
             match = self._recognise_by_offers(first, expected - ({self.menu} if self.menu_start >= 0 else set()))
+            if match is not None and not self._hold_exit_warranted(  # issue #16
+                    match, " ".join(t for t in toks[first:] if t != BOUNDARY), first):
+                return None
             return (match, first) if match else None
         return None
+
+    def _hold_exit_warranted(self, match: Match, window: str, start: int) -> bool:
+        """Issue #16: off a hold only on strong evidence (``holds.leaves_hold``); elsewhere always."""
+        menu = self.menu_file.menus[self.menu] if self.menu is not None and self.menu_start >= 0 else None
+        if menu is None or not menu.hold:
+            return True
+        played = " ".join(t for t in self.context.tokens[self.menu_start : start] if t != BOUNDARY)
+        return holds.leaves_hold(self.recogniser, menu, match, window, played)
 
     def _recognise_by_offers(self, start: int, expected: frozenset[str]) -> Match | None:
         """An expected menu whose options the line is offering with the file's keys, when the prompt's
