@@ -45,13 +45,14 @@ def parse_vars(menu_file: MenuFile, pairs: tuple[str, ...], secrets_file: str | 
     """Values for the file's vars: ``--secrets FILE`` < environment ``IVRNAV_VAR_<NAME>`` < ``--var``."""
     values: dict[str, str] = {}
     if secrets_file:
+        from ivrnav.secrets_file import SecretsFileError, load_secrets_file
+
         try:
-            data = yaml.safe_load(Path(secrets_file).read_text("utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+            values.update(load_secrets_file(secrets_file))  # values as written: `pin: 0123` is "0123"
+        except OSError as exc:
             _usage(f"cannot read secrets file {secrets_file}: {type(exc).__name__}")
-        if not isinstance(data, dict):
-            _usage(f"secrets file {secrets_file} must map var names to values")
-        values.update({str(k): str(v) for k, v in data.items()})
+        except SecretsFileError as exc:
+            _usage(str(exc))
     for name in menu_file.vars:
         env = os.environ.get(f"IVRNAV_VAR_{name.upper()}")
         if env is not None:

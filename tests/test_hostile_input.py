@@ -221,3 +221,41 @@ def test_fuzzed_streams_end_with_strict_json_and_bounded_work(path):
         assert run.max_chars <= LIMITS.max_utterance_chars
         assert run.max_context <= LIMITS.max_context_tokens + LIMITS.max_utterance_words + 1
         assert run.dropped["repeated_final"] > 0 and run.dropped["oversized"] > 0
+
+
+# ------------------------------------------------------------------------------------- secrets files
+
+
+def test_secrets_file_values_are_strings_as_written(tmp_path):
+    from ivrnav.livekit.worker import load_secrets_file as worker_load
+    from ivrnav.secrets_file import SecretsFileError, load_secrets_file
+
+    path = tmp_path / "secrets.yaml"
+    path.write_text("pin: 0123\naccount: 0012345678\ncode: 1e3\nanswer: no\nquoted: '0123'\n")
+    expected = {"pin": "0123", "account": "0012345678", "code": "1e3", "answer": "no", "quoted": "0123"}
+    assert load_secrets_file(path) == expected  # YAML 1.1 read pin as 83, code as 1000.0, answer as False
+    assert worker_load(path) == expected
+    path.write_text("pin: [1, 2]\n")
+    with pytest.raises(SecretsFileError, match="'pin' must be plain text") as info:
+        load_secrets_file(path)
+    assert "1, 2" not in str(info.value)
+
+
+def test_a_pin_with_a_leading_zero_from_a_secrets_file_reaches_the_line(tmp_path):
+    """``ivrnav run --secrets``: the line (whose demo values are 0012345678 / 0123) takes the keys as written."""
+    import yaml
+    from click.testing import CliRunner
+
+    from ivrnav.cli import main
+
+    data = yaml.safe_load(BANK.read_text())
+    data["line"]["vars"] = {"account": "0012345678", "pin": "0123"}
+    line = tmp_path / "bank_line.yaml"
+    line.write_text(yaml.safe_dump(data))
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("account: 0012345678\npin: 0123\n")
+    out = CliRunner().invoke(main, ["run", str(BANK), "--line", str(line), "--goal", "transactions", "--secrets",
+                                    str(secrets), "--json"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["reached"] and "0123" not in out.output and "0012345678" not in out.output

@@ -307,10 +307,7 @@ def build_server(
 
 
 def load_secrets_file(path: str | Path) -> dict[str, str]:
-    """A YAML mapping of var name to value (the same format as ``ivrnav run --secrets``)."""
-    import yaml
+    """A YAML mapping of var name to value (the same format as ``ivrnav run --secrets``), values as written."""
+    from ivrnav.secrets_file import load_secrets_file as load
 
-    data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"secrets file {path} must map var names to values")
-    return {str(k): str(v) for k, v in data.items()}
+    return load(path)
