@@ -4,16 +4,25 @@ regression fails the test instead of taking pytest down."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import secrets
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from livekit import api, rtc
 
 from ivrnav.livekit import jobmeta
-from ivrnav.livekit.worker import JobRequestError, WorkerConfig, parse_job
+from ivrnav.livekit.devserver import LoopbackLiveKitServer
+from ivrnav.livekit.worker import RESULT_TOPIC, JobRequestError, WorkerConfig, build_server, parse_job
+from ivrnav.navigate.result import NavigationResult
+from tests import livekit_fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK = (ROOT / "menus" / "bank.yaml").read_text()
@@ -98,3 +107,99 @@ def test_the_depth_bound_never_undercounts_the_loaders_own_depth():
         assert depth >= 70
     depth, _, _ = jobmeta.yaml_depth_bound(BANK)
     assert depth < jobmeta.MAX_NESTING // 4
+
+
+# ------------------------------------------------------------------ a real worker on a loopback server
+
+
+livekit_server = livekit_fixtures.livekit_server
+
+
+@pytest.mark.livekit
+async def test_hostile_jobs_end_with_a_published_failed_result_and_the_worker_keeps_serving(
+    livekit_server: LoopbackLiveKitServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):  # AgentServer.run writes these
+        monkeypatch.setenv(name, "")
+    monkeypatch.setattr(jobmeta, "COMPILE_TIMEOUT", 8.0)  # the catastrophic regex never ends anyway
+    results: list[NavigationResult] = []
+    lock = threading.Lock()
+
+    def collect(result: NavigationResult, _metadata: dict) -> None:
+        with lock:
+            results.append(result)
+
+    agent = f"ivrnav-hostile-{secrets.token_hex(3)}"
+    worker = build_server(WorkerConfig(stt="deepgram", on_result=collect, agent_name=agent),
+                          ws_url=livekit_server.url, api_key=livekit_server.api_key,
+                          api_secret=livekit_server.api_secret)
+    # livekit-server passes over a worker that reports the machine's CPU as its load, and this shared test
+    # machine is often at 100%: report no load, so that only the worker's own behaviour decides
+    worker.load_fnc = lambda *_: 0.0
+    registered = asyncio.Event()
+    worker.on("worker_registered", lambda *_: registered.set())
+    task = asyncio.create_task(worker.run(devmode=True))
+    hostile = [
+        ("deep", _job(HEADER + "[" * 40_000 + "]" * 40_000 + "\n"), "nested too deeply"),
+        ("redos", _job(BANK.replace('listen: ["re:my name is \\\\w+"', 'listen: ["re:(\\\\w+\\\\s?)+$"'),
+                       goal="agent"), "did not compile within"),
+        ("deep-json", "[" * 30_000 + "]" * 30_000, "nested more than"),
+        ("bad-goal", _job(BANK, goal="nowhere"), "is not a menu"),  # the worker is still serving
+    ]
+    try:
+        await asyncio.wait_for(registered.wait(), 30)
+        received = 0
+        async with api.LiveKitAPI(livekit_server.url, livekit_server.api_key, livekit_server.api_secret) as lk:
+            for i, (label, metadata, why) in enumerate(hostile):
+                room_name = f"hostile-{label}-{secrets.token_hex(3)}"
+                await asyncio.wait_for(lk.room.create_room(api.CreateRoomRequest(name=room_name)), 10)
+                listener, published = await _listen_for_results(livekit_server, room_name)
+                try:
+                    # the server asks a worker once; an answer lost on a busy machine ("no servers available")
+                    # is not asked again, so dispatch again as an operator's dispatcher would
+                    for _attempt in range(3):
+                        dispatch = await asyncio.wait_for(lk.agent_dispatch.create_dispatch(
+                            api.CreateAgentDispatchRequest(agent_name=agent, room=room_name, metadata=metadata)), 10)
+                        deadline = time.monotonic() + 45
+                        while time.monotonic() < deadline and (len(results) <= i or not published):
+                            await asyncio.sleep(0.2)
+                        if len(results) > i:
+                            break
+                        await asyncio.wait_for(lk.agent_dispatch.delete_dispatch(dispatch.id, room_name), 10)
+                    settle = time.monotonic() + 10
+                    while len(results) > i and not published and time.monotonic() < settle:
+                        await asyncio.sleep(0.2)
+                finally:
+                    await listener.disconnect()
+                assert len(results) == i + 1, f"no result for the {label} job:\n{livekit_server.log_tail(30)}"
+                result = results[i]
+                assert not result.reached and result.reason == "bad_request" and why in result.detail, result.detail
+                for record in published:  # the same report, as the room saw it
+                    assert record["reason"] == "bad_request" and why in record["detail"]
+                received += bool(published)
+        # A refusal is published right after the agent joins; the server does not always deliver data sent
+        # that early to a participant (seen here ~1 in 4), so not every job's copy is required.
+        assert received >= 1
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(worker.aclose(), 30)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, 10)
+
+
+async def _listen_for_results(server: LoopbackLiveKitServer, room_name: str) -> tuple[rtc.Room, list[dict]]:
+    """A participant in the room that keeps what the worker publishes on the result topic."""
+    token = api.AccessToken(server.api_key, server.api_secret).with_identity(f"observer-{secrets.token_hex(2)}") \
+        .with_grants(api.VideoGrants(room_join=True, room=room_name)).to_jwt()
+    room = rtc.Room()
+    published: list[dict] = []
+
+    def on_data(packet: rtc.DataPacket) -> None:
+        if packet.topic == RESULT_TOPIC:
+            published.append(json.loads(packet.data.decode()))
+
+    room.on("data_received", on_data)
+    await asyncio.wait_for(room.connect(server.url, token), 20)
+    await asyncio.sleep(1.0)  # connect() returns before the server's data channel to us is open
+    return room, published
