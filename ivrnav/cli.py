@@ -355,7 +355,9 @@ def run(ctx: click.Context, file: str, goal: str | None, line_path: str | None, 
         call = simulate_call(mf, line_file=line_file, goal=goal, vars=values, wer=wer, seed=seed, on_note=printer)
     result = call.result
     if trace_path:
-        lines = [json.dumps(record) for record in call.trace] + [json.dumps({"kind": "result", **result.to_dict()})]
+        from ivrnav.navigate.result import strict_json
+
+        lines = [strict_json(record) for record in call.trace] + [strict_json({"kind": "result", **result.to_dict()})]
         try:
             write_text(trace_path, "\n".join(lines) + "\n", what="trace")
         except InputFileError as exc:

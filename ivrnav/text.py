@@ -29,9 +29,20 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[#*]")
 _ACCENTS = str.maketrans("áéíóúñü", "aeiounu")
 
 
-@lru_cache(maxsize=65536)
+CACHED_TEXT = 1024  # characters: prompt sentences repeat and are cached; longer (hostile) text is not kept
+
+
 def tokens(text: str) -> tuple[str, ...]:
     """Normalised tokens of ``text``: ``"Press One, or say 'Pound'."`` -> ``('press','1','or','say','#')``."""
+    return _cached_tokens(text) if len(text) <= CACHED_TEXT else _tokens(text)
+
+
+@lru_cache(maxsize=65536)
+def _cached_tokens(text: str) -> tuple[str, ...]:
+    return _tokens(text)
+
+
+def _tokens(text: str) -> tuple[str, ...]:
     out: list[str] = []
     for raw in _TOKEN.findall(text.lower().translate(_ACCENTS)):
         raw = raw.replace("'", "")

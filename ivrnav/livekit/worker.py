@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import os
@@ -36,6 +35,7 @@ from typing import Any, Literal
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobExecutorType, room_io
 from livekit.agents.worker import ServerEnvOption
 
+from ivrnav.livekit import jobmeta
 from ivrnav.livekit.observe import record_result
 from ivrnav.livekit.stt_options import deepgram_stt
 from ivrnav.livekit.task import NavigateIVR
@@ -44,7 +44,7 @@ from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
 from ivrnav.menu.vocabulary import menu_keyterms
 from ivrnav.navigate.navigator import NavigationError, Note
-from ivrnav.navigate.result import NavigationResult
+from ivrnav.navigate.result import NavigationResult, strict_json
 
 __all__ = [
     "AGENT_NAME",
@@ -90,16 +90,20 @@ class JobRequest:
     metadata: dict[str, Any]
 
 
-def _load_menu(menu: str) -> MenuFile:
+def _load_menu(menu: str, given: object = None) -> MenuFile:
     # Inline YAML always has a newline or the version key; a path never does.
     inline = "\n" in menu or menu.lstrip().startswith("ivrnav:")
     try:
+        if inline:  # untrusted: compiled first in a bounded child process (issue #16)
+            jobmeta.vet_inline_menu(menu, given if isinstance(given, dict) else None)
         compiled = compile_text(menu, "<metadata>") if inline else compile_file(menu)
     except MenuFileError as exc:
         first = exc.errors[0] if exc.errors else None
         raise JobRequestError(f"menu in job metadata does not compile: {first}") from None
     except OSError as exc:
         raise JobRequestError(f"cannot read menu {menu!r}: {type(exc).__name__}") from None
+    except jobmeta.MetadataError as exc:
+        raise JobRequestError(str(exc)) from None
     return compiled.menu_file
 
 
@@ -116,15 +120,15 @@ def worker_values(menu_file: MenuFile, secrets: Mapping[str, str], environ: Mapp
 def parse_job(metadata: str, config: WorkerConfig, environ: Mapping[str, str] | None = None) -> JobRequest:
     """Validate dispatch metadata and combine its vars with the worker's secrets."""
     try:
-        data = json.loads(metadata or "{}")
-    except json.JSONDecodeError:
-        raise JobRequestError("job metadata is not JSON") from None
+        data = jobmeta.decode(metadata)  # size and nesting bounded before json.loads (issue #16)
+    except jobmeta.MetadataError as exc:
+        raise JobRequestError(str(exc)) from None
     if not isinstance(data, dict):
         raise JobRequestError("job metadata must be a JSON object")
     menu = data.get("menu")
     if not isinstance(menu, str) or not menu.strip():
         raise JobRequestError('job metadata needs "menu": a menu file path or inline YAML')
-    mf = _load_menu(menu)
+    mf = _load_menu(menu, data.get("vars"))
     goal = data.get("goal") or mf.goal
     if not isinstance(goal, str) or goal not in mf.menus:
         raise JobRequestError(f"goal {goal!r} is not a menu of {mf.name!r}")
@@ -187,7 +191,7 @@ class _Host(Agent):
 
 
 def _note_json(note: Note) -> bytes:
-    return json.dumps({"kind": "note", "at": round(note.at, 3), "note": note.kind, "text": note.text}).encode()
+    return strict_json({"kind": "note", "at": round(note.at, 3), "note": note.kind, "text": note.text}).encode()
 
 
 def _error_result(goal: str, reason: str, detail: str) -> NavigationResult:
@@ -207,20 +211,25 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
 
     async def report(result: NavigationResult, metadata: dict[str, Any]) -> None:
         logger.info("job %s: %s (%s)", ctx.job.id, result.reason, result.detail)
-        await publish(json.dumps({"kind": "result", **result.to_dict()}).encode(), RESULT_TOPIC)
+        await publish(strict_json({"kind": "result", **result.to_dict()}).encode(), RESULT_TOPIC)
         if config.on_result is not None:
             try:
                 config.on_result(result, metadata)
             except Exception:
                 logger.warning("on_result callback failed", exc_info=False)
 
-    try:
-        request = parse_job(ctx.job.metadata, config)
+    try:  # off the event loop: an inline menu is compiled in a child process first (up to its timeout)
+        request = await asyncio.to_thread(parse_job, ctx.job.metadata, config)
     except (JobRequestError, NavigationError) as exc:
         logger.error("job %s refused: %s", ctx.job.id, exc)
         refused = _error_result("", "bad_request", str(exc))
         record_result(None, refused)
         await report(refused, {})
+        ctx.shutdown(reason="bad request")
+        return
+    except Exception as exc:  # issue #16: hostile metadata must end this job with a result, not the worker
+        logger.error("job %s refused: unreadable metadata (%s)", ctx.job.id, type(exc).__name__)
+        await report(_error_result("", "bad_request", f"job metadata could not be read ({type(exc).__name__})"), {})
         ctx.shutdown(reason="bad request")
         return
 
@@ -325,10 +334,7 @@ def build_server(
 
 
 def load_secrets_file(path: str | Path) -> dict[str, str]:
-    """A YAML mapping of var name to value (the same format as ``ivrnav run --secrets``)."""
-    import yaml
+    """A YAML mapping of var name to value (the same format as ``ivrnav run --secrets``), values as written."""
+    from ivrnav.secrets_file import load_secrets_file as load
 
-    data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"secrets file {path} must map var names to values")
-    return {str(k): str(v) for k, v in data.items()}
+    return load(path)

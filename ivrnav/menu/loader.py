@@ -384,10 +384,8 @@ class _EventBuilder:
         elif _DECIMAL.fullmatch(text):
             return
         key = path[-1] if path and isinstance(path[-1], str) else None
-        if not self.echo:  # e.g. a secrets file: never show the value
-            raise _LoadProblem("this value would be read as a number other than the digits written (YAML 1.1 "
-                               "reads leading zeros, 0x, 0b, ':' and '_' specially); put it in quotes",
-                               node.start_mark, path)
+        if not self.echo:  # a secrets file: its values are the text as written (`pin: 0123` is "0123"), never shown
+            return
         try:
             value = self.scalars.construct_object(node, deep=False)
         except _CONSTRUCT_ERRORS:

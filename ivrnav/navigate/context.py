@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 from ivrnav.menu.model import Option
 from ivrnav.navigate.events import Heard
+from ivrnav.navigate.intake import LIMITS
 from ivrnav.navigate.offers import BOUNDARY, stream_tokens
 
 EPSILON = 1e-6  # seconds: utterance times from one clock compare equal within this
+
 
 
 @dataclass(slots=True)
@@ -54,6 +56,21 @@ class Context:
 
     def texts(self) -> list[str]:
         return [u.text for u in self.finals] + ([self.interim.text] if self.interim else [])
+
+    def trim(self, limit: int) -> int:
+        """Drop the oldest finals while they hold more than ``limit`` tokens; returns how many tokens went from
+        the front, after moving every token index into the context by as much."""
+        cut = 0
+        while len(self.final_tokens) - cut > limit and len(self.finals) > 1:
+            cut += len(stream_tokens([self.finals.pop(0).text]))
+        if cut:
+            del self.final_tokens[:cut]
+            self.carried = max(0, self.carried - cut)
+            if self.prompt_start is not None:
+                self.prompt_start = max(0, self.prompt_start - cut)
+            if self.pending is not None:
+                self.pending.heard_tokens = max(0, self.pending.heard_tokens - cut)
+        return cut
 
     def rebuild(self) -> None:
         interim = stream_tokens([self.interim.text]) if self.interim else []
@@ -103,6 +120,8 @@ class Hearing:
             ctx.interim = None
             ctx.finals.append(Utterance(event.text, event.start, event.end))
             ctx.final_tokens.extend(stream_tokens([event.text]))
+            cut = ctx.trim(LIMITS.max_context_tokens)  # bounded cost per event: a long hold
+            previous = previous[cut:]
         else:
             ctx.interim = Utterance(event.text, event.start, event.end)
         ctx.rebuild()

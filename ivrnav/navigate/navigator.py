@@ -17,6 +17,7 @@ from ivrnav.menu import template
 from ivrnav.menu.machine import Step, call_machine, trigger_for
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings
 from ivrnav.navigate import decisions as rules
+from ivrnav.navigate import holds, intake
 from ivrnav.navigate.confirm import offered_only, quiet_confirmed, quiet_due
 from ivrnav.navigate.context import Context, Hearing, Pending
 from ivrnav.navigate.events import (
@@ -74,6 +75,7 @@ class Navigator:
         self.state = CallState(call_machine(menu_file), start_time)
         self.record = Record(self.redact, start_time)
         self.hearing = Hearing(start_time)
+        self.intake = intake.Intake(start_time)  # the first stop of every event (see _admit)
         self.started_at = start_time
         self.now = start_time
         self.expected: frozenset[str] = frozenset({menu_file.start})
@@ -141,9 +143,12 @@ class Navigator:
         return self._step()
 
     def _admit(self, event: Event) -> Event | None:
-        """The intake filter, the first thing every event passes through (None: dropped). Today every event
-        is admitted; ``ivrnav.navigate.intake`` plugs in here."""
-        return event
+        """The intake filter, the first thing every event passes through (None: dropped): repeated finals,
+        non-finite or backwards times and oversized transcripts stop there (``ivrnav.navigate.intake``)."""
+        admitted = self.intake.admit(event)
+        for text in admitted.notes:
+            self._note("input", text)
+        return admitted.event
 
     def wakeup_at(self) -> float | None:
         """The next time a Tick could change something (for event-driven adapters); None: only events."""
@@ -264,6 +269,8 @@ class Navigator:
                     continue  # still the current prompt ("for home delivery, press 3"), not a new menu
                 if hold is not None and not rules.leaves_hold(hold, match.menu):
                     return None
+                if not self._hold_exit_warranted(match, window, s):  # issue #16: leaving a hold needs strong evidence
+                    continue
                 return match, s
         # words past the current prompt (or no menu yet), not carried over: is an expected menu offering its
         # options?
@@ -272,8 +279,19 @@ class Navigator:
             offers = read_offers(ctx.tokens[first:], final_tail=not ctx.open)
             others = expected - ({self.menu} if self.context.prompt_start is not None and self.menu else set())
             match = rules.menu_by_offers(self.menu_file, offers, others, self.th)
+            if match is not None and not self._hold_exit_warranted(match, ctx.words(first), first):
+                return None
             return (match, first) if match else None
         return None
+
+    def _hold_exit_warranted(self, match: Match, window: str, start: int) -> bool:
+        """Off a hold only on strong evidence (``holds.leaves_hold``: a hold message that quotes another menu's
+        opening is the hold going on); elsewhere always."""
+        menu = self.menu_file.menus[self.menu] if self.menu is not None else None
+        if menu is None or not menu.hold or self.context.prompt_start is None:
+            return True
+        played = self.context.words(self.context.prompt_start, start)
+        return holds.leaves_hold(self.recogniser, menu, match, window, played)
 
     def _expected_now(self) -> frozenset[str]:
         if self.menu is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ivrnav.navigate.redact import PARTIAL_DIGITS, Redactor
 
@@ -59,10 +61,27 @@ class NavigationResult:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["timing"]["time_to_goal"] = self.timing.time_to_goal
-        return data
+        return finite(data)
 
     def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
+        return strict_json(self.to_dict(), **kwargs)
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None: results and traces are strict JSON
+    (``Infinity`` is not JSON, and many parsers reject it)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def strict_json(value: Any, **kwargs: Any) -> str:
+    """The one JSON writer for results, traces and published records: never emits NaN/Infinity."""
+    return json.dumps(finite(value), allow_nan=False, **kwargs)
 
 
 __all__ = ["PARTIAL_DIGITS", "Drift", "NavigationResult", "PathEntry", "Redactor", "Timing"]
