@@ -12,7 +12,7 @@ import pytest
 
 from ivrnav.livekit.dial import DialError, livekit_settings, result_from_dict, run_livekit_call
 from ivrnav.livekit.driver import CallDriver
-from ivrnav.livekit.dtmf import DTMF_CODES, DtmfSender, dtmf_code, key_schedule
+from ivrnav.livekit.dtmf import DTMF_CODES, SIP_BRIDGE, DtmfSender, dtmf_code, key_schedule
 from ivrnav.livekit.worker import JobRequestError, WorkerConfig, menu_keyterms, parse_job
 from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.events import SendDigits
@@ -58,6 +58,26 @@ async def test_sender_paces_keys_and_logs_only_masked(caplog: pytest.LogCaptureF
     gaps = [round(b[2] - a[2], 6) for a, b in itertools.pairwise(sent)]
     assert gaps == [0.1] * 10
     assert ACCOUNT not in caplog.text and "••••••••••#" in caplog.text
+
+
+async def test_sender_over_the_sip_bridge_paces_keys_as_the_bridge_plays_them() -> None:
+    """livekit-sip plays each key for 250 ms plus a 250 ms gap: keys are published no closer than that,
+    and the send (so ``DigitsSent``) ends only when the bridge has played the last one."""
+    clock = [0.0]
+    sent: list[tuple[str, float]] = []
+
+    async def publish(code: int, digit: str) -> None:
+        sent.append((digit, clock[0]))
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    sender = DtmfSender(publish, sleep=sleep, clock=lambda: clock[0], transport=SIP_BRIDGE)
+    await sender.send("12w3", 0.15)
+    assert [(d, round(t, 6)) for d, t in sent] == [("1", 0.0), ("2", 0.5), ("3", 1.5)]
+    assert round(clock[0], 6) == 2.0  # the last key's tone and gap are over
+    # a file asking for slower keys than the bridge's period keeps its own pacing
+    assert [p.offset for p in key_schedule("12", 0.8, SIP_BRIDGE)] == [0.0, 0.8]
 
 
 def test_job_metadata_rules(monkeypatch: pytest.MonkeyPatch) -> None:
