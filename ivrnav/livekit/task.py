@@ -27,7 +27,8 @@ from livekit.agents.voice.agent import AgentTask
 from livekit.agents.voice.events import UserInputTranscribedEvent
 
 from ivrnav.livekit.driver import CallDriver
-from ivrnav.livekit.dtmf import DtmfSender
+from ivrnav.livekit.dtmf import DIRECT, SIP_BRIDGE, DtmfSender
+from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT, wait_answered
 from ivrnav.menu.compiler import compile_file
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.events import SendDigits
@@ -63,6 +64,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         room: rtc.Room | None = None,
         dtmf: DtmfSender | None = None,
         on_note: Callable[[Note], None] | None = None,
+        ringing_timeout: float = DEFAULT_RINGING_TIMEOUT,
     ) -> None:
         mf = menu_file if isinstance(menu_file, MenuFile) else compile_file(menu_file).menu_file
         # Built now so a bad goal or var fails at construction, before the call is touched.
@@ -71,8 +73,9 @@ class NavigateIVR(AgentTask[NavigationResult]):
         super().__init__(instructions=INSTRUCTIONS, llm=None)
         self._line_identity = line_identity
         self._room = room
-        self._dtmf = dtmf
         self._on_note = on_note
+        self._ringing_timeout = ringing_timeout
+        self._sender: DtmfSender | None = dtmf
         self._driver: CallDriver | None = None
         self._run_task: asyncio.Task[None] | None = None
 
@@ -89,10 +92,10 @@ class NavigateIVR(AgentTask[NavigationResult]):
             with contextlib.suppress(RuntimeError):
                 linked = self.session.room_io.linked_participant
                 self._line_identity = linked.identity if linked else None
-        sender = self._dtmf or DtmfSender.for_participant(room.local_participant)
 
         async def send(action: SendDigits) -> None:
-            await sender.send(action.digits, action.inter_digit, action.masked)
+            assert self._sender is not None  # set once the line answered, before the first key
+            await self._sender.send(action.digits, action.inter_digit, action.masked)
 
         async def say(text: str) -> None:
             # Not added to the chat context (it may hold a secret) and not interruptible: the IVR talks
@@ -103,7 +106,6 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self.session.on("user_input_transcribed", self._on_transcribed)
         room.on("participant_disconnected", self._on_participant_disconnected)
         room.on("disconnected", self._on_room_disconnected)
-        self._driver.begin()
         self._run_task = asyncio.create_task(self._run(), name="ivrnav-navigate")
 
     async def on_exit(self) -> None:
@@ -118,8 +120,19 @@ class NavigateIVR(AgentTask[NavigationResult]):
         raise StopResponse()  # the IVR's words are for the navigator, never a turn to answer
 
     async def _run(self) -> None:
-        assert self._driver is not None
-        result = await self._driver.run()
+        assert self._driver is not None and self._room is not None
+        # The clock starts when the callee answers (a SIP line's sip.callStatus "active"), never while
+        # it rings: ringing is silence the navigator would take for a menu that says nothing.
+        line = await wait_answered(self._room, self._line_identity, self._ringing_timeout)
+        if isinstance(line, str):
+            result = self._driver.unanswered(line, "the call was not answered" if line == "no_answer"
+                                             else "the line ended the call before answering")
+        else:
+            if self._sender is None:  # keys over a SIP bridge go at its pace; in a room, at once
+                transport = SIP_BRIDGE if line.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP else DIRECT
+                self._sender = DtmfSender.for_participant(self._room.local_participant, transport)
+            self._driver.begin()
+            result = await self._driver.run()
         logger.info("navigation ended: %s (%s)", result.reason, result.detail)
         if not self.done():
             self.complete(result)

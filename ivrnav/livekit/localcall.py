@@ -1,0 +1,109 @@
+"""A whole telephone call on this machine: ``ivrnav call-local menus/bank.yaml --goal agent``.
+
+The loopback telephone (``devsip.LoopbackTelephone``: redis, livekit-server, livekit-sip on 127.0.0.1)
+carries the call. An ``ivrnav worker`` (offline Whisper/Piper) navigates from the caller's room; the menu
+file's simulated IVR (``LineParticipant``) answers in its own room, reached through an inbound trunk and
+dispatch rule for the menu's ``phone``. ``dial()`` is the very code of ``ivrnav run --livekit``: only the
+trunk differs. Audio crosses as G.711 RTP and keys as RFC 4733 events, through livekit-sip both ways.
+
+``callee`` picks who is at the number: ``"ivr"`` (the menu's line answers), ``"nobody"`` (the number is
+routed to a room nobody is in: it rings until the ringing timeout) or ``"refuses"`` (the callee's trunk
+demands credentials the caller does not have: livekit-sip rejects the INVITE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from livekit import api
+
+from ivrnav.livekit.devsip import LOOPBACK, LineRoute, LoopbackTelephone
+from ivrnav.livekit.dial import LiveKitSettings, dial
+from ivrnav.livekit.line_participant import LineParticipant, LineReport
+from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT
+from ivrnav.menu.model import MenuFile
+from ivrnav.navigate.result import NavigationResult
+
+__all__ = ["Callee", "LocalCall", "local_call"]
+
+Callee = Literal["ivr", "nobody", "refuses"]
+LINE_IDENTITY = "ivr"
+LINE_WAIT = 30.0
+
+
+@dataclass
+class LocalCall:
+    result: NavigationResult
+    line: LineReport | None  # what the IVR heard and did (None when nobody answered)
+    ivr_room: str
+
+
+def _token(phone: LoopbackTelephone, room: str, identity: str) -> str:
+    grants = api.VideoGrants(room_join=True, room=room)
+    return api.AccessToken(phone.api_key, phone.api_secret).with_identity(identity).with_grants(grants).to_jwt()
+
+
+async def _refusing_route(phone: LoopbackTelephone, number: str) -> LineRoute:
+    """A callee whose trunk wants a password our outbound trunk does not have (a real SIP 407)."""
+    async with phone.api() as lk:
+        trunk = await lk.sip.create_inbound_trunk(api.CreateSIPInboundTrunkRequest(trunk=api.SIPInboundTrunkInfo(
+            name=f"refuses {number}", numbers=[number], allowed_addresses=[f"{LOOPBACK}/32"],
+            auth_username="ivrnav", auth_password=secrets.token_hex(12))))
+    return LineRoute(number, "", trunk.sip_trunk_id, "")
+
+
+async def local_call(
+    phone: LoopbackTelephone,
+    menu_file: MenuFile,
+    goal: str,
+    values: Mapping[str, str],
+    *,
+    agent_name: str,
+    callee: Callee = "ivr",
+    on_note: Callable[[dict[str, Any]], None] | None = None,
+    on_line_event: Callable[[str, str], None] | None = None,
+    line_vars: Mapping[str, str] | None = None,
+    leave_after: float | None = None,
+    ringing_timeout: float = DEFAULT_RINGING_TIMEOUT,
+    synthesize: Callable[[str, int], Any] | None = None,
+) -> LocalCall:
+    """Dial ``menu_file``'s phone through the loopback telephone with a running ``agent_name`` worker."""
+    number = menu_file.phone or "+18005550100"
+    ivr_room = f"ivr-{secrets.token_hex(4)}"
+    trunk = await phone.outbound_trunk()
+    route = await (_refusing_route(phone, number) if callee == "refuses" else phone.route(number, ivr_room))
+    line: LineParticipant | None = None
+    line_task: asyncio.Task[LineReport] | None = None
+    try:
+        if callee == "ivr":
+            line = LineParticipant(menu_file, url=phone.url, token=_token(phone, ivr_room, LINE_IDENTITY),
+                                   vars=dict(line_vars) if line_vars is not None else None, leave_after=leave_after,
+                                   max_duration=menu_file.defaults.max_call, wait_caller=ringing_timeout + 120,
+                                   on_event=on_line_event, synthesize=synthesize)
+            line_task = asyncio.create_task(line.run(), name="ivrnav-line")
+        settings = LiveKitSettings(phone.url, phone.api_key, phone.api_secret)
+        dial_task = asyncio.create_task(dial(menu_file, goal, values, settings=settings, trunk=trunk, on_note=on_note,
+                                             agent_name=agent_name, ringing_timeout=ringing_timeout))
+        waits: set[asyncio.Task[Any]] = {dial_task} | ({line_task} if line_task else set())
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if line_task in done and not dial_task.done() and line_task.exception() is not None:
+            dial_task.cancel()
+            line_task.result()  # the IVR could not even start: say why
+        result = await dial_task
+        report: LineReport | None = None
+        if line is not None and line_task is not None:
+            line.leave_after = 0.0  # the navigator is done: the IVR leaves if it has not hung up
+            report = await asyncio.wait_for(line_task, LINE_WAIT)
+        return LocalCall(result, report, ivr_room)
+    finally:
+        if line_task is not None and not line_task.done():
+            line_task.cancel()
+            with contextlib.suppress(BaseException):
+                await line_task
+        with contextlib.suppress(Exception):
+            await phone.unroute(route)
