@@ -107,3 +107,82 @@ async def local_call(
                 await line_task
         with contextlib.suppress(Exception):
             await phone.unroute(route)
+
+
+async def _with_worker(phone: LoopbackTelephone, secrets_: Mapping[str, str], body: Callable[[str], Any]) -> Any:
+    """Run ``body(agent_name)`` with an in-process offline worker registered on ``phone``."""
+    from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
+
+    name = f"{AGENT_NAME}-local-{secrets.token_hex(3)}"
+    server = build_server(WorkerConfig(stt="offline", secrets=dict(secrets_), agent_name=name),
+                          ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret)
+    registered = asyncio.Event()
+    server.on("worker_registered", lambda *_: registered.set())
+    task = asyncio.create_task(server.run(devmode=True))
+    try:
+        await asyncio.wait_for(registered.wait(), 120)
+        return await body(name)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.aclose(), 30)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+def run_local_call(menu_file: MenuFile, goal: str, values: Mapping[str, str], *, as_json: bool = False) -> int:
+    """The ``ivrnav call-local`` command: a full call over the loopback telephone. Exit 0 reached, 1 not,
+    2 the telephone could not be set up (parts missing: see the message)."""
+    import logging
+    import os
+    import sys
+    import time
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    from ivrnav.livekit.devserver import LiveKitServerError
+
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    # the file's own line vars let a demo run without --var; given values win
+    given = {**dict(menu_file.line.vars), **dict(values)}
+    public = {k: v for k, v in given.items() if k not in menu_file.secret_vars}
+    hidden = {k: v for k, v in given.items() if k in menu_file.secret_vars}
+    logging.basicConfig(level=logging.WARNING if not os.environ.get("IVRNAV_DEBUG") else logging.INFO)
+    t0 = time.monotonic()
+
+    def nav(note: dict[str, Any]) -> None:
+        if not as_json:
+            out.print(f"[dim]{float(note.get('at', 0)):7.2f}s[/] [cyan]{note.get('note', ''):>6}[/]  "
+                      + escape(str(note.get("text", ""))))
+
+    def ivr(kind: str, text: str) -> None:
+        if not as_json:
+            out.print(f"[dim]{time.monotonic() - t0:7.2f}s[/] [magenta]{'ivr ' + kind:>9}[/]  {escape(text)}")
+
+    try:
+        with LoopbackTelephone() as phone:
+            if not as_json:
+                out.print(f"[bold]{menu_file.name}[/]: calling {menu_file.phone} over the loopback telephone "
+                          f"(livekit-sip on 127.0.0.1:{phone.sip_port}) to reach [bold]{goal}[/]")
+                out.print("[dim]navigator times: seconds since the IVR answered; ivr: since the call began[/]")
+            call: LocalCall = asyncio.run(_with_worker(phone, hidden, lambda agent: local_call(
+                phone, menu_file, goal, public, agent_name=agent, on_note=nav, on_line_event=ivr)))
+    except (LiveKitServerError, OSError) as exc:
+        err.print(f"[red]error:[/] the loopback telephone could not start: {escape(str(exc))}")
+        return 2
+    result = call.result
+    if as_json:
+        sys.stdout.write(result.to_json(indent=2) + "\n")
+    else:
+        # the line knows the real digits; mask those the navigator sent as secret (its masked record aligns)
+        masked = result.digits.replace(" ", "")
+        keys = "".join(k.digit if i < len(masked) and masked[i] != "•" else "•"
+                       for i, k in enumerate(call.line.keys if call.line else []))
+        out.print(f"IVR received (RFC 4733 over RTP): {keys or 'no keys'}")
+        if result.reached:
+            out.print(f"[bold green]REACHED[/] {result.goal} ({result.timing.keys_sent} keys; keys sent: "
+                      f"{result.digits or 'none'})")
+        else:
+            out.print(f"[bold red]FAILED[/] ({result.reason}) {escape(result.detail)}")
+    return 0 if result.reached else 1
