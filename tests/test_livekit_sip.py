@@ -57,24 +57,37 @@ def telephone() -> Iterator[LoopbackTelephone]:
         phone.stop()
 
 
-class Results:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.all: list[NavigationResult] = []
+class Agent:
+    """The module's worker: its agent name, and the navigator's own result for each caller room."""
 
-    def add(self, result: NavigationResult, _metadata: dict[str, Any]) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lock = threading.Lock()
+        self.by_room: dict[str, NavigationResult] = {}
+
+    def add(self, result: NavigationResult, metadata: dict[str, Any]) -> None:
         with self.lock:
-            self.all.append(result)
+            self.by_room[str(metadata.get("room"))] = result
+
+    async def result_for_last_call(self, timeout: float = 60) -> NavigationResult:
+        """The worker's result of the most recent call (it reports after the dialer has hung up)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            with self.lock:
+                if self.by_room:
+                    return list(self.by_room.values())[-1]
+            await asyncio.sleep(0.2)
+        raise AssertionError("the worker reported no result")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def agent(telephone: LoopbackTelephone) -> AsyncIterator[str]:
+async def agent(telephone: LoopbackTelephone) -> AsyncIterator[Agent]:
     """An offline-speech worker with the insurer's secret, under an agent name of its own."""
     with pytest.MonkeyPatch.context() as mp:  # AgentServer.run writes LIVEKIT_* into os.environ
         for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
             mp.setenv(name, "")
-        name = f"{AGENT_NAME}-{secrets.token_hex(3)}"
-        config = WorkerConfig(stt="offline", secrets={"tax_id": TAX_ID}, agent_name=name, on_result=Results().add)
+        me = Agent(f"{AGENT_NAME}-{secrets.token_hex(3)}")
+        config = WorkerConfig(stt="offline", secrets={"tax_id": TAX_ID}, agent_name=me.name, on_result=me.add)
         server = build_server(config, ws_url=telephone.url, api_key=telephone.api_key,
                               api_secret=telephone.api_secret)
         registered = asyncio.Event()
@@ -82,7 +95,7 @@ async def agent(telephone: LoopbackTelephone) -> AsyncIterator[str]:
         task = asyncio.create_task(server.run(devmode=True))
         try:
             await asyncio.wait_for(registered.wait(), REGISTER_TIMEOUT)
-            yield name
+            yield me
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.aclose(), 30)
@@ -91,11 +104,11 @@ async def agent(telephone: LoopbackTelephone) -> AsyncIterator[str]:
                 await asyncio.wait_for(task, 10)
 
 
-async def call(phone: LoopbackTelephone, agent: str, menu: str, goal: str,
+async def call(phone: LoopbackTelephone, agent: Agent, menu: str, goal: str,
                values: dict[str, str] | None = None, **kwargs: Any) -> LocalCall:
     mf = compile_file(MENUS / menu).menu_file
     try:
-        return await asyncio.wait_for(local_call(phone, mf, goal, values or {}, agent_name=agent, **kwargs), 300)
+        return await asyncio.wait_for(local_call(phone, mf, goal, values or {}, agent_name=agent.name, **kwargs), 300)
     except (AssertionError, TimeoutError, DialError) as exc:
         raise AssertionError(f"{exc!r}\n{phone.log_tail(80)}") from None
 
@@ -105,7 +118,7 @@ def spacing(line: Any) -> list[float]:
 
 
 async def test_insurer_provider_menu_through_a_secret_entry(telephone: LoopbackTelephone,
-                                                            agent: str) -> None:
+                                                            agent: Agent) -> None:
     """The provider path: press 2, the NPI (a public var, sent in the dispatch) and the tax ID (a secret the
     worker holds), each followed by #."""
     outcome = await call(telephone, agent, "insurer.yaml", "provider_main", {"npi": NPI})
@@ -128,7 +141,7 @@ async def test_insurer_provider_menu_through_a_secret_entry(telephone: LoopbackT
     assert min(tax_id_gaps) >= SIP_BRIDGE.period * 0.6, tax_id_gaps
 
 
-async def test_bank_fraud_over_the_telephone(telephone: LoopbackTelephone, agent: str) -> None:
+async def test_bank_fraud_over_the_telephone(telephone: LoopbackTelephone, agent: Agent) -> None:
     outcome = await call(telephone, agent, "bank.yaml", "fraud")
     result, line = outcome.result, outcome.line
     assert line is not None
@@ -138,7 +151,7 @@ async def test_bank_fraud_over_the_telephone(telephone: LoopbackTelephone, agent
 
 
 async def test_callee_hanging_up_mid_call_ends_with_hangup(telephone: LoopbackTelephone,
-                                                           agent: str) -> None:
+                                                           agent: Agent) -> None:
     # 9 s after answering, the bank line reads its main menu: the navigator has pressed 1 and waits.
     outcome = await call(telephone, agent, "bank.yaml", "fraud", leave_after=9.0)
     assert outcome.line is not None and outcome.line.ended == "left"
@@ -147,17 +160,23 @@ async def test_callee_hanging_up_mid_call_ends_with_hangup(telephone: LoopbackTe
     assert outcome.result.digits == "1"
 
 
-async def test_number_nobody_answers_is_no_answer(telephone: LoopbackTelephone,
-                                                  agent: str) -> None:
-    outcome = await call(telephone, agent, "bank.yaml", "fraud", callee="nobody", ringing_timeout=6)
+async def test_number_nobody_answers_is_no_answer_and_nothing_is_pressed_while_it_rings(
+        telephone: LoopbackTelephone, agent: Agent) -> None:
+    """It rings for 24 s: longer than the bank's 10 s no-prompt wait twice, so a navigator whose clock ran
+    during ringing would have pressed '*' (the issue's symptom). It starts only when answered."""
+    with agent.lock:
+        agent.by_room.clear()
+    outcome = await call(telephone, agent, "bank.yaml", "fraud", callee="nobody", ringing_timeout=24)
     assert outcome.line is None
     assert not outcome.result.reached
     assert outcome.result.reason == "no_answer", (outcome.result.reason, outcome.result.detail)
-    assert outcome.result.digits == "" and outcome.result.path == []  # nothing was pressed while it rang
+    navigator = await agent.result_for_last_call()
+    assert navigator.digits == "" and navigator.timing.keys_sent == 0, navigator.digits
+    assert navigator.reason in {"no_answer", "hangup"}, navigator.reason
 
 
 async def test_call_the_callee_refuses_is_rejected(telephone: LoopbackTelephone,
-                                                   agent: str) -> None:
+                                                   agent: Agent) -> None:
     outcome = await call(telephone, agent, "bank.yaml", "fraud", callee="refuses")
     assert not outcome.result.reached
     assert outcome.result.reason == "rejected", (outcome.result.reason, outcome.result.detail)

@@ -174,3 +174,16 @@ def test_settings_and_trunk_errors(capsys: pytest.CaptureFixture[str]) -> None:
     env = {"LIVEKIT_URL": "ws://127.0.0.1:1", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s" * 32}
     assert run_livekit_call(mf, "fraud", {}, environ=env) == 2
     assert "LIVEKIT_SIP_TRUNK_ID" in capsys.readouterr().err
+
+
+def test_sip_failures_map_to_result_reasons() -> None:
+    from ivrnav.livekit.sipcall import failure_reason
+
+    assert failure_reason(408) == "no_answer"  # livekit-sip's own ringing timeout
+    assert failure_reason(500, sip_status=486) == "busy"  # the far end's status wins over the API's
+    assert failure_reason(None, sip_status=600) == "busy"
+    assert failure_reason(None, sip_status=480) == "no_answer"
+    assert failure_reason(412) == "rejected"  # livekit-sip: the callee wants credentials we lack
+    assert failure_reason(None, sip_status=603) == "rejected"
+    assert failure_reason(None, sip_status=499) == "rejected"  # any other 4xx/6xx refusal
+    assert failure_reason(503) == "error" and failure_reason(None) == "error"
