@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from ivrnav.livekit.devsip import LoopbackTelephone, SipPartMissing
+from ivrnav.livekit.devserver import LiveKitServerMissing
+from ivrnav.livekit.devsip import LoopbackTelephone
 from ivrnav.livekit.dial import DialError
 from ivrnav.livekit.dtmf import DTMF_CODES, SIP_BRIDGE
 from ivrnav.livekit.localcall import LocalCall, local_call
@@ -49,7 +50,7 @@ def telephone() -> Iterator[LoopbackTelephone]:
     phone = LoopbackTelephone()
     try:
         phone.start()
-    except SipPartMissing as exc:
+    except LiveKitServerMissing as exc:  # also livekit-sip / redis-server missing (SipPartMissing)
         missing_part("livekit-sip / redis-server / livekit-server", str(exc))
     try:
         yield phone
@@ -113,6 +114,16 @@ async def call(phone: LoopbackTelephone, agent: Agent, menu: str, goal: str,
         raise AssertionError(f"{exc!r}\n{phone.log_tail(80)}") from None
 
 
+def story(outcome: LocalCall) -> str:
+    """What happened, for a failure message: the navigator's path and what the line said and received."""
+    line = outcome.line
+    return "\n".join([f"result: {outcome.result.reason} {outcome.result.detail} digits={outcome.result.digits!r}",
+                      *map(str, outcome.result.path),
+                      *(map(str, line.spoken) if line else []),
+                      f"line keys: {[k.digit for k in line.keys] if line else None}",
+                      f"line ended: {line.ended if line else None}"])
+
+
 def spacing(line: Any) -> list[float]:
     return [round(b.at - a.at, 3) for a, b in zip(line.keys, line.keys[1:], strict=False)]
 
@@ -124,7 +135,7 @@ async def test_insurer_provider_menu_through_a_secret_entry(telephone: LoopbackT
     outcome = await call(telephone, agent, "insurer.yaml", "provider_main", {"npi": NPI})
     result, line = outcome.result, outcome.line
     assert line is not None
-    assert result.reached, (result.reason, result.detail, line.spoken)
+    assert result.reached, story(outcome)
     assert result.final_menu == "provider_main" and line.visited[-1] == "provider_main"
     # every key the navigator sent crossed the bridge as an RFC 4733 event (code and digit agree), in order
     entered = "".join(k.digit for k in line.keys)
@@ -145,7 +156,7 @@ async def test_bank_fraud_over_the_telephone(telephone: LoopbackTelephone, agent
     outcome = await call(telephone, agent, "bank.yaml", "fraud")
     result, line = outcome.result, outcome.line
     assert line is not None
-    assert result.reached, (result.reason, result.detail, line.spoken)
+    assert result.reached, story(outcome)
     assert [k.digit for k in line.keys] == ["1", "3"]
     assert line.visited[-1] == "fraud"
 
@@ -156,7 +167,7 @@ async def test_callee_hanging_up_mid_call_ends_with_hangup(telephone: LoopbackTe
     outcome = await call(telephone, agent, "bank.yaml", "fraud", leave_after=9.0)
     assert outcome.line is not None and outcome.line.ended == "left"
     assert not outcome.result.reached
-    assert outcome.result.reason == "hangup", (outcome.result.reason, outcome.result.detail)
+    assert outcome.result.reason == "hangup", story(outcome)
     assert outcome.result.digits == "1"
 
 

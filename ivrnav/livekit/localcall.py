@@ -57,6 +57,21 @@ async def _refusing_route(phone: LoopbackTelephone, number: str) -> LineRoute:
     return LineRoute(number, "", trunk.sip_trunk_id, "")
 
 
+async def _hang_up_when_the_line_leaves(phone: LoopbackTelephone, line_task: asyncio.Task[LineReport],
+                                        dial_task: asyncio.Task[NavigationResult], ivr_room: str) -> None:
+    """Wait for the first of the two ends to finish. An IVR that hangs up (or leaves) closes its room, so
+    livekit-sip ends the SIP call with a BYE as a real line would; a participant merely leaving the room
+    would leave the call up, silent. An IVR that could not even start ends the dial with its error."""
+    done, _ = await asyncio.wait({line_task, dial_task}, return_when=asyncio.FIRST_COMPLETED)
+    if line_task in done and not dial_task.done():
+        if line_task.exception() is not None:
+            dial_task.cancel()
+            line_task.result()  # raises: say why
+        async with phone.api() as lk:
+            with contextlib.suppress(api.TwirpError):
+                await lk.room.delete_room(api.DeleteRoomRequest(room=ivr_room))
+
+
 async def local_call(
     phone: LoopbackTelephone,
     menu_file: MenuFile,
@@ -79,6 +94,7 @@ async def local_call(
     route = await (_refusing_route(phone, number) if callee == "refuses" else phone.route(number, ivr_room))
     line: LineParticipant | None = None
     line_task: asyncio.Task[LineReport] | None = None
+    dial_task: asyncio.Task[NavigationResult] | None = None
     try:
         if callee == "ivr":
             line = LineParticipant(menu_file, url=phone.url, token=_token(phone, ivr_room, LINE_IDENTITY),
@@ -89,11 +105,8 @@ async def local_call(
         settings = LiveKitSettings(phone.url, phone.api_key, phone.api_secret)
         dial_task = asyncio.create_task(dial(menu_file, goal, values, settings=settings, trunk=trunk, on_note=on_note,
                                              agent_name=agent_name, ringing_timeout=ringing_timeout))
-        waits: set[asyncio.Task[Any]] = {dial_task} | ({line_task} if line_task else set())
-        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        if line_task in done and not dial_task.done() and line_task.exception() is not None:
-            dial_task.cancel()
-            line_task.result()  # the IVR could not even start: say why
+        if line_task is not None:
+            await _hang_up_when_the_line_leaves(phone, line_task, dial_task, ivr_room)
         result = await dial_task
         report: LineReport | None = None
         if line is not None and line_task is not None:
@@ -101,6 +114,10 @@ async def local_call(
             report = await asyncio.wait_for(line_task, LINE_WAIT)
         return LocalCall(result, report, ivr_room)
     finally:
+        if dial_task is not None and not dial_task.done():
+            dial_task.cancel()
+            with contextlib.suppress(BaseException):
+                await dial_task
         if line_task is not None and not line_task.done():
             line_task.cancel()
             with contextlib.suppress(BaseException):
