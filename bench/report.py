@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -234,6 +235,11 @@ def write_docs(results: dict, path: Path) -> None:
             continue
         lines.append(f"| {r['n']} | {r['steps_per_s']:.0f} | {r['lag_median_ms']:.1f} ms | {r['lag_p99_ms']:.1f} ms | "
                      f"{r['lag_max_ms']:.0f} ms | {r['rss_per_call_kib']:.0f} KiB | {'yes' if r['ok'] else 'no'} |")
+    sip = path.parent.parent / "bench" / "results" / "sip.json"
+    if sip.exists():  # python -m bench.sip's section survives a full rewrite
+        from bench.sip import section
+
+        lines += ["", *section(json.loads(sip.read_text("utf-8")))]
     lines += ["", "## Notes", ""]
     lines += [f"- {n}" for n in notes(results)]
     path.write_text("\n".join(lines) + "\n")

@@ -38,6 +38,8 @@ from ivrnav.navigate.result import NavigationResult
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "sip.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+HEADING = "## SIP against the room-only path"
 CALLS = (("bank.yaml", "fraud"), ("pharmacy.yaml", "hours"))
 
 
@@ -171,6 +173,45 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                                            "call_wall_median")}}
 
 
+def _fmt(value: float | None, unit: str = " s") -> str:
+    return "n/a" if value is None else f"{value:.2f}{unit}"
+
+
+def section(report: dict[str, Any]) -> list[str]:
+    """The docs/benchmarks.md section (``bench.report.write_docs`` keeps it when it rewrites the file)."""
+    by, ratios = report["summary"], report["ratios_sip_over_room"]
+    lines = [HEADING, "",
+             "`python -m bench.sip` (raw numbers in `bench/results/sip.json`): the same worker (offline Whisper) and",
+             "simulated IVR (Piper) on one loopback livekit-server, the IVR either in the navigator's room (*room*:",
+             "keys relayed by the server) or behind livekit-sip (*SIP*: outbound trunk -> SIP/RTP, G.711 and RFC 4733",
+             "on 127.0.0.1 -> inbound trunk). Key delay: from the navigator starting a key string to the IVR",
+             "receiving its first key. Time to goal: navigator seconds from the answer. One run on the shared 2-core",
+             "machine (other jobs running), so single measurements.", "",
+             "| path | calls | reached | key delay median | key delay max | time to goal median | call wall median |",
+             "|---|---|---|---|---|---|---|"]
+    for path in ("room", "sip"):
+        b = by[path]
+        lines.append(f"| {path} | {b['calls']} | {b['reached']} | {_fmt(b['key_delay_median'])} | "
+                     f"{_fmt(b['key_delay_max'])} | {_fmt(b['time_to_goal_median'])} | {_fmt(b['call_wall_median'])} |")
+    lines += ["", "SIP / room: key delay " + _fmt(ratios["key_delay_median"], "x") + ", time to goal "
+              + _fmt(ratios["time_to_goal_median"], "x") + ", call wall time " + _fmt(ratios["call_wall_median"], "x")
+              + ". The bridge adds RTP jitter buffering to the audio (so the STT hears later) and plays each key as",
+              "a 250 ms RFC 4733 event plus a 250 ms gap, so an entry of n keys needs n x 0.5 s on the wire.", ""]
+    return lines
+
+
+def write_section(report: dict[str, Any]) -> None:
+    text = DOCS.read_text("utf-8") if DOCS.exists() else "# Benchmarks\n"
+    block = "\n".join(section(report))
+    if HEADING in text:
+        head, rest = text.split(HEADING, 1)
+        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    DOCS.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1, help="calls per menu and path")
@@ -178,6 +219,7 @@ def main() -> None:
     report = asyncio.run(main_async(args.repeats))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+    write_section(report)
     print(json.dumps({"summary": report["summary"], "ratios_sip_over_room": report["ratios_sip_over_room"]}, indent=2))
 
 
