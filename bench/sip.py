@@ -48,16 +48,16 @@ class KeySends(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self.lock = threading.Lock()
+        self._guard = threading.Lock()  # not ``self.lock``: logging.Handler holds that one around emit()
         self.starts: list[float] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage().startswith("keys "):
-            with self.lock:
+            with self._guard:
                 self.starts.append(time.monotonic())
 
     def take(self) -> list[float]:
-        with self.lock:
+        with self._guard:
             out, self.starts = self.starts, []
         return out
 

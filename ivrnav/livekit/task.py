@@ -76,6 +76,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._on_note = on_note
         self._ringing_timeout = ringing_timeout
         self._sender: DtmfSender | None = dtmf
+        self._answered = False  # until then, words (early media) and departures are not the call's
         self._driver: CallDriver | None = None
         self._run_task: asyncio.Task[None] | None = None
 
@@ -131,6 +132,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
             if self._sender is None:  # keys over a SIP bridge go at its pace; in a room, at once
                 transport = SIP_BRIDGE if line.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP else DIRECT
                 self._sender = DtmfSender.for_participant(self._room.local_participant, transport)
+            self._answered = True
             self._driver.begin()
             result = await self._driver.run()
         logger.info("navigation ended: %s (%s)", result.reason, result.detail)
@@ -140,15 +142,15 @@ class NavigateIVR(AgentTask[NavigationResult]):
     # --------------------------------------------------------------------------------------- events
 
     def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
-        if self._driver is not None:
+        if self._driver is not None and self._answered:
             self._driver.transcript(ev.transcript, ev.is_final)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
-        if self._driver is None:
+        if self._driver is None or not self._answered:  # before the answer, wait_answered sees it
             return
         if self._line_identity is None or participant.identity == self._line_identity:
             self._driver.call_ended("hangup")
 
     def _on_room_disconnected(self, *_: object) -> None:
-        if self._driver is not None:
+        if self._driver is not None and self._answered:
             self._driver.call_ended("room disconnected")
