@@ -5,9 +5,10 @@ run:  ## set up, then navigate menus/bank.yaml on its embedded simulated line
 	@scripts/bootstrap
 	.venv/bin/ivrnav run menus/bank.yaml
 
-test:  ## set up (Python deps, livekit-server, graphviz, Asterisk's recorded prompts), lint, run the whole test suite
+test:  ## set up (Python deps, livekit-server, livekit-sip + redis, graphviz, Asterisk's recorded prompts), lint, run the whole test suite
 	@scripts/bootstrap all
 	@scripts/install-livekit-server
+	@scripts/install-livekit-sip
 	@scripts/ensure-graphviz
 	@scripts/ensure-asterisk-sounds
 	.venv/bin/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -236,7 +237,13 @@ def write_docs(results: dict, path: Path) -> None:
                      f"{r['lag_max_ms']:.0f} ms | {r['rss_per_call_kib']:.0f} KiB | {'yes' if r['ok'] else 'no'} |")
     from bench.robustness import robustness_lines
 
-    lines += ["", *robustness_lines(), "## Notes", ""]
+    lines += ["", *robustness_lines()]
+    sip = path.parent.parent / "bench" / "results" / "sip.json"
+    if sip.exists():  # python -m bench.sip's section survives a full rewrite
+        from bench.sip import section
+
+        lines += ["", *section(json.loads(sip.read_text("utf-8")))]
+    lines += ["", "## Notes", ""]
     lines += [f"- {n}" for n in notes(results)]
     path.write_text("\n".join(lines) + "\n" + kept_section(path, REAL_SECTION))
 

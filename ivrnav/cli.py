@@ -488,3 +488,18 @@ def line_command(file: str, livekit: bool, room: str, identity: str, var_pairs: 
     console.print(f"call over ({report.ended}); keys received: {' '.join(k.digit for k in report.keys) or 'none'}")
 
 
+@main.command(name="call-local")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--goal", help="Goal menu (default: the file's goal).")
+@click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A var's value (default: the line's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (no timeline).")
+def call_local(file: str, goal: str | None, var_pairs: tuple[str, ...], as_json: bool) -> None:
+    """A real phone call on this machine, no phone number needed: livekit-sip on 127.0.0.1 carries it
+    (SIP/RTP, RFC 4733 keys) from the navigator to FILE's simulated IVR. Needs scripts/install-livekit-*."""
+    from ivrnav.livekit.localcall import run_local_call
+
+    mf = _load(file).menu_file
+    goal = goal or mf.goal
+    if goal is None or goal not in mf.menus:
+        _usage(f"pass --goal MENU, one of: {', '.join(mf.menus)}")
+    raise SystemExit(run_local_call(mf, goal, parse_vars(mf, var_pairs, None), as_json=as_json))

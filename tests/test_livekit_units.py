@@ -12,7 +12,7 @@ import pytest
 
 from ivrnav.livekit.dial import DialError, livekit_settings, result_from_dict, run_livekit_call
 from ivrnav.livekit.driver import CallDriver
-from ivrnav.livekit.dtmf import DTMF_CODES, DtmfSender, dtmf_code, key_schedule
+from ivrnav.livekit.dtmf import DTMF_CODES, SIP_BRIDGE, DtmfSender, dtmf_code, key_schedule
 from ivrnav.livekit.worker import JobRequestError, WorkerConfig, menu_keyterms, parse_job
 from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.events import SendDigits
@@ -58,6 +58,26 @@ async def test_sender_paces_keys_and_logs_only_masked(caplog: pytest.LogCaptureF
     gaps = [round(b[2] - a[2], 6) for a, b in itertools.pairwise(sent)]
     assert gaps == [0.1] * 10
     assert ACCOUNT not in caplog.text and "••••••••••#" in caplog.text
+
+
+async def test_sender_over_the_sip_bridge_paces_keys_as_the_bridge_plays_them() -> None:
+    """livekit-sip plays each key for 250 ms plus a 250 ms gap: keys are published no closer than that,
+    and the send (so ``DigitsSent``) ends only when the bridge has played the last one."""
+    clock = [0.0]
+    sent: list[tuple[str, float]] = []
+
+    async def publish(code: int, digit: str) -> None:
+        sent.append((digit, clock[0]))
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    sender = DtmfSender(publish, sleep=sleep, clock=lambda: clock[0], transport=SIP_BRIDGE)
+    await sender.send("12w3", 0.15)
+    assert [(d, round(t, 6)) for d, t in sent] == [("1", 0.0), ("2", 0.5), ("3", 1.5)]
+    assert round(clock[0], 6) == 2.0  # the last key's tone and gap are over
+    # a file asking for slower keys than the bridge's period keeps its own pacing
+    assert [p.offset for p in key_schedule("12", 0.8, SIP_BRIDGE)] == [0.0, 0.8]
 
 
 def test_job_metadata_rules(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,3 +174,16 @@ def test_settings_and_trunk_errors(capsys: pytest.CaptureFixture[str]) -> None:
     env = {"LIVEKIT_URL": "ws://127.0.0.1:1", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s" * 32}
     assert run_livekit_call(mf, "fraud", {}, environ=env) == 2
     assert "LIVEKIT_SIP_TRUNK_ID" in capsys.readouterr().err
+
+
+def test_sip_failures_map_to_result_reasons() -> None:
+    from ivrnav.livekit.sipcall import failure_reason
+
+    assert failure_reason(408) == "no_answer"  # livekit-sip's own ringing timeout
+    assert failure_reason(500, sip_status=486) == "busy"  # the far end's status wins over the API's
+    assert failure_reason(None, sip_status=600) == "busy"
+    assert failure_reason(None, sip_status=480) == "no_answer"
+    assert failure_reason(412) == "rejected"  # livekit-sip: the callee wants credentials we lack
+    assert failure_reason(None, sip_status=603) == "rejected"
+    assert failure_reason(None, sip_status=499) == "rejected"  # any other 4xx/6xx refusal
+    assert failure_reason(503) == "error" and failure_reason(None) == "error"

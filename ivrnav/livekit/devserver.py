@@ -22,7 +22,10 @@ an unknown key is a startup error rather than a silent no-op):
   ``ice_tcp=False`` writes ``tcp_port: 0`` to switch it off where even a listening socket matters.
 * ``rtc.stun_servers: [127.0.0.1:<closed port>]``: otherwise the server hands clients Google/Twilio
   public STUN servers and the client's WebRTC stack would contact them.
-* ``turn.enabled: false``, no ``redis``, no ``webhook``, no ``prometheus_port``: nothing else to reach.
+* ``turn.enabled: false``, no ``webhook``, no ``prometheus_port``: nothing else to reach.
+* ``redis.address`` only when given (``redis_address=``, a loopback ``redis-server``): the SIP service
+  (``ivrnav.livekit.devsip``) talks to livekit-server through Redis; without it the server runs alone.
+  With it, also ``agents.target_load: 2.0`` (see ``_render_config``).
 """
 
 from __future__ import annotations
@@ -116,11 +119,16 @@ def _distinct_free_ports() -> tuple[int, int, int, int]:
     return ports[0], ports[1], ports[2], ports[3]
 
 
-def _render_config(*, http: int, ice_tcp: int, ice_udp: int, stun: int, key: str, secret: str) -> str:
+def _render_config(*, http: int, ice_tcp: int, ice_udp: int, stun: int, key: str, secret: str,
+                   redis: str | None = None) -> str:
     """The server config; ``ice_tcp=0`` disables ICE/TCP (the server's default would be 7881)."""
     # Hand-written YAML keeps the module free of a yaml dependency and the output easy to read in logs.
     return "\n".join(
-        [
+        # With Redis, jobs go to workers by psrpc affinity (target_load - the worker's reported CPU load): on a
+        # busy machine a worker's load exceeds the default 0.7 and it gets no second job. Loopback dev
+        # servers share their cores with everything else, so every worker keeps a positive affinity.
+        ([f"redis:\n  address: {redis}", "agents:\n  target_load: 2.0"] if redis else [])
+        + [
             f"port: {http}",
             "bind_addresses:",
             f"  - {LOOPBACK}",
@@ -163,8 +171,10 @@ class LoopbackLiveKitServer:
         startup_timeout: float = 20.0,
         stop_timeout: float = 5.0,
         ice_tcp: bool = True,
+        redis_address: str | None = None,
     ) -> None:
         self._binary_arg = binary
+        self.redis_address = redis_address
         self.api_key = api_key
         # livekit-server logs an error for secrets under 32 characters; 48 hex chars keeps the log clean.
         self.api_secret = api_secret if api_secret is not None else secrets.token_hex(24)
@@ -289,6 +299,7 @@ class LoopbackLiveKitServer:
                 stun=self.stun_port,
                 key=self.api_key,
                 secret=self.api_secret,
+                redis=self.redis_address,
             ),
             encoding="utf-8",
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import secrets
 import sys
@@ -22,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.duration_pb2 import Duration
 from livekit import api, rtc
 from rich.console import Console
 from rich.markup import escape
 
-from ivrnav.livekit.worker import AGENT_NAME, RESULT_TOPIC, TIMELINE_TOPIC
+from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT, failure_reason
+from ivrnav.livekit.worker import AGENT_NAME, LISTENING, RESULT_TOPIC, STATE_ATTRIBUTE, TIMELINE_TOPIC
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.result import Drift, NavigationResult, PathEntry, Timing
 
@@ -90,6 +93,7 @@ async def dial(
     agent_name: str = AGENT_NAME,
     room_name: str | None = None,
     join_timeout: float = AGENT_JOIN_TIMEOUT,
+    ringing_timeout: float = DEFAULT_RINGING_TIMEOUT,
 ) -> NavigationResult:
     """Place the call and return the worker's result. Raises ``DialError`` for anything that stops the
     call being placed; always deletes the room (which hangs up the SIP leg)."""
@@ -142,12 +146,23 @@ async def dial(
                 raise DialError(f"no `{agent_name}` worker took the call within "
                                 f"{DISPATCH_ATTEMPTS * join_timeout:.0f} s; is one running against this "
                                 "server (`ivrnav worker`)?")
+            # The bridge rings for at most ringing_timeout and hangs up after max_call, as the navigator would.
+            request = api.CreateSIPParticipantRequest(
+                sip_trunk_id=trunk, sip_call_to=phone, room_name=room_name, participant_identity=LINE_IDENTITY,
+                participant_name=menu_file.name, wait_until_answered=True,
+                ringing_timeout=Duration(seconds=math.ceil(ringing_timeout)),
+                max_call_duration=Duration(seconds=math.ceil(menu_file.defaults.max_call)))
             try:
-                await asyncio.wait_for(lk.sip.create_sip_participant(api.CreateSIPParticipantRequest(
-                    sip_trunk_id=trunk, sip_call_to=phone, room_name=room_name,
-                    participant_identity=LINE_IDENTITY, participant_name=menu_file.name)), API_TIMEOUT)
+                await asyncio.wait_for(lk.sip.create_sip_participant(request),
+                                       ringing_timeout + API_TIMEOUT)
             except api.TwirpError as exc:
-                raise DialError(f"dialling {phone} through trunk {trunk} failed: {exc.message}") from None
+                failed = _call_failure(menu_file, goal, phone, exc)
+                if failed is None:
+                    raise DialError(f"dialling {phone} through trunk {trunk} failed: {exc.message}") from None
+                return failed
+            except TimeoutError:
+                return NavigationResult(reached=False, goal=goal, reason="no_answer",
+                                        detail=f"{phone} did not answer within {ringing_timeout:.0f} s")
             limit = menu_file.defaults.max_call * 1.1 + 60
             try:
                 return await asyncio.wait_for(done, limit)
@@ -165,11 +180,26 @@ async def dial(
             await lk.aclose()
 
 
+def _call_failure(menu_file: MenuFile, goal: str, phone: str, exc: api.TwirpError) -> NavigationResult | None:
+    """The result for a call the far end did not take (busy, no answer, rejected), or None when the
+    failure is ours to fix (trunk, server, SIP service)."""
+    raw = exc.metadata.get("sip_status_code") if exc.metadata else None
+    sip_status = int(raw) if raw and str(raw).isdigit() else None
+    if sip_status is None and exc.status not in (408, 412):  # livekit-sip's ringing timeout / auth refusal
+        return None
+    reason = failure_reason(exc.status, sip_status)
+    shown = f"SIP {sip_status}" if sip_status else f"status {exc.status}"
+    return NavigationResult(reached=False, goal=goal, final_menu=None, reason=reason,
+                            detail=f"calling {phone}: {exc.message} ({shown})")
+
+
 async def _agent_joined(room: rtc.Room, timeout: float) -> bool:
-    """Whether an agent participant is (or becomes) present in ``room`` within ``timeout`` seconds."""
+    """Whether an agent participant whose session listens is (or becomes) present in ``room`` within
+    ``timeout`` seconds: joining is not enough, its speech pipeline must be up before the phone rings."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        if any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in room.remote_participants.values()):
+        if any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and p.attributes.get(STATE_ATTRIBUTE) == LISTENING
+               for p in room.remote_participants.values()):
             return True
         await asyncio.sleep(0.25)
     return False

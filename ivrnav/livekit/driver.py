@@ -94,6 +94,12 @@ class CallDriver:
     def call_ended(self, reason: str = "hangup") -> None:
         self._events.put_nowait(CallEnded(reason, self.now()))
 
+    def unanswered(self, reason: str, detail: str) -> NavigationResult:
+        """End a call that never started (not answered, busy, rejected) with ``reason``; no ``run()``."""
+        self.begin()
+        self.result = self._fail(reason, detail)
+        return self.result
+
     # ------------------------------------------------------------------------------------------- loop
 
     async def run(self) -> NavigationResult:

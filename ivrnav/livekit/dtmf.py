@@ -13,13 +13,30 @@ from dataclasses import dataclass
 
 from ivrnav.menu.template import PAUSES, key_offsets
 
-__all__ = ["DTMF_CODES", "DtmfSender", "KeyPress", "dtmf_code", "key_schedule"]
+__all__ = ["DIRECT", "DTMF_CODES", "SIP_BRIDGE", "DtmfSender", "KeyPress", "KeyTransport", "dtmf_code", "key_schedule"]
 
 logger = logging.getLogger("ivrnav.livekit.dtmf")
 
 # RFC 4733 section 3.2 event codes for the 16 keypad keys.
 DTMF_CODES: dict[str, int] = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14, "D": 15}
 PUBLISH_TIMEOUT = 5.0  # seconds for one publish_dtmf; a stuck signalling link must not wedge the call
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTransport:
+    """How the path to the line carries keys. ``period``: the least time one key occupies it (the next key
+    waits); ``tail``: how long after publishing the last key it is really out."""
+
+    name: str
+    period: float
+    tail: float
+
+
+# A participant in the room: the server relays each publish_dtmf at once.
+DIRECT = KeyTransport("room", 0.0, 0.0)
+# livekit-sip plays each digit as a 250 ms RFC 4733 event plus a 250 ms gap and blocks meanwhile
+# (media-sdk dtmf.Write): a key published sooner only queues, and the last is on the wire 0.5 s later.
+SIP_BRIDGE = KeyTransport("sip", 0.5, 0.5)
 
 
 def dtmf_code(key: str) -> int:
@@ -36,10 +53,10 @@ class KeyPress:
     key: str
 
 
-def key_schedule(digits: str, inter_digit: float) -> list[KeyPress]:
+def key_schedule(digits: str, inter_digit: float, transport: KeyTransport = DIRECT) -> list[KeyPress]:
     """When each key goes out relative to the first (``key_offsets``: the simulated runner's timing too,
-    so simulations and real calls agree)."""
-    offsets, _ = key_offsets(digits, inter_digit)
+    so simulations and real calls agree), never closer than the transport carries them."""
+    offsets, _ = key_offsets(digits, max(inter_digit, transport.period))
     for ch in digits:
         if ch not in PAUSES:
             dtmf_code(ch)  # validate before anything is sent
@@ -57,24 +74,26 @@ class DtmfSender:
     """
 
     def __init__(self, publish: Publish, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, transport: KeyTransport = DIRECT) -> None:
         self._publish = publish
+        self.transport = transport
         self._sleep = sleep
         self._clock = clock
         self._lock = asyncio.Lock()  # two overlapping sends would interleave keys
 
     @classmethod
-    def for_participant(cls, participant: object) -> DtmfSender:
+    def for_participant(cls, participant: object, transport: KeyTransport = DIRECT) -> DtmfSender:
         """A sender for an ``rtc.LocalParticipant``."""
 
         async def publish(code: int, digit: str) -> None:
             await participant.publish_dtmf(code=code, digit=digit)  # type: ignore[attr-defined]
 
-        return cls(publish)
+        return cls(publish, transport=transport)
 
     async def send(self, digits: str, inter_digit: float, masked: str | None = None) -> list[float]:
-        """Send ``digits``; return the clock time each key went out. Logs ``masked`` only."""
-        schedule = key_schedule(digits, inter_digit)
+        """Send ``digits``; return the clock time each key was published. Returns once the transport has
+        carried the last key (``tail``), which is when ``DigitsSent`` is true. Logs ``masked`` only."""
+        schedule = key_schedule(digits, inter_digit, self.transport)
         shown = masked if masked is not None else "•" * len(schedule)
         logger.debug("sending DTMF %s (inter-digit %.2f s)", shown, inter_digit)
         sent: list[float] = []
@@ -86,4 +105,6 @@ class DtmfSender:
                     await self._sleep(delay)
                 sent.append(self._clock())
                 await asyncio.wait_for(self._publish(DTMF_CODES[press.key], press.key), PUBLISH_TIMEOUT)
+            if schedule and self.transport.tail > 0:
+                await self._sleep(self.transport.tail)
         return sent

@@ -44,8 +44,9 @@ from livekit.agents.voice.agent import AgentTask
 from livekit.agents.voice.events import UserInputTranscribedEvent
 
 from ivrnav.livekit.driver import CallDriver
-from ivrnav.livekit.dtmf import DtmfSender
+from ivrnav.livekit.dtmf import DIRECT, SIP_BRIDGE, DtmfSender
 from ivrnav.livekit.observe import NavigationSpan, navigation_span, record_result
+from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT, wait_answered
 from ivrnav.livekit.stt_options import call_keyterms, fit_keyterms, limit_for
 from ivrnav.menu.compiler import compile_file
 from ivrnav.menu.model import MenuFile
@@ -111,6 +112,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         dtmf: DtmfSender | None = None,
         on_note: Callable[[Note], None] | None = None,
         handover_wait: float = HANDOVER_WAIT,
+        ringing_timeout: float = DEFAULT_RINGING_TIMEOUT,
     ) -> None:
         mf = menu_file if isinstance(menu_file, MenuFile) else compile_file(menu_file).menu_file
         # Built now so a bad goal or var fails at construction, before the call is touched.
@@ -124,9 +126,11 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._ivr_after = ivr_detection_after
         self._line_identity = line_identity
         self._room = room
-        self._dtmf = dtmf
         self._on_note = on_note
         self._handover_wait = handover_wait
+        self._ringing_timeout = ringing_timeout
+        self._sender: DtmfSender | None = dtmf
+        self._answered = False  # until then, words (early media) and departures are not the call's
         self._driver: CallDriver | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._saved_keyterms: list[str] | None = None
@@ -170,10 +174,10 @@ class NavigateIVR(AgentTask[NavigationResult]):
             with contextlib.suppress(RuntimeError):
                 linked = self.session.room_io.linked_participant
                 self._line_identity = linked.identity if linked else None
-        sender = self._dtmf or DtmfSender.for_participant(room.local_participant)
 
         async def send(action: SendDigits) -> None:
-            await sender.send(action.digits, action.inter_digit, action.masked)
+            assert self._sender is not None  # set once the line answered, before the first key
+            await self._sender.send(action.digits, action.inter_digit, action.masked)
 
         async def say(text: str) -> None:
             # Not added to the chat context (it may hold a secret) and not interruptible: the IVR talks
@@ -187,7 +191,6 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self.session.on("user_input_transcribed", self._on_transcribed)
         room.on("participant_disconnected", self._on_participant_disconnected)
         room.on("disconnected", self._on_room_disconnected)
-        self._driver.begin()
         self._run_task = asyncio.create_task(self._run(), name="ivrnav-navigate")
 
     async def on_exit(self) -> None:
@@ -205,11 +208,23 @@ class NavigateIVR(AgentTask[NavigationResult]):
         raise StopResponse()  # the IVR's words are for the navigator, never a turn to answer
 
     async def _run(self) -> None:
-        assert self._driver is not None
+        assert self._driver is not None and self._room is not None
+        # The clock starts when the callee answers (a SIP line's sip.callStatus "active"), never while
+        # it rings: ringing is silence the navigator would take for a menu that says nothing.
+        line = await wait_answered(self._room, self._line_identity, self._ringing_timeout)
         # one span per call (the framework's tracer, inside the session's trace) and the worker's metrics
         with navigation_span(self._menu_file, self._navigator.goal) as span:
             self._span = span
-            result = await self._driver.run()
+            if isinstance(line, str):
+                result = self._driver.unanswered(line, "the call was not answered" if line == "no_answer"
+                                                 else "the line ended the call before answering")
+            else:
+                if self._sender is None:  # keys over a SIP bridge go at its pace; in a room, at once
+                    transport = SIP_BRIDGE if line.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP else DIRECT
+                    self._sender = DtmfSender.for_participant(self._room.local_participant, transport)
+                self._answered = True
+                self._driver.begin()
+                result = await self._driver.run()
             span.finish(result)
         self._span = None
         record_result(self._menu_file, result)
@@ -315,8 +330,8 @@ class NavigateIVR(AgentTask[NavigationResult]):
             self._on_note(note)
 
     def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
-        if self._driver is None:
-            return
+        if self._driver is None or not self._answered:
+            return  # before the answer: ringing and early media are not the call's
         self._watch_ivr_detection()
         text = ev.transcript.strip()
         if text:
@@ -326,11 +341,11 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._driver.transcript(ev.transcript, ev.is_final)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
-        if self._driver is None:
+        if self._driver is None or not self._answered:  # before the answer, wait_answered sees it
             return
         if self._line_identity is None or participant.identity == self._line_identity:
             self._driver.call_ended("hangup")
 
     def _on_room_disconnected(self, *_: object) -> None:
-        if self._driver is not None:
+        if self._driver is not None and self._answered:
             self._driver.call_ended("room disconnected")

@@ -65,6 +65,9 @@ RESULT_TOPIC = "ivrnav.result"
 DEFAULT_LINE_IDENTITY = "ivr-line"
 CONNECT_TIMEOUT = 20.0
 PUBLISH_TIMEOUT = 5.0
+# The agent's participant attribute that says its session listens (dial() places the call only then).
+STATE_ATTRIBUTE, LISTENING = "ivrnav.state", "listening"
+PREWARM_TIMEOUT = 180.0
 
 
 class JobRequestError(ValueError):
@@ -274,6 +277,8 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
         close_on_disconnect=False,
     )
     await session.start(agent=_Host(make_task, done), room=room, room_options=options, record=False)
+    with contextlib.suppress(Exception):  # a caller that does not wait for it loses nothing
+        await asyncio.wait_for(room.local_participant.set_attributes({STATE_ATTRIBUTE: LISTENING}), PUBLISH_TIMEOUT)
     limit = request.menu_file.defaults.max_call * 1.1 + 30
     try:
         await asyncio.wait_for(finished.wait(), limit)
@@ -330,7 +335,20 @@ def build_server(
         await run_job(ctx, config)
 
     server.rtc_session(entrypoint, agent_name=config.agent_name)
+    if config.stt == "offline":
+        server.setup_fnc = _prewarm_offline
+        # loading Whisper on a busy 2-core machine takes far longer than LiveKit's 10 s default
+        server.update_options(initialize_process_timeout=PREWARM_TIMEOUT)
     return server
+
+
+def _prewarm_offline(_proc: object) -> None:
+    """Load the offline models (process-wide caches) before the worker takes jobs, not on a call."""
+    from ivrnav.speech.stt import load_whisper
+    from ivrnav.speech.tts import default_synthesizer
+
+    load_whisper()
+    default_synthesizer()
 
 
 def load_secrets_file(path: str | Path) -> dict[str, str]:

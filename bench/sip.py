@@ -1,0 +1,227 @@
+"""``python -m bench.sip``: a phone call over SIP against the room-only path, on one loopback stack.
+
+Both paths use the same livekit-server, the same in-process ``ivrnav worker`` (offline Whisper) and the
+same simulated IVR (``LineParticipant``, Piper audio). The *room* path puts the IVR in the navigator's
+room (keys relayed by the server as ``sip_dtmf_received``); the *SIP* path dials it through livekit-sip
+(outbound trunk -> SIP/RTP on 127.0.0.1 -> inbound trunk -> the IVR's room; keys as RFC 4733 events).
+
+Measured per call: **key delivery delay** (from the moment the navigator starts sending a key string to
+the IVR receiving its first key; both clocks are this process's monotonic clock, since worker and IVR
+run here) and **time to goal** (navigator seconds from the answer to the goal, and the whole call's
+wall time from dialling to the result). Results and SIP/room ratios go to bench/results/sip.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import platform
+import secrets
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from livekit import api
+
+from ivrnav.livekit.devsip import LoopbackTelephone
+from ivrnav.livekit.dial import LINE_IDENTITY
+from ivrnav.livekit.line_participant import LineParticipant
+from ivrnav.livekit.localcall import local_call
+from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
+from ivrnav.menu.compiler import compile_file
+from ivrnav.navigate.result import NavigationResult
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results" / "sip.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+HEADING = "## SIP against the room-only path"
+CALLS = (("bank.yaml", "fraud"), ("pharmacy.yaml", "hours"))
+
+
+class KeySends(logging.Handler):
+    """When the navigator starts sending each key string (the driver logs ``keys <masked>`` then)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self._guard = threading.Lock()  # not ``self.lock``: logging.Handler holds that one around emit()
+        self.starts: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("keys "):
+            with self._guard:
+                self.starts.append(time.monotonic())
+
+    def take(self) -> list[float]:
+        with self._guard:
+            out, self.starts = self.starts, []
+        return out
+
+
+def first_key_delays(sends: list[float], received: list[float]) -> list[float]:
+    """For each send, the delay until the IVR's first key received after it started."""
+    delays = []
+    for start in sends:
+        later = [t for t in received if t >= start]
+        if later:
+            delays.append(later[0] - start)
+    return delays
+
+
+async def room_call(phone: LoopbackTelephone, agent: str, results: dict[str, NavigationResult], menu: str,
+                    goal: str, keys_at: list[float]) -> NavigationResult:
+    """The IVR in the navigator's own room: no SIP at all."""
+    room = f"bench-room-{secrets.token_hex(4)}"
+    mf = compile_file(ROOT / "menus" / menu).menu_file
+    token = (api.AccessToken(phone.api_key, phone.api_secret).with_identity(LINE_IDENTITY)
+             .with_grants(api.VideoGrants(room_join=True, room=room)).to_jwt())
+    line = LineParticipant(mf, url=phone.url, token=token, wait_caller=120, max_duration=300,
+                           on_event=lambda kind, _t: keys_at.append(time.monotonic()) if kind == "key" else None)
+    task = asyncio.create_task(line.run())
+    meta = json.dumps({"menu": str(ROOT / "menus" / menu), "goal": goal, "line_identity": LINE_IDENTITY,
+                       "room": room})
+    async with phone.api() as lk:
+        await lk.room.create_room(api.CreateRoomRequest(name=room))
+        await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name=agent, room=room,
+                                                                               metadata=meta))
+        deadline = time.monotonic() + 300
+        while room not in results and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        line.leave_after = 0.0
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 30)
+        with contextlib.suppress(Exception):
+            await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+    return results[room]
+
+
+async def main_async(repeats: int) -> dict[str, Any]:
+    sends = KeySends()
+    logging.getLogger("ivrnav.livekit.driver").addHandler(sends)
+    logging.getLogger("ivrnav.livekit.driver").setLevel(logging.INFO)
+    rows: list[dict[str, Any]] = []
+    with LoopbackTelephone() as phone:
+        results: dict[str, NavigationResult] = {}
+        lock = threading.Lock()
+
+        def on_result(result: NavigationResult, metadata: dict[str, Any]) -> None:
+            with lock:
+                results[str(metadata.get("room"))] = result
+
+        name = f"{AGENT_NAME}-bench-{secrets.token_hex(3)}"
+        server = build_server(WorkerConfig(stt="offline", agent_name=name, on_result=on_result),
+                              ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret)
+        registered = asyncio.Event()
+        server.on("worker_registered", lambda *_: registered.set())
+        worker = asyncio.create_task(server.run(devmode=True))
+        await asyncio.wait_for(registered.wait(), 120)
+        try:
+            for _ in range(repeats):
+                for menu, goal in CALLS:
+                    for path in ("room", "sip"):
+                        keys_at: list[float] = []
+                        sends.take()
+                        started = time.monotonic()
+                        if path == "sip":
+                            mf = compile_file(ROOT / "menus" / menu).menu_file
+                            call = await local_call(phone, mf, goal, {}, agent_name=name, on_line_event=lambda k, _t,
+                                                    acc=keys_at: acc.append(time.monotonic()) if k == "key" else None)
+                            result = call.result
+                        else:
+                            result = await room_call(phone, name, results, menu, goal, keys_at)
+                        wall = time.monotonic() - started
+                        delays = first_key_delays(sends.take(), keys_at)
+                        row = {"path": path, "menu": menu, "goal": goal, "reached": result.reached,
+                               "reason": result.reason, "keys": len(keys_at), "key_delay": delays,
+                               "time_to_goal": result.timing.goal_at, "call_wall": round(wall, 3)}
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.aclose(), 30)
+            worker.cancel()
+            with contextlib.suppress(BaseException):
+                await worker
+    return summarise(rows)
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    by: dict[str, dict[str, Any]] = {}
+    for path in ("room", "sip"):
+        mine = [r for r in rows if r["path"] == path]
+        delays = [d for r in mine for d in r["key_delay"]]
+        ttg = [r["time_to_goal"] for r in mine if r["reached"] and r["time_to_goal"] is not None]
+        by[path] = {"calls": len(mine), "reached": sum(r["reached"] for r in mine),
+                    "key_delay_median": _median(delays), "key_delay_max": round(max(delays), 3) if delays else None,
+                    "time_to_goal_median": _median(ttg), "call_wall_median": _median([r["call_wall"] for r in mine])}
+
+    def ratio(key: str) -> float | None:
+        a, b = by["sip"][key], by["room"][key]
+        return round(a / b, 2) if a and b else None
+
+    return {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+            "calls": rows, "summary": by,
+            "ratios_sip_over_room": {k: ratio(k) for k in ("key_delay_median", "time_to_goal_median",
+                                                           "call_wall_median")}}
+
+
+def _fmt(value: float | None, unit: str = " s") -> str:
+    return "n/a" if value is None else f"{value:.2f}{unit}"
+
+
+def section(report: dict[str, Any]) -> list[str]:
+    """The docs/benchmarks.md section (``bench.report.write_docs`` keeps it when it rewrites the file)."""
+    by, ratios = report["summary"], report["ratios_sip_over_room"]
+    lines = [HEADING, "",
+             "`python -m bench.sip` (raw numbers in `bench/results/sip.json`): the same worker (offline Whisper) and",
+             "simulated IVR (Piper) on one loopback livekit-server, the IVR either in the navigator's room (*room*:",
+             "keys relayed by the server) or behind livekit-sip (*SIP*: outbound trunk -> SIP/RTP, G.711 and RFC 4733",
+             "on 127.0.0.1 -> inbound trunk). Key delay: from the navigator starting a key string to the IVR",
+             "receiving its first key. Time to goal: navigator seconds from the answer. One run on the shared 2-core",
+             "machine (other jobs running), so single measurements.", "",
+             "| path | calls | reached | key delay median | key delay max | time to goal median | call wall median |",
+             "|---|---|---|---|---|---|---|"]
+    for path in ("room", "sip"):
+        b = by[path]
+        lines.append(f"| {path} | {b['calls']} | {b['reached']} | {_fmt(b['key_delay_median'])} | "
+                     f"{_fmt(b['key_delay_max'])} | {_fmt(b['time_to_goal_median'])} | {_fmt(b['call_wall_median'])} |")
+    lines += ["", "SIP / room: key delay " + _fmt(ratios["key_delay_median"], "x") + ", time to goal "
+              + _fmt(ratios["time_to_goal_median"], "x") + ", call wall time " + _fmt(ratios["call_wall_median"], "x")
+              + ". The bridge adds RTP jitter buffering to the audio (so the STT hears later) and plays each key as",
+              "a 250 ms RFC 4733 event plus a 250 ms gap, so an entry of n keys needs n x 0.5 s on the wire.", ""]
+    return lines
+
+
+def write_section(report: dict[str, Any]) -> None:
+    text = DOCS.read_text("utf-8") if DOCS.exists() else "# Benchmarks\n"
+    block = "\n".join(section(report))
+    if HEADING in text:
+        head, rest = text.split(HEADING, 1)
+        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    DOCS.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=1, help="calls per menu and path")
+    args = parser.parse_args()
+    report = asyncio.run(main_async(args.repeats))
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+    write_section(report)
+    print(json.dumps({"summary": report["summary"], "ratios_sip_over_room": report["ratios_sip_over_room"]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
