@@ -152,8 +152,9 @@ def parse_job(metadata: str, config: WorkerConfig, environ: Mapping[str, str] | 
 
 
 def make_stt(kind: str, menu_file: MenuFile, goal: str | None) -> Any:
-    """The call's STT: key terms of the route to ``goal`` first, within the provider's limit; for Deepgram
-    also digits as numerals, the route's language and the training opt-out (ivrnav.livekit.stt_options)."""
+    """The call's STT. Deepgram: the route to ``goal``'s key terms first within its limit, digits as
+    numerals, the route's language, the training opt-out (ivrnav.livekit.stt_options). Offline: Whisper
+    with the menu's key terms."""
     if kind == "offline":
         from ivrnav.speech.stt import WhisperSTT
 
