@@ -288,13 +288,15 @@ def build_server(
     port: int | None = None,
     metrics_port: int | None = None,
     load_threshold: float | None = None,
+    load_fnc: Callable[[], float] | None = None,
 ) -> AgentServer:
     """An ``AgentServer`` serving ``config.agent_name``. Jobs run on threads of this process: calls are
     I/O bound and the offline models are loaded once and shared.
 
     ``host``/``port``: the framework's health server (``/`` and ``/worker``); by default all interfaces and
     the framework's port (8081 in production, a free one in dev mode), so an orchestrator's health check can
-    reach it. ``metrics_port``: serve Prometheus ``/metrics`` (ivrnav's call metrics and the framework's)."""
+    reach it. ``metrics_port``: serve Prometheus ``/metrics`` (ivrnav's call metrics and the framework's).
+    ``load_fnc``: the load the worker reports (default: the framework's CPU average)."""
     if config.stt == "offline":
         # livekit plugins register themselves on import and insist on the main thread; the offline STT
         # imports Silero lazily on a job thread, so import it here first.
@@ -314,6 +316,7 @@ def build_server(
         host=host,
         **({"port": port} if port is not None else {}),
         prometheus_port=metrics_port,
+        load_fnc=load_fnc,
         job_executor_type=JobExecutorType.THREAD,
         num_idle_processes=0,
     )
