@@ -86,7 +86,11 @@ class _Main(click.Group):
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ivrnav")
 def main() -> None:
-    """ivrnav: navigate phone IVRs from declarative menu files."""
+    """ivrnav: navigate phone IVRs from declarative menu files.
+
+    Exit status: 0 reached / ok, 1 not reached / menu file errors, 2 usage error, 3 warnings with
+    `validate --strict`, 130 interrupted.
+    """
 
 
 @main.command()

@@ -82,7 +82,7 @@ async def running_worker(server: LoopbackLiveKitServer, monkeypatch: pytest.Monk
     # the shared name and hand it this test's job.
     results = Results(f"{AGENT_NAME}-{secrets.token_hex(3)}")
     worker = build_server(WorkerConfig(stt="offline", on_result=results.add, agent_name=results.agent_name),
-                          ws_url=server.url,
+                          ws_url=server.url, host="127.0.0.1",  # tests listen on loopback only
                           api_key=server.api_key, api_secret=server.api_secret)
     registered = asyncio.Event()
     worker.on("worker_registered", lambda *_: registered.set())

@@ -159,8 +159,9 @@ def parse_job(metadata: str, config: WorkerConfig, environ: Mapping[str, str] | 
 
 
 def make_stt(kind: str, menu_file: MenuFile, goal: str | None) -> Any:
-    """The call's STT: key terms of the route to ``goal`` first, within the provider's limit; for Deepgram
-    also digits as numerals, the route's language and the training opt-out (ivrnav.livekit.stt_options)."""
+    """The call's STT. Deepgram: the route to ``goal``'s key terms first within its limit, digits as
+    numerals, the route's language, the training opt-out (ivrnav.livekit.stt_options). Offline: Whisper
+    with the menu's key terms."""
     if kind == "offline":
         from ivrnav.speech.stt import WhisperSTT
 
@@ -301,13 +302,15 @@ def build_server(
     port: int | None = None,
     metrics_port: int | None = None,
     load_threshold: float | None = None,
+    load_fnc: Callable[[], float] | None = None,
 ) -> AgentServer:
     """An ``AgentServer`` serving ``config.agent_name``. Jobs run on threads of this process: calls are
     I/O bound and the offline models are loaded once and shared.
 
     ``host``/``port``: the framework's health server (``/`` and ``/worker``); by default all interfaces and
     the framework's port (8081 in production, a free one in dev mode), so an orchestrator's health check can
-    reach it. ``metrics_port``: serve Prometheus ``/metrics`` (ivrnav's call metrics and the framework's)."""
+    reach it. ``metrics_port``: serve Prometheus ``/metrics`` (ivrnav's call metrics and the framework's).
+    ``load_fnc``: the load the worker reports (default: the framework's CPU average)."""
     if config.stt == "offline":
         # livekit plugins register themselves on import and insist on the main thread; the offline STT
         # imports Silero lazily on a job thread, so import it here first.
@@ -327,6 +330,7 @@ def build_server(
         host=host,
         **({"port": port} if port is not None else {}),
         prometheus_port=metrics_port,
+        load_fnc=load_fnc,
         job_executor_type=JobExecutorType.THREAD,
         num_idle_processes=0,
     )
