@@ -391,3 +391,10 @@ def test_the_repeat_option_is_found_among_options(tree):
     repeat = rules.repeat_option(tree.options_of("main"))
     assert repeat is not None and repeat.keys == "*"
     assert rules.repeat_option(tree.menus["main"].options) is None
+
+
+def test_mid_prompt_the_routes_option_is_found_after_other_options(tree):
+    refills = tree.menus["pharmacy"].options[2]
+    found = _unknown(tree, [offer("6", "prescription refills")], ended=False, on_route=[refills],
+                     lookahead=["pharmacy"])
+    assert found is not None and found[0].key == "6"
