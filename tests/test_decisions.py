@@ -83,6 +83,7 @@ def test_words_inside_the_current_prompt_are_that_prompt_going_on():
     prompt = "main menu for pharmacy press 1 for store hours press 2"
     window = "for store hours press 2"
     score = fuzz.partial_ratio(window, prompt)
+    assert rules.inside_prompt(window, prompt, TH)
     assert rules.inside_prompt(window, prompt, at(continues=score))
     assert not rules.inside_prompt(window, prompt, at(continues=score + 0.01))
     assert not rules.inside_prompt(window, "", at(continues=0))  # no current prompt: nothing to continue
@@ -142,6 +143,7 @@ def test_offers_that_fit_none_of_the_options_contradict_the_menu():
     options = [Option("1", ("pharmacy",)), Option("2", ("store hours",))]
     strangers = [offer("1", "lost luggage"), offer("2", "flight status")]
     assert rules.contradicts(strangers, options, TH)
+    assert rules.contradicts([*strangers, offer("3", "baggage claim")], options, TH)
     assert not rules.contradicts(strangers[:1], options, TH)  # one offer is too little evidence
     assert not rules.contradicts(strangers, [], TH)
     assert not rules.contradicts([offer("1", "lost luggage"), offer("2", "store hours")], options, TH)
@@ -157,6 +159,7 @@ def test_only_another_menu_ends_a_hold():
     assert rules.leaves_hold("queue", "agent")
     assert rules.leaves_hold("hold", "main")
     assert not rules.leaves_hold("queue", "queue")
+    assert not rules.leaves_hold("queue", "".join(["que", "ue"]))  # the same name, however it was built
 
 
 def test_a_hold_ends_at_its_maximum_or_the_calls():
@@ -355,6 +358,7 @@ def test_the_old_prompt_going_on_means_the_keys_were_ignored():
 def test_ignored_keys_are_pressed_again_once_the_line_is_quiet():
     extra = TH.ignored_quiet_extra
     assert rules.press_again_now(False, 0.4 + extra, 0.4, TH)
+    assert rules.press_again_now(False, 5.0, 0.4, TH)
     assert not rules.press_again_now(False, 0.4 + extra - 0.01, 0.4, TH)
     assert not rules.press_again_now(True, 10, 0.4, TH)
 
