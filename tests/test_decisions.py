@@ -402,3 +402,26 @@ def test_mid_prompt_the_routes_option_is_found_after_other_options(tree):
     found = _unknown(tree, [offer("6", "prescription refills")], ended=False, on_route=[refills],
                      lookahead=["pharmacy"])
     assert found is not None and found[0].key == "6"
+
+
+def test_offers_fitting_two_menus_equally_keep_the_first_looked_at():
+    twins = compile_text("""
+ivrnav: 1
+name: twins
+start: a
+menus:
+  a:
+    prompt: Sales. For new orders, press 1. For returns, press 2.
+    options:
+      - {press: "1", says: new orders, to: b}
+      - {press: "2", says: returns, to: b}
+  b:
+    prompt: Service. For new orders, press 1. For returns, press 2.
+    options:
+      - {press: "1", says: new orders, to: a}
+      - {press: "2", says: returns, to: a}
+""", "twins.yaml").menu_file
+    offers = [offer("1", "new orders"), offer("2", "returns")]
+    for order in (["a", "b"], ["b", "a"]):
+        match = rules.menu_by_offers(twins, offers, order, TH)
+        assert match is not None and match.menu == order[0]
