@@ -236,3 +236,39 @@ def test_an_entry_waits_for_the_prompt_to_end_by_prompt_done_quiet(quiet):
         out = nav.handle(Tick(t))
     assert out[0].digits == "123#"
     assert quiet <= t - 4.0 < quiet + 0.1
+
+
+# --- holds ---------------------------------------------------------------------------------------------------
+
+HOLD_FILE = """
+ivrnav: 1
+name: hold
+start: queue
+goal: agent
+menus:
+  queue:
+    prompt: Please continue to hold, your call is important to us.
+    hold: true
+    next: agent
+  agent:
+    prompt: Hello, this is Sam, how can I help you today?
+    human: true
+"""
+
+
+def test_a_repeated_hold_announcement_is_the_hold_going_on_not_a_loop():
+    """Queues repeat their announcement every few seconds; that is not the caller going round a loop
+    (max_visits 3 used to end such calls with reason 'loop' after the fourth announcement)."""
+    nav = Navigator(compile_text(HOLD_FILE, "hold.yaml").menu_file)
+    t, out = 0.0, []
+    for _ in range(6):
+        out += nav.handle(Heard("Please continue to hold, your call is important to us.", True, t, t + 4))
+        t += 4
+        for _ in range(30):
+            t += 0.5
+            out += nav.handle(Tick(t))
+    assert nav.result is None and not out  # still holding, never pressed
+    assert nav.state.where == "queue" and nav.visits["queue"] == 1
+    out = nav.handle(Heard("Hello, this is Sam, how can I help you today?", True, t, t + 3))
+    assert nav.result is not None and nav.result.reached and nav.result.reason == "reached"
+    assert [s.trigger for s in nav.state.model.steps] == ["answer", "advance", "arrive"]
