@@ -206,6 +206,24 @@ def test_ladder_without_an_operator_key_gives_up_after_the_slow_retry():
     assert nav.result.reason == "no_prompt"
 
 
+def test_the_tables_cannot_be_changed_by_a_call():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LADDER[0].tries = ("give_up",)  # type: ignore[misc]
+
+
+def test_expected_next_menus_are_the_machines_transitions_from_the_state():
+    from ivrnav.navigate.state import CallState
+
+    mf = _bank()
+    state = CallState(call_machine(mf), 0.0)
+    assert state.expected_after() == {mf.start}  # dialling: answering leads to the start menu
+    state.arrive_at(mf.start, 1.0)
+    assert state.expected_after() == call_machine(mf).next_of(mf.start)
+    assert state.expected_after("main") == call_machine(mf).next_of("main") != state.expected_after()
+
+
 def test_ladder_table_order():
     assert [r.tries for r in LADDER] == [("wait",), ("again", "repeat_key"), ("slower", "repeat_key"),
                                         ("operator",), ("give_up",)]
