@@ -224,6 +224,35 @@ def test_expected_next_menus_are_the_machines_transitions_from_the_state():
     assert state.expected_after("main") == call_machine(mf).next_of("main") != state.expected_after()
 
 
+def test_the_call_state_moves_only_by_the_machine():
+    from ivrnav.navigate.state import CallState
+
+    mf = _bank()
+    state = CallState(call_machine(mf), 0.0)
+    state.arrive_at("welcome", 1.0)  # answered
+    state.lost(2.0)  # the line plays a prompt the file does not know
+    state.lost(2.5)  # still that prompt: no new step
+    assert state.where == UNKNOWN
+    state.arrive_at("main", 3.0)
+    state.took_keys("2")
+    state.arrive_at("cards", 4.0)  # where the file says key 2 leads
+    state.arrive_at("welcome", 5.0)  # nothing we did leads there: drift
+    state.end(False, 6.0)
+    assert [(s.trigger, s.source, s.dest, s.at) for s in state.drain_steps()] == [
+        ("answer", DIALLING, "welcome", 1.0), ("relocate", "welcome", UNKNOWN, 2.0), ("relocate", UNKNOWN, "main", 3.0),
+        ("press_2", "main", "cards", 4.0), ("relocate", "cards", "welcome", 5.0), ("fail", "welcome", "failed", 6.0)]
+    assert state.drain_steps() == [] and state.phase is Phase.DONE
+    for menu in ("main", "welcome"):  # failing works from any state
+        other = CallState(call_machine(mf), 0.0)
+        other.arrive_at(menu, 1.0)
+        other.end(False, 2.0)
+        assert other.where == "failed"
+    goal = CallState(call_machine(mf), 0.0)
+    goal.arrive_at("welcome", 1.0)
+    goal.end(True, 2.0)
+    assert goal.where == "reached" and [s.trigger for s in goal.drain_steps()] == ["answer", "arrive"]
+
+
 def test_ladder_table_order():
     assert [r.tries for r in LADDER] == [("wait",), ("again", "repeat_key"), ("slower", "repeat_key"),
                                         ("operator",), ("give_up",)]

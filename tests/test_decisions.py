@@ -185,6 +185,7 @@ def test_a_prompt_has_ended_after_quiet_following_a_final():
 def test_the_wanted_label_counts_as_unheard_a_settle_after_the_prompt_ended():
     q = TH.prompt_done_quiet
     assert rules.label_unheard(False, True, 0.4 + q, 0.4, TH)
+    assert rules.label_unheard(False, True, 5.0, 0.4, TH)
     assert not rules.label_unheard(False, True, 0.4 + q - 0.01, 0.4, TH)
     assert not rules.label_unheard(True, True, 10, 0.4, TH)
     assert not rules.label_unheard(False, False, 10, 0.4, TH)
