@@ -206,6 +206,53 @@ def test_ladder_without_an_operator_key_gives_up_after_the_slow_retry():
     assert nav.result.reason == "no_prompt"
 
 
+def test_the_tables_cannot_be_changed_by_a_call():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LADDER[0].tries = ("give_up",)  # type: ignore[misc]
+
+
+def test_expected_next_menus_are_the_machines_transitions_from_the_state():
+    from ivrnav.navigate.state import CallState
+
+    mf = _bank()
+    state = CallState(call_machine(mf), 0.0)
+    assert state.expected_after() == {mf.start}  # dialling: answering leads to the start menu
+    state.arrive_at(mf.start, 1.0)
+    assert state.expected_after() == call_machine(mf).next_of(mf.start)
+    assert state.expected_after("main") == call_machine(mf).next_of("main") != state.expected_after()
+
+
+def test_the_call_state_moves_only_by_the_machine():
+    from ivrnav.navigate.state import CallState
+
+    mf = _bank()
+    state = CallState(call_machine(mf), 0.0)
+    state.arrive_at("welcome", 1.0)  # answered
+    state.lost(2.0)  # the line plays a prompt the file does not know
+    state.lost(2.5)  # still that prompt: no new step
+    assert state.where == UNKNOWN
+    state.arrive_at("main", 3.0)
+    state.took_keys("2")
+    state.arrive_at("cards", 4.0)  # where the file says key 2 leads
+    state.arrive_at("welcome", 5.0)  # nothing we did leads there: drift
+    state.end(False, 6.0)
+    assert [(s.trigger, s.source, s.dest, s.at) for s in state.drain_steps()] == [
+        ("answer", DIALLING, "welcome", 1.0), ("relocate", "welcome", UNKNOWN, 2.0), ("relocate", UNKNOWN, "main", 3.0),
+        ("press_2", "main", "cards", 4.0), ("relocate", "cards", "welcome", 5.0), ("fail", "welcome", "failed", 6.0)]
+    assert state.drain_steps() == [] and state.phase is Phase.DONE
+    for menu in ("main", "welcome"):  # failing works from any state
+        other = CallState(call_machine(mf), 0.0)
+        other.arrive_at(menu, 1.0)
+        other.end(False, 2.0)
+        assert other.where == "failed"
+    goal = CallState(call_machine(mf), 0.0)
+    goal.arrive_at("welcome", 1.0)
+    goal.end(True, 2.0)
+    assert goal.where == "reached" and [s.trigger for s in goal.drain_steps()] == ["answer", "arrive"]
+
+
 def test_ladder_table_order():
     assert [r.tries for r in LADDER] == [("wait",), ("again", "repeat_key"), ("slower", "repeat_key"),
                                         ("operator",), ("give_up",)]
@@ -236,3 +283,39 @@ def test_an_entry_waits_for_the_prompt_to_end_by_prompt_done_quiet(quiet):
         out = nav.handle(Tick(t))
     assert out[0].digits == "123#"
     assert quiet <= t - 4.0 < quiet + 0.1
+
+
+# --- holds ---------------------------------------------------------------------------------------------------
+
+HOLD_FILE = """
+ivrnav: 1
+name: hold
+start: queue
+goal: agent
+menus:
+  queue:
+    prompt: Please continue to hold, your call is important to us.
+    hold: true
+    next: agent
+  agent:
+    prompt: Hello, this is Sam, how can I help you today?
+    human: true
+"""
+
+
+def test_a_repeated_hold_announcement_is_the_hold_going_on_not_a_loop():
+    """Queues repeat their announcement every few seconds; that is not the caller going round a loop
+    (max_visits 3 used to end such calls with reason 'loop' after the fourth announcement)."""
+    nav = Navigator(compile_text(HOLD_FILE, "hold.yaml").menu_file)
+    t, out = 0.0, []
+    for _ in range(6):
+        out += nav.handle(Heard("Please continue to hold, your call is important to us.", True, t, t + 4))
+        t += 4
+        for _ in range(30):
+            t += 0.5
+            out += nav.handle(Tick(t))
+    assert nav.result is None and not out  # still holding, never pressed
+    assert nav.state.where == "queue" and nav.visits["queue"] == 1
+    out = nav.handle(Heard("Hello, this is Sam, how can I help you today?", True, t, t + 3))
+    assert nav.result is not None and nav.result.reached and nav.result.reason == "reached"
+    assert [s.trigger for s in nav.state.model.steps] == ["answer", "advance", "arrive"]

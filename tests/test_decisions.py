@@ -83,6 +83,7 @@ def test_words_inside_the_current_prompt_are_that_prompt_going_on():
     prompt = "main menu for pharmacy press 1 for store hours press 2"
     window = "for store hours press 2"
     score = fuzz.partial_ratio(window, prompt)
+    assert rules.inside_prompt(window, prompt, TH)
     assert rules.inside_prompt(window, prompt, at(continues=score))
     assert not rules.inside_prompt(window, prompt, at(continues=score + 0.01))
     assert not rules.inside_prompt(window, "", at(continues=0))  # no current prompt: nothing to continue
@@ -142,6 +143,7 @@ def test_offers_that_fit_none_of_the_options_contradict_the_menu():
     options = [Option("1", ("pharmacy",)), Option("2", ("store hours",))]
     strangers = [offer("1", "lost luggage"), offer("2", "flight status")]
     assert rules.contradicts(strangers, options, TH)
+    assert rules.contradicts([*strangers, offer("3", "baggage claim")], options, TH)
     assert not rules.contradicts(strangers[:1], options, TH)  # one offer is too little evidence
     assert not rules.contradicts(strangers, [], TH)
     assert not rules.contradicts([offer("1", "lost luggage"), offer("2", "store hours")], options, TH)
@@ -157,6 +159,7 @@ def test_only_another_menu_ends_a_hold():
     assert rules.leaves_hold("queue", "agent")
     assert rules.leaves_hold("hold", "main")
     assert not rules.leaves_hold("queue", "queue")
+    assert not rules.leaves_hold("queue", "".join(["que", "ue"]))  # the same name, however it was built
 
 
 def test_a_hold_ends_at_its_maximum_or_the_calls():
@@ -182,6 +185,7 @@ def test_a_prompt_has_ended_after_quiet_following_a_final():
 def test_the_wanted_label_counts_as_unheard_a_settle_after_the_prompt_ended():
     q = TH.prompt_done_quiet
     assert rules.label_unheard(False, True, 0.4 + q, 0.4, TH)
+    assert rules.label_unheard(False, True, 5.0, 0.4, TH)
     assert not rules.label_unheard(False, True, 0.4 + q - 0.01, 0.4, TH)
     assert not rules.label_unheard(True, True, 10, 0.4, TH)
     assert not rules.label_unheard(False, False, 10, 0.4, TH)
@@ -355,6 +359,7 @@ def test_the_old_prompt_going_on_means_the_keys_were_ignored():
 def test_ignored_keys_are_pressed_again_once_the_line_is_quiet():
     extra = TH.ignored_quiet_extra
     assert rules.press_again_now(False, 0.4 + extra, 0.4, TH)
+    assert rules.press_again_now(False, 5.0, 0.4, TH)
     assert not rules.press_again_now(False, 0.4 + extra - 0.01, 0.4, TH)
     assert not rules.press_again_now(True, 10, 0.4, TH)
 
@@ -391,3 +396,33 @@ def test_the_repeat_option_is_found_among_options(tree):
     repeat = rules.repeat_option(tree.options_of("main"))
     assert repeat is not None and repeat.keys == "*"
     assert rules.repeat_option(tree.menus["main"].options) is None
+
+
+def test_mid_prompt_the_routes_option_is_found_after_other_options(tree):
+    refills = tree.menus["pharmacy"].options[2]
+    found = _unknown(tree, [offer("6", "prescription refills")], ended=False, on_route=[refills],
+                     lookahead=["pharmacy"])
+    assert found is not None and found[0].key == "6"
+
+
+def test_offers_fitting_two_menus_equally_keep_the_first_looked_at():
+    twins = compile_text("""
+ivrnav: 1
+name: twins
+start: a
+menus:
+  a:
+    prompt: Sales. For new orders, press 1. For returns, press 2.
+    options:
+      - {press: "1", says: new orders, to: b}
+      - {press: "2", says: returns, to: b}
+  b:
+    prompt: Service. For new orders, press 1. For returns, press 2.
+    options:
+      - {press: "1", says: new orders, to: a}
+      - {press: "2", says: returns, to: a}
+""", "twins.yaml").menu_file
+    offers = [offer("1", "new orders"), offer("2", "returns")]
+    for order in (["a", "b"], ["b", "a"]):
+        match = rules.menu_by_offers(twins, offers, order, TH)
+        assert match is not None and match.menu == order[0]

@@ -135,9 +135,8 @@ class CallState:
         """Where the exit we took leads, according to the machine."""
         return self.machine.expects(self.where, self.exit) if self.exit else None
 
-    def arrive_at(self, menu: str, at: float) -> bool:
-        """The line plays ``menu``: fire the exit we took if the file predicts it, else ``relocate``.
-        Returns whether the file predicted it."""
+    def arrive_at(self, menu: str, at: float) -> None:
+        """The line plays ``menu``: fire the exit we took if the file predicts it, else ``relocate``."""
         for trigger in (self.exit, "answer", "advance"):
             if trigger and self.machine.expects(self.where, trigger) == menu:
                 self.machine.fire(self.model, trigger, at)
@@ -146,7 +145,6 @@ class CallState:
             self.machine.fire(self.model, "relocate", at, to=menu)
         self.exit = None
         self.menu_at = at
-        return self.model.steps[-1].trigger != "relocate"
 
     def lost(self, at: float) -> None:
         """The line plays a prompt the file does not know."""
