@@ -69,6 +69,7 @@ class _Marker:
     end: int
     key: str
     certain: bool
+    bare: bool = False  # no press word: "2 to remove a code"
 
 
 def _digit_run(words: list[str], j: int) -> tuple[str, int]:
@@ -147,7 +148,7 @@ def _markers(sentence: list[str]) -> list[_Marker]:
         bare = _bare_key_at(sentence, i)
         if bare is not None:
             # inferred from the sentence's shape, not from a press word: never enough to believe a moved key
-            out.append(_Marker(i, bare[1], bare[0], False))
+            out.append(_Marker(i, bare[1], bare[0], False, bare=True))
             i = bare[1]
             continue
         i += 1
@@ -174,15 +175,18 @@ def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
 
 def _sentence_offers(sentence: list[str], *, ended: bool) -> list[Offer]:
     """Offers of one sentence. Label first ("for sales press 1 for service press 2") when words lead the
-    first key and, once the sentence is over, nothing but an alternative ("or stay on the line") follows
-    the last key; otherwise key first ("press 1 to add a code, 2 to remove a code"), any lead words being
-    a heading ("for code subscriptions, press 1 to add...")."""
+    first key; key first ("press 1 for sales, press 2 for service") when a key opens the sentence. Lead
+    words are only a heading ("for code subscriptions, press 1 to add a code, 2 to remove a code, or 3 to
+    list your codes") when keys without a press word follow the first key and a label, not a key, ends the
+    finished sentence: an STT stream without punctuation ("... press 2 to report fraud press 3 for all
+    other questions") ends with the next label-first offer's label, its key still to come."""
     markers = _markers(sentence)
     if not markers:
         return []
     lead = _clean(sentence[: markers[0].start])
     tail = _key_first_label(sentence[markers[-1].end :])
-    label_first = bool(lead) and (not ended or not tail)
+    heading = ended and bool(tail) and any(m.bare for m in markers[1:])
+    label_first = bool(lead) and not heading
     out = []
     if label_first:
         previous_end = 0
