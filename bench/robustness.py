@@ -37,6 +37,11 @@ def robustness_lines(results: Path = RESULTS) -> list[str]:
             f"{cli['scenarios'] - cli['passed']} (secret echoes: {cli['secret_hits']}) | 0 |",
             f"| secret read-backs left readable | {sec['secret_hits']} of {sec['runs']:,} | 0 |", "",
         ]
+        slow = [x for x in m["findings"] if x.get("seconds", 0) > f["slow_s"]]
+        if slow:
+            lines += ["Slow cases (wall time, shared machine): " + "; ".join(
+                f"case {x['case']} ({x['kind']}, {x['size'] / 1024:.0f} KiB, {x['outcome']}) {x['seconds']:.1f} s"
+                for x in slow[:5]) + ". Re-run them with `bench.fuzz.make_case(seed, case)`.", ""]
     if scale_file.exists():
         s = json.loads(scale_file.read_text())
         lines += ["`python -m bench.scale`: validation (load, schema, model, lint) of compact generated files with "
