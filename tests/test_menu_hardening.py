@@ -238,3 +238,11 @@ def test_aliases_cannot_chain_depth_or_recurse():
 def test_bom_only_and_empty_typed_scalars():
     assert "file is empty" in _error("\ufeff").message
     assert "is not a valid whole number" in _error("ivrnav: !!int\n").message
+
+
+def test_prompts_and_phrases_are_bounded_for_the_recogniser():
+    # the navigator compares prompts and phrases with fuzzy ratios at run time: megabytes would stall a call
+    error = _error("ivrnav: 1\nname: x\nstart: m\nmenus:\n  m: {prompt: " + "x" * 20_000 + ", next: m}\n")
+    assert (error.line, error.column) == (5, 15) and "longer than 10000 characters" in error.message
+    error = _error("ivrnav: 1\nname: x\nstart: m\nmenus:\n  m: {prompt: hi, next: m, listen: [" + "y" * 2000 + "]}\n")
+    assert "listen[0] is longer than 1000 characters" in error.message

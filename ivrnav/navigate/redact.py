@@ -41,6 +41,7 @@ REPEATS = {"double": 2, "triple": 3}
 SCALES = {"hundred": 100, "thousand": 1000}
 _NUMBERISH = set(UNITS) | set(TEENS) | set(TENS) | set(REPEATS) | set(SCALES) | {"and"}
 _READINGS = ((True, True), (False, True), (True, False), (False, False))  # (combine tens, absorb after hundreds)
+_AMBIGUOUS = set(TENS) | set(SCALES)
 _TOKEN = re.compile(r"[0-9]+|[^\W\d_]+", re.UNICODE)
 
 
@@ -76,8 +77,9 @@ class Redactor:
                  for m in _TOKEN.finditer(lowered)]
         masked: set[tuple[int, int]] = set()
         # "five hundred sixty four five" is 5645 or 56045, "three hundred nine" 309 or 3009: each reading is
-        # checked and their masks united
-        for reading, (combine, absorb) in enumerate(_READINGS):
+        # checked and their masks united (without tens or hundreds all readings are the same)
+        ambiguous = len(set(self._carry)) > 1 or any(w.text in _AMBIGUOUS for w in words)
+        for reading, (combine, absorb) in enumerate(_READINGS if ambiguous else _READINGS[:1]):
             spans, stream = _stream(words, combine, absorb)
             carry = self._carry[reading]
             digits = carry + "".join(d for d, _ in stream)
@@ -87,6 +89,8 @@ class Redactor:
                     if owner >= 0:
                         masked.update(spans[owner])
             self._carry[reading] = self._tail(digits, stream, carry)
+        if not ambiguous:
+            self._carry[1:] = [self._carry[0]] * (len(_READINGS) - 1)
         if not masked:
             return text
         chars = list(text)
