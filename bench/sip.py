@@ -96,7 +96,28 @@ async def room_call(phone: LoopbackTelephone, agent: str, results: dict[str, Nav
             await asyncio.wait_for(task, 30)
         with contextlib.suppress(Exception):
             await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+    if room not in results:
+        return NavigationResult(reached=False, goal=goal, reason="timeout", detail="no result from the worker")
     return results[room]
+
+
+@contextlib.asynccontextmanager
+async def _worker(phone: LoopbackTelephone, on_result: Any) -> Any:
+    name = f"{AGENT_NAME}-bench-{secrets.token_hex(3)}"
+    server = build_server(WorkerConfig(stt="offline", agent_name=name, on_result=on_result),
+                          ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret)
+    registered = asyncio.Event()
+    server.on("worker_registered", lambda *_: registered.set())
+    task = asyncio.create_task(server.run(devmode=True))
+    try:
+        await asyncio.wait_for(registered.wait(), 120)
+        yield name
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.aclose(), 30)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
 
 
 async def main_async(repeats: int) -> dict[str, Any]:
@@ -112,17 +133,11 @@ async def main_async(repeats: int) -> dict[str, Any]:
             with lock:
                 results[str(metadata.get("room"))] = result
 
-        name = f"{AGENT_NAME}-bench-{secrets.token_hex(3)}"
-        server = build_server(WorkerConfig(stt="offline", agent_name=name, on_result=on_result),
-                              ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret)
-        registered = asyncio.Event()
-        server.on("worker_registered", lambda *_: registered.set())
-        worker = asyncio.create_task(server.run(devmode=True))
-        await asyncio.wait_for(registered.wait(), 120)
-        try:
-            for _ in range(repeats):
-                for menu, goal in CALLS:
-                    for path in ("room", "sip"):
+        for _ in range(repeats):
+            for menu, goal in CALLS:
+                for path in ("room", "sip"):
+                    # a fresh worker per call, so one call's slow shutdown never weighs on the next
+                    async with _worker(phone, on_result) as name:
                         keys_at: list[float] = []
                         sends.take()
                         started = time.monotonic()
@@ -134,18 +149,12 @@ async def main_async(repeats: int) -> dict[str, Any]:
                         else:
                             result = await room_call(phone, name, results, menu, goal, keys_at)
                         wall = time.monotonic() - started
-                        delays = first_key_delays(sends.take(), keys_at)
-                        row = {"path": path, "menu": menu, "goal": goal, "reached": result.reached,
-                               "reason": result.reason, "keys": len(keys_at), "key_delay": delays,
-                               "time_to_goal": result.timing.goal_at, "call_wall": round(wall, 3)}
-                        rows.append(row)
-                        print(json.dumps(row), flush=True)
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.aclose(), 30)
-            worker.cancel()
-            with contextlib.suppress(BaseException):
-                await worker
+                    delays = first_key_delays(sends.take(), keys_at)
+                    row = {"path": path, "menu": menu, "goal": goal, "reached": result.reached,
+                           "reason": result.reason, "detail": result.detail, "keys": len(keys_at),
+                           "key_delay": delays, "time_to_goal": result.timing.goal_at, "call_wall": round(wall, 3)}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     return summarise(rows)
 
 
