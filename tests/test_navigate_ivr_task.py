@@ -123,7 +123,7 @@ def _new_session(stt: Any, **kwargs: Any) -> AgentSession:
 
 async def test_goal_person_is_handed_over_and_key_terms_are_set_then_restored(whisper: Any) -> None:
     session = _new_session(offline_stt(whisper), stt_context_options={"keyterms": ["Acme"]})
-    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf))
+    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf, answered=True))
     await call.start()
     try:
         await call.ready()
@@ -152,7 +152,7 @@ async def test_ivr_detection_is_paused_during_the_task_and_stopped_once_a_person
     whisper: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     session = _new_session(offline_stt(whisper))
-    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf))
+    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf, answered=True))
     await call.start()
     try:
         await session._start_ivr_detection()  # what ivr_detection=True / an AMD "machine-ivr" verdict do
@@ -181,7 +181,7 @@ async def test_ivr_detection_is_paused_during_the_task_and_stopped_once_a_person
 async def test_ivr_detection_started_mid_call_is_paused_too(whisper: Any, caplog: pytest.LogCaptureFixture) -> None:
     """An AMD verdict (or the session's start-up) may start IVR detection after the task began."""
     session = _new_session(offline_stt(whisper))
-    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf))
+    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf, answered=True))
     await call.start()
     try:
         await call.ready()
@@ -207,7 +207,7 @@ async def test_ivr_detection_started_mid_call_is_paused_too(whisper: Any, caplog
 
 async def test_ivr_detection_is_restored_when_the_goal_is_not_reached(whisper: Any) -> None:
     session = _new_session(offline_stt(whisper))
-    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf))
+    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf, answered=True))
     await call.start()
     try:
         await session._start_ivr_detection()
@@ -226,7 +226,7 @@ async def test_ivr_detection_is_restored_when_the_goal_is_not_reached(whisper: A
 
 async def test_a_session_without_a_streaming_interim_stt_is_a_clear_error() -> None:
     session = AgentSession(llm=None)  # e.g. a realtime-model session: no STT of its own
-    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf))
+    call = Call(session, lambda room, dtmf: NavigateIVR(BANK, "agent", SECRETS, room=room, dtmf=dtmf, answered=True))
     await call.start()
     try:
         await call.finish()
@@ -265,7 +265,7 @@ async def test_the_example_agent_returns_hangup_and_ends_its_session(whisper: An
         keys.append(digit)
 
     room = rtc.Room()
-    agent = example.BankCaller(room=room, dtmf=DtmfSender(publish))
+    agent = example.BankCaller(room=room, dtmf=DtmfSender(publish), answered=True)
     session = _new_session(offline_stt(whisper))
     closed = asyncio.Event()
     session.on("close", lambda _ev: closed.set())

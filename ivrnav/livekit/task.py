@@ -113,6 +113,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         on_note: Callable[[Note], None] | None = None,
         handover_wait: float = HANDOVER_WAIT,
         ringing_timeout: float = DEFAULT_RINGING_TIMEOUT,
+        answered: bool = False,
     ) -> None:
         mf = menu_file if isinstance(menu_file, MenuFile) else compile_file(menu_file).menu_file
         # Built now so a bad goal or var fails at construction, before the call is touched.
@@ -131,6 +132,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._ringing_timeout = ringing_timeout
         self._sender: DtmfSender | None = dtmf
         self._answered = False  # until then, words (early media) and departures are not the call's
+        self._answered_before = answered  # the caller knows the call is up (dialled with wait_until_answered)
         self._driver: CallDriver | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._saved_keyterms: list[str] | None = None
@@ -211,7 +213,8 @@ class NavigateIVR(AgentTask[NavigationResult]):
         assert self._driver is not None and self._room is not None
         # The clock starts when the callee answers (a SIP line's sip.callStatus "active"), never while
         # it rings: ringing is silence the navigator would take for a menu that says nothing.
-        line = await wait_answered(self._room, self._line_identity, self._ringing_timeout)
+        line = (None if self._answered_before
+                else await wait_answered(self._room, self._line_identity, self._ringing_timeout))
         # one span per call (the framework's tracer, inside the session's trace) and the worker's metrics
         with navigation_span(self._menu_file, self._navigator.goal) as span:
             self._span = span
@@ -220,7 +223,8 @@ class NavigateIVR(AgentTask[NavigationResult]):
                                                  else "the line ended the call before answering")
             else:
                 if self._sender is None:  # keys over a SIP bridge go at its pace; in a room, at once
-                    transport = SIP_BRIDGE if line.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP else DIRECT
+                    sip = line is not None and line.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+                    transport = SIP_BRIDGE if sip else DIRECT
                     self._sender = DtmfSender.for_participant(self._room.local_participant, transport)
                 self._answered = True
                 self._driver.begin()
