@@ -1,0 +1,463 @@
+"""The map being discovered: nodes the line played, what each key did, and what to try next.
+
+Breadth-first: every key a menu offers is a frontier item; each call follows the shortest known route
+to the item's menu and tries it. Observations are merged into the map: a prompt that sounds like a
+known node's (``SAME_NODE``) is that node again, reached another way (a back key, a shared submenu);
+the node itself again is a repeat key; a message followed by the node again is an invalid key.
+Everything here is plain data and JSON-serialisable (``to_json``/``from_json``), so a crawl can resume.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Container
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from ivrnav.discover.observe import Observation, ObservedNode, entry_subject, entry_terminated, kind_of, offers_in
+from ivrnav.discover.probe import ProbeResult, Step
+from ivrnav.text import normalise, tokens
+
+MAX_HEARINGS = 8  # hearings kept per node (enough to pick a typical one)
+SAME_NODE = 78.0  # rapidfuzz ratio of two hearings of one prompt, after normalisation
+SAME_NODE_SAME_KEYS = 65.0  # ... when both hearings offer the same two or more keys
+ENTRY = "<entry>"  # frontier key meaning "type the entry's value"
+STATE_VERSION = 1
+STOP_WORDS = frozenset("to for the a an of your you if and or please press dial enter say now with about on in "
+                       "is are this that our".split())
+# Names a person would give a node whose prompt says this (first free one wins).
+NAME_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("main", re.compile(r"^\W*(?:\w+\W+){0,3}main menu\b")),  # "Main menu. For ..." (not "return to the main menu")
+    ("language", re.compile(r"\b(?:english|espanol|español|spanish|francais|français)\b.*\b(?:press|oprima|marque)\b")),
+)
+# Offers a crawler must not take on a real line unless told to: they may do something that cannot be undone.
+DEFAULT_AVOID = ("pay", "payment", "confirm", "cancel", "delete", "erase", "transfer funds", "disconnect",
+                 "emergency", "911")
+
+
+def name_for(text: str, kind: str, label: str, *, first: bool, taken: Container[str]) -> str:
+    """The name a person would give a node: by what it is, what its prompt says, or the offer that led there."""
+    if kind == "human":
+        return "agent"
+    if kind == "hold":
+        return "queue"
+    if kind == "entry":
+        return entry_subject(text)
+    if first and kind == "message":
+        return "welcome"
+    lower = text.lower()
+    for name, pattern in NAME_CUES:
+        if pattern.search(lower) and name not in taken:
+            return name
+    words = [w for w in tokens(label or text) if w.isalpha() and w not in STOP_WORDS]
+    return "_".join(words[:3]) or "menu"
+
+
+def unique(name: str, taken: Container[str]) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", name.lower()) or "menu"
+    if name[0].isdigit():
+        name = f"m_{name}"
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}_{n}" in taken:
+        n += 1
+    return f"{name}_{n}"
+
+
+@dataclass(slots=True)
+class Outcome:
+    kind: str  # "to", "repeat", "invalid", "hangup", "failed"
+    to: str | None = None
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Node:
+    name: str
+    kind: str  # "menu", "entry", "hold", "human", "message"
+    hearings: list[str] = field(default_factory=list)
+    waits: bool = True
+    next: str | None = None  # the node the line moves on to by itself
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # key (or ENTRY) -> what it did
+    skipped: dict[str, str] = field(default_factory=dict)  # key -> why it was not tried
+    depth: int = 0
+    via: tuple[str, str] | None = None  # (node, key) that first led here
+    label: str = ""  # the offer's label that led here
+    hangs_up: bool = False  # the line ended the call after this prompt
+    silent_wait: bool = False  # the line waited quietly after it (no repeat)
+    messages: dict[str, str] = field(default_factory=dict)  # "invalid", "timeout" -> what the line said
+    entry_var: str | None = None
+    terminated: bool = False  # an entry ends with "#"
+    sentence_count: int = 1  # utterances the STT made of the prompt when it was first observed
+
+    @property
+    def prompt(self) -> str:
+        """The best of several hearings: the one most like all the others."""
+        if len(self.hearings) <= 2:
+            return self.hearings[0] if self.hearings else ""
+        scored = [(sum(fuzz.ratio(normalise(h), normalise(o)) for o in self.hearings), -i, h)
+                  for i, h in enumerate(self.hearings)]
+        return max(scored)[2]
+
+    @property
+    def offers(self) -> dict[str, str]:
+        """key -> label, each key's label as read in most hearings."""
+        votes: dict[str, dict[str, int]] = {}
+        for hearing in self.hearings:
+            for key, label in offers_in(hearing).items():
+                votes.setdefault(key, {}).setdefault(label, 0)
+                votes[key][label] += 1
+        own = offers_in(self.prompt) if self.hearings else {}  # labels as said in the prompt the draft shows
+        voted = {k: max(v.items(), key=lambda kv: kv[1])[0] for k, v in votes.items()}
+        return {**own, **{k: label for k, label in voted.items() if k not in own}}
+
+    def agreement(self) -> float:
+        """How alike the hearings are (0-100), for the draft's confidence comments."""
+        if len(self.hearings) < 2:
+            return 100.0
+        best = normalise(self.prompt)
+        return sum(fuzz.ratio(best, normalise(h)) for h in self.hearings) / len(self.hearings)
+
+
+@dataclass(slots=True)
+class Frontier:
+    node: str
+    key: str
+    tries: int = 0
+
+
+@dataclass
+class Budget:
+    max_calls: int = 200
+    max_minutes: float = 120.0  # line time
+    max_depth: int = 12
+
+
+@dataclass
+class Explorer:
+    """The map, the queue and the counters of one crawl."""
+
+    values: dict[str, str] = field(default_factory=dict)  # var values given for entries (never written out)
+    avoid: tuple[str, ...] = DEFAULT_AVOID
+    budget: Budget = field(default_factory=Budget)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    root: str | None = None
+    queue: deque[Frontier] = field(default_factory=deque)
+    calls: int = 0
+    line_seconds: float = 0.0
+    failed_calls: int = 0
+    root_tries: int = 0
+
+    # ---------------------------------------------------------------------------------------- driving
+
+    def finished(self) -> bool:
+        return self.budget_left() is not None or (self.root is not None and not self.queue)
+
+    def budget_left(self) -> str | None:
+        """Why the budget is spent, or None."""
+        if self.calls >= self.budget.max_calls:
+            return f"--max-calls {self.budget.max_calls} reached"
+        if self.line_seconds >= self.budget.max_minutes * 60:
+            return f"--max-minutes {self.budget.max_minutes:g} reached"
+        return None
+
+    def next_call(self) -> tuple[list[Step], Step | None, Frontier | None]:
+        """The route and the trial of the next call: first the root observation, then the queue's head."""
+        if self.root is None:
+            return [], None, None
+        item = self.queue[0]
+        steps = self.steps_to(item.node)
+        node = self.nodes[item.node]
+        keys, masked = self._keys_for(node, item.key)
+        return steps, Step(keys, self._expect_at(item.node), masked), item
+
+    def record(self, item: Frontier | None, result: ProbeResult) -> None:
+        """Merge one call's findings into the map."""
+        self.calls += 1
+        self.line_seconds += result.line_time
+        if item is None:
+            self._record_root(result)
+            return
+        self.queue.popleft()
+        node = self.nodes[item.node]
+        if not result.reached or result.observation is None:
+            self.failed_calls += 1
+            item.tries += 1
+            if item.tries < 2:
+                self.queue.append(item)  # try again after the rest: the line may have been noisy
+            else:
+                node.outcomes[item.key] = Outcome("failed", detail=result.detail)
+            return
+        self._add_route_hearings(item.node, result)
+        self._merge(node, item.key, result.observation)
+        self._refresh_frontier()
+
+    # -------------------------------------------------------------------------------------- the map
+
+    def steps_to(self, target: str) -> list[Step]:
+        """Press points from the call's start to ``target``'s own press point (exclusive)."""
+        steps: list[Step] = []
+        text: list[str] = []
+        names: list[str] = []
+        for name, key in self._path(target):
+            node = self.nodes[name]
+            text.append(node.prompt)
+            names.append(name)
+            if node.waits:
+                keys, masked = self._keys_for(node, key)
+                steps.append(Step(keys, " ".join(text), masked, tuple(names)))
+                text, names = [], []
+        return steps
+
+    def _keys_for(self, node: Node, key: str) -> tuple[str, str | None]:
+        if key != ENTRY:
+            return key, None
+        value = self.values[node.entry_var or ""]
+        end = "#" if node.terminated else ""
+        return value + end, "•" * len(value) + end
+
+    def _expect_at(self, target: str) -> str:
+        """What the line says between the last press point of the route and ``target``'s press point."""
+        path = self._path(target)
+        text: list[str] = []
+        for name, _key in path:
+            if self.nodes[name].waits:
+                text = []
+            else:
+                text.append(self.nodes[name].prompt)
+        return " ".join([*text, self.nodes[target].prompt])
+
+    def _path(self, target: str) -> list[tuple[str, str]]:
+        """Shortest known (node, key) path from the root to ``target``; key "" = moves on by itself."""
+        assert self.root is not None
+        previous: dict[str, tuple[str, str] | None] = {self.root: None}
+        queue = deque([self.root])
+        while queue:
+            name = queue.popleft()
+            if name == target:
+                break
+            node = self.nodes[name]
+            edges = [("", node.next)] if node.next else []
+            edges += [(k, o.to) for k, o in node.outcomes.items() if o.kind == "to" and o.to]
+            for key, to in edges:
+                if to not in previous:
+                    previous[to] = (name, key)  # type: ignore[index]
+                    queue.append(to)  # type: ignore[arg-type]
+        path: list[tuple[str, str]] = []
+        at: str | None = target
+        while at is not None and previous.get(at) is not None:
+            name, key = previous[at]  # type: ignore[misc]
+            path.append((name, key))
+            at = name
+        return list(reversed(path))
+
+    def _record_root(self, result: ProbeResult) -> None:
+        self.root_tries += 1
+        obs = result.observation
+        if not result.reached or obs is None or not obs.nodes:
+            self.failed_calls += 1
+            return
+        names = self._chain(obs, depth=0, via=None, label="")
+        self.root = names[0]
+        self._refresh_frontier()
+
+    def _add_route_hearings(self, target: str, result: ProbeResult) -> None:
+        """Each press point on the way heard its prompts once more: keep each node's share of the sentences
+        when the sentence count fits (several hearings give the draft its best prompt)."""
+        for step, sentences in zip(self.steps_to(target), result.heard_at_steps, strict=False):
+            counts = [self.nodes[n].sentence_count for n in step.nodes]
+            if sum(counts) != len(sentences):
+                continue
+            at = 0
+            for name, count in zip(step.nodes, counts, strict=True):
+                node = self.nodes[name]
+                if len(node.hearings) < MAX_HEARINGS:
+                    node.hearings.append(" ".join(sentences[at : at + count]))
+                at += count
+
+    def _merge(self, node: Node, key: str, obs: Observation) -> None:
+        first = obs.nodes[0] if obs.nodes else None
+        if first is None:
+            node.outcomes[key] = Outcome("hangup" if obs.ended == "hangup" else "failed",
+                                         detail="the line said nothing after the key")
+            return
+        # the node itself again, maybe after a message: a repeat key, or a key the line refused
+        if self._same(first, node):
+            node.outcomes[key] = Outcome("repeat")
+            node.hearings.append(first.text)
+            return
+        if len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node) and kind_of(first.text, {}) in (
+                "message",) and not offers_in(first.text):
+            node.outcomes[key] = Outcome("invalid", detail=first.text)
+            node.messages.setdefault("invalid", first.text)
+            return
+        label = node.offers.get(key, "") if key != ENTRY else ""
+        names = self._chain(obs, depth=node.depth + 1, via=(node.name, key), label=label)
+        node.outcomes[key] = Outcome("to", names[0])
+
+    def _chain(self, obs: Observation, *, depth: int, via: tuple[str, str] | None, label: str) -> list[str]:
+        """Nodes of an observation, merged into the map, each linked to the next; their names."""
+        names: list[str] = []
+        obs.nodes = self._split_known(obs.nodes)
+        for i, seen in enumerate(obs.nodes):
+            known = self._find(seen)
+            if known is not None:
+                name = known.name
+                if seen.text not in known.hearings and len(known.hearings) < MAX_HEARINGS:
+                    known.hearings.append(seen.text)
+            else:
+                name = self._new_node(seen, depth=depth + i, via=via if i == 0 else (names[-1], ""),
+                                      label=label if i == 0 else "")
+            node = self.nodes[name]
+            if seen.again and len(node.hearings) < MAX_HEARINGS:
+                node.hearings.append(seen.again)
+            if seen.message and seen.repeated:
+                node.messages.setdefault("timeout", seen.message)
+            if names:
+                self.nodes[names[-1]].next = name
+            names.append(name)
+            if known is not None:
+                break  # the rest of the chain is known already (or will be observed from that node)
+        last = self.nodes[names[-1]]
+        tail = obs.nodes[len(names) - 1]
+        if tail.text and self._find(tail) is last and len(names) == len(obs.nodes):
+            if obs.ended == "hangup":
+                last.hangs_up = last.hangs_up or not last.offers
+            elif obs.ended in ("silence", "limit") and not tail.repeated:
+                last.silent_wait = True
+        return names
+
+    def _split_known(self, nodes: list[ObservedNode]) -> list[ObservedNode]:
+        """Prompts that ran into each other with no pause ("...card specialist. Please hold for the next
+        available representative."): split off a known node heard on its own before."""
+        out: list[ObservedNode] = []
+        for seen in nodes:
+            out.extend(self._split_one(seen, depth=0))
+        return out
+
+    def _split_one(self, seen: ObservedNode, *, depth: int) -> list[ObservedNode]:
+        n = len(seen.sentences)
+        if n < 2 or depth > 4 or self._find(seen) is not None:
+            return [seen]
+        for j in range(1, n):
+            head = ObservedNode(seen.sentences[:j], waits=False)
+            tail = ObservedNode(seen.sentences[j:], waits=seen.waits, repeated=seen.repeated, message=seen.message)
+            if self._find(head) is not None:
+                return [head, *self._split_one(tail, depth=depth + 1)]
+            if self._find(tail) is not None:
+                return [*self._split_one(head, depth=depth + 1), tail]
+        return [seen]
+
+    def _find(self, seen: ObservedNode) -> Node | None:
+        """The known node this prompt is, if any: it sounds like one of its hearings, or a little less
+        when it also offers the same keys."""
+        best: tuple[float, Node] | None = None
+        text = normalise(seen.text)
+        keys = set(offers_in(seen.text))
+        for node in self.nodes.values():
+            score = max((fuzz.ratio(text, normalise(h)) for h in node.hearings), default=0.0)
+            bar = SAME_NODE_SAME_KEYS if len(keys) >= 2 and keys == set(node.offers) else SAME_NODE
+            if score >= bar and (best is None or score > best[0]):
+                best = (score, node)
+        return best[1] if best else None
+
+    def _same(self, seen: ObservedNode, node: Node) -> bool:
+        return self._find(seen) is node
+
+    def _new_node(self, seen: ObservedNode, *, depth: int, via: tuple[str, str] | None, label: str) -> str:
+        offers = offers_in(seen.text)
+        kind = kind_of(seen.text, offers)
+        name = self._unique(self._name_for(seen.text, kind, label, first=self.root is None and not self.nodes))
+        node = Node(name, kind, [seen.text], waits=seen.waits, depth=depth, via=via, label=label,
+                    sentence_count=len(seen.sentences))
+        self.nodes[name] = node
+        if kind == "entry":
+            node.entry_var = self._entry_var(seen.text)
+            node.terminated = entry_terminated(seen.text)
+        self._enqueue(node)
+        return name
+
+    def _enqueue(self, node: Node) -> None:
+        if node.depth >= self.budget.max_depth:
+            node.skipped["*"] = f"deeper than --max-depth {self.budget.max_depth}"
+            return
+        if node.kind == "entry":
+            if node.entry_var in self.values:
+                self.queue.append(Frontier(node.name, ENTRY))
+            else:
+                node.skipped[ENTRY] = f"no value for var {node.entry_var!r} (give --var {node.entry_var}=...)"
+            return
+        if node.kind == "speech":
+            node.skipped["say"] = "a speech prompt: the crawler does not speak to the line"
+            return
+        if node.kind in ("human", "hold"):
+            return
+        for key, label in node.offers.items():
+            self._enqueue_key(node, key, label)
+
+    def _enqueue_key(self, node: Node, key: str, label: str) -> None:
+        words = " ".join(tokens(label))
+        avoided = next((a for a in self.avoid if re.search(rf"\b{re.escape(a)}\b", words)), None)
+        if avoided:
+            node.skipped[key] = f"label {label!r} matches --avoid {avoided!r}"
+        else:
+            self.queue.append(Frontier(node.name, key))
+
+    def _refresh_frontier(self) -> None:
+        """Later hearings may reveal offers the first one missed (a word error ate "press 2")."""
+        queued = {(f.node, f.key) for f in self.queue}
+        for node in self.nodes.values():
+            if node.kind != "menu" or node.depth >= self.budget.max_depth:
+                continue
+            for key, label in node.offers.items():
+                if key not in node.outcomes and key not in node.skipped and (node.name, key) not in queued:
+                    self._enqueue_key(node, key, label)
+
+    def _entry_var(self, text: str) -> str:
+        words = set(tokens(text))
+        for name in self.values:  # a value the user gave whose name the prompt says ("account" number)
+            if all(part in words for part in name.split("_")):
+                return name
+        return entry_subject(text)
+
+    def _name_for(self, text: str, kind: str, label: str, *, first: bool) -> str:
+        return name_for(text, kind, label, first=first, taken=self.nodes)
+
+    def _unique(self, name: str) -> str:
+        return unique(name, self.nodes)
+
+    # ------------------------------------------------------------------------------------ persistence
+
+    def to_json(self) -> dict[str, Any]:
+        """The crawl's state without var values (they are given again on resume)."""
+        return {
+            "version": STATE_VERSION,
+            "root": self.root,
+            "calls": self.calls,
+            "line_seconds": self.line_seconds,
+            "failed_calls": self.failed_calls,
+            "root_tries": self.root_tries,
+            "queue": [asdict(f) for f in self.queue],
+            "nodes": {name: {**asdict(n), "outcomes": {k: asdict(o) for k, o in n.outcomes.items()}}
+                      for name, n in self.nodes.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], **kwargs: Any) -> Explorer:
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"crawl state version {data.get('version')!r} is not {STATE_VERSION}")
+        ex = cls(**kwargs)
+        ex.root = data["root"]
+        ex.calls, ex.line_seconds = int(data["calls"]), float(data["line_seconds"])
+        ex.failed_calls, ex.root_tries = int(data["failed_calls"]), int(data["root_tries"])
+        ex.queue = deque(Frontier(**f) for f in data["queue"])
+        for name, raw in data["nodes"].items():
+            outcomes = {k: Outcome(**o) for k, o in raw.pop("outcomes").items()}
+            via = tuple(raw.pop("via")) if raw.get("via") else None
+            raw.pop("via", None)
+            ex.nodes[name] = Node(**raw, outcomes=outcomes, via=via)  # type: ignore[arg-type]
+        return ex
