@@ -22,7 +22,9 @@ from ivrnav.menu import template
 from ivrnav.menu.diagnostics import Diagnostic, MenuFileError, YamlPath
 from ivrnav.menu.loader import Document, load_file, load_text
 from ivrnav.menu.model import (
+    Confirm,
     LineMenu,
+    LineOutcome,
     LineSettings,
     Menu,
     MenuFile,
@@ -404,12 +406,21 @@ class _ModelBuilder:
             self.error(path, f"menu {name!r} has neither `prompt` nor `listen`: nothing identifies it; add the "
                        "words the line says here", key=True)
         line = raw.get("line", {})
+        for regex_key, regex in (("accept", line.get("accept")), ("entry", (line.get("entry") or {}).get("accept"))):
+            if regex is not None:
+                try:
+                    re.compile(regex)
+                except re.error as exc:
+                    where = (*path, "line", regex_key) + (("accept",) if regex_key == "entry" else ())
+                    self.error(where, f"menu {name!r}: line.{regex_key} {_regex_problem(regex, exc)}")
         accept = line.get("accept")
-        if accept is not None:
-            try:
-                re.compile(accept)
-            except re.error as exc:
-                self.error((*path, "line", "accept"), f"menu {name!r}: line.accept {_regex_problem(accept, exc)}")
+        for target_path in (("any_key",), ("entry", "to"), ("timeout", "to"), ("invalid", "to")):
+            target: Any = line
+            for part in target_path:
+                target = target.get(part) if isinstance(target, dict) else None
+            if target is not None and target not in names:
+                self.error((*path, "line", *target_path), f"menu {name!r}: line.{'.'.join(target_path)} "
+                           f"{target!r} is not a menu{_not_a_menu(target, names)}")
         return Menu(
             name=name,
             prompt=raw.get("prompt", ""),
@@ -428,8 +439,16 @@ class _ModelBuilder:
                 prompt=line.get("prompt"), hold=line.get("hold"), type_ahead=line.get("type_ahead"),
                 accept=accept, unmapped_key=line.get("unmapped_key"), silent=bool(line.get("silent", False)),
                 hangup=bool(line.get("hangup", False)),
+                first_digit=line.get("first_digit"), inter_digit=line.get("inter_digit"),
+                reprompt=line.get("reprompt"), repeats=line.get("repeats"),
+                timeout=_outcome(line.get("timeout")), invalid=_outcome(line.get("invalid")),
+                max_invalid=line.get("max_invalid"), any_key=line.get("any_key"),
+                entry_accept=(line.get("entry") or {}).get("accept"), entry_to=(line.get("entry") or {}).get("to"),
+                sound=line.get("sound"), hangup_after=bool(line.get("hangup_after", False)),
+                terminal=bool(line.get("terminal", False)),
             ),
             description=raw.get("description", ""),
+            confirm=_confirm(raw.get("confirm")),
         )
 
     def _phrase(self, text: str, path: YamlPath, menu: str) -> Phrase:
@@ -459,8 +478,22 @@ class _ModelBuilder:
     def _line(self, raw: dict[str, Any]) -> LineSettings:
         base = LineSettings()
         fields = ("speaking_rate", "hold", "type_ahead", "unmapped_key", "invalid_message", "repeats", "wait",
-                  "pause")
+                  "pause", "inter_digit")
         values = {k: raw[k] for k in fields if k in raw}
         if "vars" in raw:
             values["vars"] = MappingProxyType({k: str(v) for k, v in raw["vars"].items()})
         return LineSettings(**{**{k: getattr(base, k) for k in (*fields, "vars")}, **values})
+
+
+def _outcome(raw: dict[str, Any] | None) -> LineOutcome | None:
+    if raw is None:
+        return None
+    return LineOutcome(say=raw.get("say", ""), to=raw.get("to"), hangup=bool(raw.get("hangup", False)))
+
+
+def _confirm(raw: dict[str, Any] | None) -> Confirm | None:
+    if raw is None:
+        return None
+    sound = raw.get("sound", ())
+    return Confirm(quiet=raw.get("quiet"), sound=(sound,) if isinstance(sound, str) else tuple(sound),
+                   human=bool(raw.get("human", False)))

@@ -21,11 +21,19 @@ def reachable(menu_file: MenuFile, start: str | None = None) -> set[str]:
     seen = {start or menu_file.start}
     queue = deque(seen)
     while queue:
-        for e in exits(menu_file, queue.popleft()):
-            if e.to not in seen:
-                seen.add(e.to)
-                queue.append(e.to)
+        name = queue.popleft()
+        for to in [e.to for e in exits(menu_file, name)] + line_exits(menu_file, name):
+            if to not in seen:
+                seen.add(to)
+                queue.append(to)
     return seen
+
+
+def line_exits(menu_file: MenuFile, name: str) -> list[str]:
+    """Where the line's own behaviour (timeouts, invalid keys, any key, free-form entries) can lead."""
+    ln = menu_file.menus[name].line
+    targets = [ln.any_key, ln.entry_to, ln.timeout.to if ln.timeout else None, ln.invalid.to if ln.invalid else None]
+    return [t for t in targets if t is not None]
 
 
 def lint(menu_file: MenuFile, doc: Document) -> list[Diagnostic]:
@@ -45,8 +53,9 @@ def lint(menu_file: MenuFile, doc: Document) -> list[Diagnostic]:
         if name not in seen and name != goal:  # an unreachable goal is already an error
             warn(path, f"menu {name!r} is never reached from start {menu_file.start!r}", key=True,
                  code="unreachable")
-        own_exits = [o for o in menu.options if o.to] or ([menu.next] if menu.next else [])
-        if not own_exits and not menu.passive and name != goal:
+        own_exits = ([o for o in menu.options if o.to] or ([menu.next] if menu.next else [])
+                     or line_exits(menu_file, name))
+        if not own_exits and not menu.passive and not menu.terminal and name != goal:
             warn(path, f"menu {name!r} has no way out (no options with `to`, no `next`) and is not the goal, a "
                  "hold or a human", key=True, code="dead-end")
         options = menu_file.options_of(menu)

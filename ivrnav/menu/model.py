@@ -51,6 +51,15 @@ class Phrase:
 
 
 @dataclass(frozen=True, slots=True)
+class LineOutcome:
+    """What the line does on a timeout or an invalid key: say a message, then go to a menu or hang up."""
+
+    say: str = ""
+    to: str | None = None  # None: replay the current menu (invalid) or hang up (timeout)
+    hangup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class LineMenu:
     """Simulator-only behaviour of one menu (the navigator never reads this)."""
 
@@ -61,6 +70,19 @@ class LineMenu:
     unmapped_key: Literal["invalid", "repeat", "ignore", "hangup"] | None = None
     silent: bool = False
     hangup: bool = False
+    first_digit: float | None = None  # seconds waited for the first key after the prompt (default: line wait)
+    inter_digit: float | None = None  # seconds waited for the next key of a multi-digit option or entry
+    reprompt: str | None = None  # the short prompt said on repeats instead of the full one
+    repeats: int | None = None  # silent repeats before the timeout outcome
+    timeout: LineOutcome | None = None
+    invalid: LineOutcome | None = None
+    max_invalid: int | None = None  # invalid keys before the line gives up (hangs up)
+    any_key: str | None = None  # any key that is not an option goes to this menu
+    entry_accept: str | None = None  # regex of free-form entries ("dial an extension") besides the options
+    entry_to: str | None = None
+    sound: Literal["music", "ringing", "echo", "silence"] | None = None  # no words: the line plays a sound
+    hangup_after: bool = False  # hang up once the prompt has been said
+    terminal: bool = False  # the call stays here (transfer, conference, echo): not a dead end
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +97,21 @@ class LineSettings:
     repeats: int = 3
     wait: float = 5.0
     pause: float = 0.3
+    inter_digit: float = 1.5  # seconds the line waits for the next key of a multi-digit option
     vars: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """How the navigator knows a goal was reached when the goal says nothing it can recognise (map side).
+
+    ``quiet``: the line took the keys that lead here and said nothing (no invalid message) for that many
+    seconds; ``sound``: ringing or music began; ``human``: a person spoke.
+    """
+
+    quiet: float | None = None
+    sound: tuple[str, ...] = ()
+    human: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +131,13 @@ class Menu:
     settings: Settings = field(default_factory=Settings)
     line: LineMenu = field(default_factory=LineMenu)
     description: str = ""
+    confirm: Confirm | None = None
+
+    @property
+    def terminal(self) -> bool:
+        """The call ends or stays here (hang-up, transfer, echo, music): lint must not call it a dead end."""
+        ln = self.line
+        return ln.terminal or ln.hangup or ln.hangup_after or ln.sound is not None or self.confirm is not None
 
     @property
     def passive(self) -> bool:

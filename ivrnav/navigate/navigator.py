@@ -40,6 +40,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu import template
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings, exits
+from ivrnav.navigate.confirm import quiet_confirmed, quiet_due
 from ivrnav.navigate.events import (
     Action,
     CallEnded,
@@ -226,6 +227,9 @@ class Navigator:
         times.append(self.last_words_at + self._menu_settings().settle)
         if self.menu and self.menu_file.menus[self.menu].hold:
             times.append(self._hold_deadline())
+        due = quiet_due(self.menu_file, self.goal, self.expected, self.acted_at)
+        if due is not None and self.phase is Phase.AWAITING:
+            times.append(due)
         future = [t for t in times if t > self.now]
         return min(future) if future else None
 
@@ -296,6 +300,12 @@ class Navigator:
             return self._finish(False, "timeout", f"call exceeded max_call of {self.settings.max_call:g} s")
         if self.phase is Phase.SENDING:
             return []
+        confirmed = quiet_confirmed(self.menu_file, self.goal, expected=self.expected,
+                                    awaiting=self.phase is Phase.AWAITING, acted_at=self.acted_at,
+                                    last_words_at=self.last_words_at, now=self.now)
+        if confirmed:
+            self.timing.goal_at = self.now
+            return self._finish(True, "reached", confirmed)
         found = self._recognise()
         if found is not None:
             done = self._enter_menu(*found)

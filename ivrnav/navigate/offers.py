@@ -55,25 +55,103 @@ def stream_tokens(texts: list[str]) -> list[str]:
     return out
 
 
+KEY_FILLERS = frozenset({"the", "um", "uh", "er", "erm", "ah", "extension", "number", "digit", "digits"})
+MAX_KEYS = 4  # the longest key a prompt offers ("dial 8500"); longer digit runs are data, not keys
+SPEECH_ALTERNATIVE = frozenset({"say"})  # "press 1 or say billing": what follows "say" is not a label
+_NOT_A_LABEL_START = frozenset("0123456789")
+
+
+@dataclass(frozen=True, slots=True)
+class _Marker:
+    """Where a key is offered in a sentence: ``sentence[start:end]`` names it."""
+
+    start: int
+    end: int
+    key: str
+    certain: bool
+
+
+def _digit_run(words: list[str], j: int) -> tuple[str, int]:
+    """The key spelled from ``words[j]`` on: one key name, or a run of digits ("6 0 0" -> "600")."""
+    word = words[j]
+    if not word.isdigit():
+        return word, j + 1
+    key, j = word, j + 1
+    while j < len(words) and words[j].isdigit() and len(key) + len(words[j]) <= MAX_KEYS:
+        key += words[j]
+        j += 1
+    return key, j
+
+
 def _key_at(words: list[str], i: int) -> tuple[str, int, bool] | None:
-    """The key named right after a press word at ``i``: ``(key, index after it, certain)``."""
+    """The key named right after a press word at ``i``: ``(key, index after it, certain)``.
+
+    Fillers between the press word and the key ("press um 4", "dial extension 8500") are skipped; a run of
+    digits is one multi-digit key ("dial 600").
+    """
     j = i + 1
-    if j < len(words) and words[j] in ("the", "a") and j + 1 < len(words) and words[j + 1] in KEY_TOKENS | {"#", "*"}:
+    while j < len(words) and words[j] in KEY_FILLERS:
+        j += 1
+    if j < len(words) and words[j] == "a" and j + 1 < len(words) and words[j + 1] in KEY_TOKENS:
         j += 1
     if j >= len(words):
         return None
     word = words[j]
-    key = KEY_HOMOPHONES.get(word, word) if word not in ("a",) else None
-    if key is None or key not in KEY_TOKENS:
+    if word == "a":
         return None
-    if len(key) != 1:
-        return None
-    key = key.upper() if key in "abcd" else key
-    certain = word not in KEY_HOMOPHONES
-    j += 1
+    if word.isdigit():
+        key, j = _digit_run(words, j)
+        if len(key) > MAX_KEYS:
+            return None
+        certain = True
+    else:
+        key = KEY_HOMOPHONES.get(word, word)
+        if key not in KEY_TOKENS or len(key) != 1:
+            return None
+        key = key.upper() if key in "abcd" else key
+        certain = word not in KEY_HOMOPHONES
+        j += 1
     if j < len(words) and words[j] in ("key", "button"):
         j += 1
     return key, j, certain
+
+
+def _bare_key_at(words: list[str], i: int) -> tuple[str, int] | None:
+    """A key offered without a press word: "2 to reject it", "or 3 for billing", a dropped "press"
+    ("to hear about X, 3 for other options") or a last "... for sales, 2." Returns ``(key, index after it)``."""
+    if not words[i].isdigit() or (i > 0 and (words[i - 1].isdigit() or words[i - 1] in PRESS_WORDS)):
+        return None
+    key, j = _digit_run(words, i)
+    if len(key) > MAX_KEYS:
+        return None
+    if j < len(words) and words[j] in ("for", "to", "if") and j + 1 < len(words) \
+            and words[j + 1] not in _NOT_A_LABEL_START and words[j + 1] != BOUNDARY:
+        return key, j
+    rest = [w for w in words[j:] if w not in FILLER]
+    if not rest and len(key) == 1 and i > 0:  # "for sales, 2." at a sentence end
+        return key, j
+    return None
+
+
+def _markers(sentence: list[str]) -> list[_Marker]:
+    out: list[_Marker] = []
+    i = 0
+    while i < len(sentence):
+        word = sentence[i]
+        if word in PRESS_WORDS:
+            found = _key_at(sentence, i)
+            if found:
+                out.append(_Marker(i, found[1], found[0], found[2]))
+                i = found[1]
+                continue
+        bare = _bare_key_at(sentence, i)
+        if bare is not None:
+            # inferred from the sentence's shape, not from a press word: never enough to believe a moved key
+            out.append(_Marker(i, bare[1], bare[0], False))
+            i = bare[1]
+            continue
+        i += 1
+    return out
 
 
 def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
@@ -95,37 +173,48 @@ def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
 
 
 def _sentence_offers(sentence: list[str], *, ended: bool) -> list[Offer]:
-    keys: list[tuple[int, int, str, bool]] = []  # (press index, index after key, key, certain)
-    for i, word in enumerate(sentence):
-        if word in PRESS_WORDS:
-            found = _key_at(sentence, i)
-            if found:
-                keys.append((i, found[1], found[0], found[2]))
-    if not keys:
+    """Offers of one sentence. Label first ("for sales press 1 for service press 2") when words lead the
+    first key and, once the sentence is over, nothing but an alternative ("or stay on the line") follows
+    the last key; otherwise key first ("press 1 to add a code, 2 to remove a code"), any lead words being
+    a heading ("for code subscriptions, press 1 to add...")."""
+    markers = _markers(sentence)
+    if not markers:
         return []
-    lead = _clean(sentence[: keys[0][0]])
+    lead = _clean(sentence[: markers[0].start])
+    tail = _key_first_label(sentence[markers[-1].end :])
+    label_first = bool(lead) and (not ended or not tail)
     out = []
-    if lead:  # label first
+    if label_first:
         previous_end = 0
-        for press, after, key, certain in keys:
-            label = _clean(sentence[previous_end:press])
+        for m in markers:
+            label = _clean(sentence[previous_end : m.start])
             if label:
-                out.append(Offer(key, label, True, certain))
-            previous_end = after
-    else:  # key first
-        for n, (_press, after, key, certain) in enumerate(keys):
-            nxt = keys[n + 1][0] if n + 1 < len(keys) else len(sentence)
-            label = _clean(sentence[after:nxt])
-            if label:
-                out.append(Offer(key, label, n + 1 < len(keys) or ended, certain))
+                out.append(Offer(m.key, label, True, m.certain))
+            previous_end = m.end
+        return out
+    for n, m in enumerate(markers):
+        nxt = markers[n + 1].start if n + 1 < len(markers) else len(sentence)
+        label = _key_first_label(sentence[m.end : nxt])
+        if label:
+            out.append(Offer(m.key, label, n + 1 < len(markers) or ended, m.certain))
     return out
+
+
+def _key_first_label(words: list[str]) -> tuple[str, ...]:
+    """The label after a key: up to an alternative ("or say billing", "or stay on the line")."""
+    cut = len(words)
+    for i, word in enumerate(words):
+        if word in SPEECH_ALTERNATIVE or (word == "or" and i + 1 < len(words) and words[i + 1] in ("stay", "hold")):
+            cut = i
+            break
+    return _clean(words[:cut])
 
 
 def _clean(words: list[str]) -> tuple[str, ...]:
     lo, hi = 0, len(words)
     while lo < hi and (words[lo] in FILLER or words[lo] in CUES):
         lo += 1
-    while hi > lo and words[hi - 1] in FILLER:
+    while hi > lo and (words[hi - 1] in FILLER or words[hi - 1].isdigit()):  # "... the last user, 4 or" 6
         hi -= 1
     # "For English press 1 para espanol": only the text after the last cue of a run of label text counts
     return tuple(words[lo:hi])

@@ -20,7 +20,7 @@ from ivrnav.navigate.events import CallEnded, Heard
 from ivrnav.sim.noise import Noise
 
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
-MULTI_KEY_WAIT = 1.5  # seconds the line waits for a second key of a multi-key option
+_PAUSE = re.compile(r"\[pause\s+([0-9]+(?:\.[0-9]+)?)\]", re.IGNORECASE)  # "[pause 2]" inside a line prompt
 ENTRY_TIMEOUT = 4.0  # seconds after the last digit of an entry without a terminator
 REACTION = 0.3  # seconds between a key and the line's response
 HUMAN_PATIENCE = 30.0  # seconds a person waits for the caller before hanging up
@@ -51,7 +51,7 @@ class SimulatedLine:
         self.noise = noise or Noise()
         self.rng = random.Random(seed)
         self.vocabulary = sorted({w.strip(".,?!").lower() for m in menu_file.menus.values()
-                                  for w in m.prompt.split()} - {""})
+                                  for w in _PAUSE.sub(" ", m.line.prompt or m.prompt).split()} - {""})
         self.queue: list[_Scheduled] = []
         self._seq = 0
         self.menu: Menu | None = None
@@ -103,8 +103,8 @@ class SimulatedLine:
             return
         self.keys_received.append((key, at))
         menu = self.menu
-        if menu.hold or menu.human or menu.say is not None:
-            return  # keys do nothing on hold, with a person, or at a speech prompt
+        if menu.hold or menu.human or menu.say is not None or menu.line.hangup_after:
+            return  # keys do nothing on hold, with a person, at a speech prompt or in a closing message
         if at < self.speaking_until - 1e-9 and not self._accepts_type_ahead(menu):
             return
         self._interrupt(at)
@@ -169,15 +169,23 @@ class SimulatedLine:
             return
         self._speak(menu, at)
 
-    def _speak(self, menu: Menu, at: float, prefix: str | None = None) -> None:
-        text = menu.line.prompt or menu.prompt
-        if menu.line.silent:
+    def _speak(self, menu: Menu, at: float, prefix: str | None = None, *, again: bool = False) -> None:
+        """Say the menu's prompt (its short ``reprompt`` when ``again``) and schedule what follows it."""
+        text = (menu.line.reprompt if again and menu.line.reprompt else None) or menu.line.prompt or menu.prompt
+        if menu.line.silent or menu.line.sound is not None:
             text = ""
         if prefix:
             text = f"{prefix} {text}"
         end = self._say(text, at)
         self.speaking_until = end
-        if menu.human:
+        if menu.line.hangup_after:
+            self._schedule(end + REACTION, "hangup", "hung up after the message")
+        elif menu.line.sound is not None:
+            # music, ringing or an echo: no words; the call stays here unless the line moves on by itself
+            hold = menu.line.hold if menu.line.hold is not None else self.settings.hold
+            if menu.next:
+                self._schedule(end + hold, "goto", menu.next)
+        elif menu.human:
             self._schedule(end + HUMAN_PATIENCE, "hangup", "person hung up")
         elif menu.hold:
             hold = menu.line.hold if menu.line.hold is not None else self.settings.hold
@@ -186,11 +194,27 @@ class SimulatedLine:
             # moves on by itself; a menu that also offers keys ("press 1 now") waits briefly for one
             self._schedule(end + (min(self.settings.wait, 2.0) if menu.options else self.settings.pause), "goto",
                            menu.next)
-        else:
-            self._schedule(end + self.settings.wait, "after_prompt")
+        elif not menu.line.terminal:
+            self._schedule(end + self._first_digit(menu), "after_prompt")
+
+    def _first_digit(self, menu: Menu) -> float:
+        return menu.line.first_digit if menu.line.first_digit is not None else self.settings.wait
+
+    def _inter_digit(self, menu: Menu, default: float) -> float:
+        return menu.line.inter_digit if menu.line.inter_digit is not None else default
 
     def _say(self, text: str, at: float) -> float:
-        """Schedule ``text`` as transcripts from ``at``; return when it ends."""
+        """Schedule ``text`` as transcripts from ``at``; return when it ends. ``[pause N]`` is N s of silence."""
+        t = at
+        pieces = _PAUSE.split(text)  # text, seconds, text, seconds, ...
+        for n, piece in enumerate(pieces):
+            if n % 2:
+                t += float(piece)
+            else:
+                t = self._say_sentences(piece, t)
+        return t
+
+    def _say_sentences(self, text: str, at: float) -> float:
         t = at
         rate = self.settings.speaking_rate
         for sentence in (s.strip() for s in _SENTENCE.findall(text)):
@@ -216,22 +240,47 @@ class SimulatedLine:
             self._goto(str(item.payload), item.at)
         elif item.kind == "after_prompt":
             self.silences += 1
-            if self.silences > self.settings.repeats:
-                self._schedule(item.at, "hangup", "no input")
+            repeats = menu.line.repeats if menu.line.repeats is not None else self.settings.repeats
+            if self.silences > repeats:
+                self._timed_out(menu, item.at)
             else:
-                self._speak(menu, item.at)
+                self._speak(menu, item.at, again=True)
         elif item.kind == "key_timeout":
             self._resolve_keys(menu, item.at, final=True)
         elif item.kind == "entry_timeout":
             self._finish_entry(menu, item.at)
 
+    def _timed_out(self, menu: Menu, at: float) -> None:
+        outcome = menu.line.timeout
+        if outcome is None:
+            self._schedule(at, "hangup", "no input")
+            return
+        end = self._say(outcome.say, at) if outcome.say else at
+        if outcome.to and not outcome.hangup:
+            self._schedule(end + REACTION, "goto", outcome.to)
+        else:
+            self._schedule(end + REACTION, "hangup", "no input")
+
     def _option_key(self, menu: Menu, at: float) -> None:
         self._resolve_keys(menu, at, final=False)
+
+    def _entry_match(self, menu: Menu) -> bool:
+        return menu.line.entry_accept is not None and re.fullmatch(menu.line.entry_accept, self.buffer) is not None
 
     def _resolve_keys(self, menu: Menu, at: float, *, final: bool) -> None:
         options = self.file.options_of(menu)
         exact = next((o for o in options if o.keys == self.buffer), None)
         longer = any(o.keys.startswith(self.buffer) and o.keys != self.buffer for o in options)
+        entry = menu.line.entry_accept is not None and menu.line.entry_to is not None
+        if entry and exact is None and not self.buffer.endswith("#"):
+            if self._entry_match(menu) and not longer:
+                self.buffer = ""
+                self._schedule(at + REACTION, "goto", menu.line.entry_to)
+                return
+            if not final:  # a free-form entry may still be growing: wait for the next digit
+                self._clear("key_timeout")
+                self._schedule(at + self._inter_digit(menu, self.settings.inter_digit), "key_timeout")
+                return
         if exact is not None and (not longer or final):
             self.buffer = ""
             if exact.repeat:
@@ -240,12 +289,19 @@ class SimulatedLine:
                 self._schedule(at + REACTION, "goto", exact.to)
             return
         if longer and not final:
-            self._schedule(at + MULTI_KEY_WAIT, "key_timeout")
+            self._clear("key_timeout")
+            self._schedule(at + self._inter_digit(menu, self.settings.inter_digit), "key_timeout")
             return
         self.buffer = ""
         self._unmapped(menu, at)
 
     def _unmapped(self, menu: Menu, at: float) -> None:
+        if menu.line.any_key:
+            self._schedule(at + REACTION, "goto", menu.line.any_key)
+            return
+        if menu.line.invalid is not None:
+            self._invalid_outcome(menu, at)
+            return
         behaviour = menu.line.unmapped_key or self.settings.unmapped_key
         if behaviour == "ignore":
             self._schedule(at + self.settings.wait, "after_prompt")
@@ -258,11 +314,28 @@ class SimulatedLine:
 
     def _invalid(self, menu: Menu, at: float, message: str) -> None:
         self.invalids += 1
-        if self.invalids > self.settings.repeats:
+        limit = menu.line.max_invalid if menu.line.max_invalid is not None else self.settings.repeats
+        if self.invalids > limit:
             self._say(message, at + REACTION)
             self._schedule(at + REACTION + 3, "hangup", "too many invalid entries")
             return
-        self._speak(menu, at + REACTION, prefix=message)
+        self._speak(menu, at + REACTION, prefix=message, again=True)
+
+    def _invalid_outcome(self, menu: Menu, at: float) -> None:
+        """A key that is not an option where the file says what follows: a message, then a menu or a hang-up."""
+        outcome = menu.line.invalid
+        assert outcome is not None
+        message = outcome.say or self.settings.invalid_message
+        if outcome.to is None and not outcome.hangup:
+            self._invalid(menu, at, message)
+            return
+        self.invalids += 1
+        end = self._say(message, at + REACTION)
+        self.speaking_until = end
+        if outcome.hangup:
+            self._schedule(end + REACTION, "hangup", "invalid key")
+        else:
+            self._schedule(end + REACTION, "goto", outcome.to)
 
     def _entry_key(self, menu: Menu, at: float) -> None:
         template_text = menu.enter or ""
@@ -275,7 +348,7 @@ class SimulatedLine:
             self._finish_entry(menu, at)
             return
         self._clear("entry_timeout")
-        self._schedule(at + ENTRY_TIMEOUT, "entry_timeout")
+        self._schedule(at + self._inter_digit(menu, ENTRY_TIMEOUT), "entry_timeout")
 
     def _expected_entry(self, menu: Menu) -> str | None:
         try:
