@@ -382,3 +382,13 @@ def entry() -> None:  # pragma: no cover - console script shim
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+
+
+def _register_discovery() -> None:
+    from ivrnav.discover.commands import discover, fix
+
+    main.add_command(discover)
+    main.add_command(fix)
+
+
+_register_discovery()

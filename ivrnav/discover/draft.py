@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
-from ivrnav.discover.explorer import ENTRY, Explorer, Node, name_for, unique
+from ivrnav.discover.explorer import ENTRY, SAY, Explorer, Node, name_for, unique
+
+SILENT_CONFIRM = 4.0  # seconds of quiet after the key that confirm a silent menu in the draft
 
 
 def _q(text: str) -> str:
@@ -19,11 +21,14 @@ def _q(text: str) -> str:
 def display_names(ex: Explorer) -> dict[str, str]:
     """Names for the draft, from the final (voted) labels rather than the first noisy hearing."""
     names: dict[str, str] = {}
-    for node in _in_route_order(ex):
+    ordered = _in_route_order(ex)
+    first_menu = next((n.name for n in ordered if n.kind == "menu"), None)
+    for node in ordered:
         label = ""
         if node.via and node.via[1] and node.via[1] != ENTRY and node.via[0] in ex.nodes:
             label = ex.nodes[node.via[0]].offers.get(node.via[1], "")
-        base = name_for(node.prompt, node.kind, label, first=node.name == ex.root, taken=set(names.values()))
+        base = name_for(node.prompt, node.kind, label, first=node.name == ex.root, taken=set(names.values()),
+                        first_menu=node.name == first_menu)
         names[node.name] = unique(base, set(names.values()))
     return names
 
@@ -90,16 +95,25 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
         source = names.get(node.via[0], node.via[0])
         confidence += f"; reached with {node.via[1] or 'no key'} at {source}" if node.via[1] != ENTRY else \
             f"; reached by the entry at {source}"
+    if node.kind == "silent":
+        # nothing to recognise: a goal here is confirmed by the line taking the key and staying quiet
+        return [f"  {names[node.name]}:", f"    # the line took the key and said nothing for {SILENT_CONFIRM:g}+ s "
+                "(music, ringing, an echo test or a transfer?)", f"    prompt: {_q('(no words)')}",
+                f"    confirm: {{quiet: {SILENT_CONFIRM:g}}}"]
     out = [f"  {names[node.name]}:", f"    # {confidence}", f"    prompt: {_q(node.prompt)}"]
     if node.kind == "human":
         out.append("    human: true")
     elif node.kind == "hold":
         out.append("    hold: {max: 1200}")
     elif node.kind == "entry" and node.entry_var:
-        out.append(f"    enter: {_q('{' + node.entry_var + '}' + ('#' if node.terminated else ''))}")
+        template = _q("{" + node.entry_var + "}" + ("#" if node.terminated else ""))
+        crossed = ENTRY in node.outcomes and node.outcomes[ENTRY].kind == "to"
+        out.append(f"    enter: {template}" if crossed else f"    # enter: {template}  (not crossed: no value given)")
         if node.messages.get("invalid"):
             out.append(f"    invalid: [{_q(node.messages['invalid'])}]")
-    options = [(k, o) for k, o in node.outcomes.items() if k != ENTRY and o.kind in ("to", "repeat")]
+    if node.kind == "speech" and SAY in node.outcomes and node.outcomes[SAY].kind == "to" and node.say:
+        out.append(f"    say: {_q(node.say)}  # the prompt's own example; say what you need")
+    options = [(k, o) for k, o in node.outcomes.items() if k not in (ENTRY, SAY) and o.kind in ("to", "repeat")]
     offers = node.offers
     if options and node.kind not in ("human", "hold", "entry"):
         out.append("    options:")
@@ -110,8 +124,8 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
                 parts.append(f"says: {_q(says)}")
             parts.append("repeat: true" if outcome.kind == "repeat" else f"to: {names[outcome.to or '']}")
             out.append("      - {" + ", ".join(parts) + "}")
-    nxt = node.next or (node.outcomes[ENTRY].to if ENTRY in node.outcomes and node.outcomes[ENTRY].kind == "to"
-                        else None)
+    via = next((node.outcomes[k] for k in (ENTRY, SAY) if k in node.outcomes and node.outcomes[k].kind == "to"), None)
+    nxt = node.next or (via.to if via else None)
     if nxt and (node.kind != "menu" or not options or not node.waits):
         out.append(f"    next: {names[nxt]}")
     elif nxt:
@@ -123,7 +137,7 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
             out.append(f"    # key {key}: not mapped ({outcome.kind}: {outcome.detail[:70]})")
     for key, why in node.skipped.items():
         label = offers.get(key, "")
-        what = "the entry" if key == ENTRY else "speech" if key == "say" else f"key {key}" + (
+        what = "the entry" if key == ENTRY else "speech" if key == SAY else f"key {key}" + (
             f" ({label!r})" if label else "")
         out.append(f"    # not explored: {what}: {why}")
     leaf = not any(o.kind == "to" for o in node.outcomes.values()) and not nxt and node.kind not in ("human", "hold")

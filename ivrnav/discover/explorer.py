@@ -22,12 +22,18 @@ from ivrnav.discover.probe import ProbeResult, Step
 from ivrnav.text import normalise, tokens
 
 MAX_HEARINGS = 8  # hearings kept per node (enough to pick a typical one)
-SAME_NODE = 78.0  # rapidfuzz ratio of two hearings of one prompt, after normalisation
+SAME_NODE = 86.0  # rapidfuzz ratio of two hearings of one prompt, after normalisation
 SAME_NODE_SAME_KEYS = 65.0  # ... when both hearings offer the same two or more keys
+SAME_SHORT = 97.0  # ... when the prompt is a few words only
+MIN_SPLIT_WORDS = 4  # a known prompt split off a run-on observation has at least this many words
 ENTRY = "<entry>"  # frontier key meaning "type the entry's value"
+SAY = "<say>"  # frontier key meaning "say the prompt's example phrase"
+EXAMPLE = re.compile(r"\b(?:you can say|say something like|for example,? say|say)\b,?\s+(.+?)(?:[.?!]|$)")
+DIGIT_COUNT = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[ -]digit")
 STATE_VERSION = 1
-STOP_WORDS = frozenset("to for the a an of your you if and or please press dial enter say now with about on in "
-                       "is are this that our".split())
+STOP_WORDS = frozenset(["to", "for", "the", "a", "an", "of", "your", "you", "if", "and", "or", "please", "press",
+                        "dial", "enter", "say", "now", "with", "about", "on", "in", "is", "are", "this", "that",
+                        "our"])
 # Names a person would give a node whose prompt says this (first free one wins).
 NAME_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("main", re.compile(r"^\W*(?:\w+\W+){0,3}main menu\b")),  # "Main menu. For ..." (not "return to the main menu")
@@ -38,7 +44,7 @@ DEFAULT_AVOID = ("pay", "payment", "confirm", "cancel", "delete", "erase", "tran
                  "emergency", "911")
 
 
-def name_for(text: str, kind: str, label: str, *, first: bool, taken: Container[str]) -> str:
+def name_for(text: str, kind: str, label: str, *, first: bool, taken: Container[str], first_menu: bool = False) -> str:
     """The name a person would give a node: by what it is, what its prompt says, or the offer that led there."""
     if kind == "human":
         return "agent"
@@ -46,14 +52,23 @@ def name_for(text: str, kind: str, label: str, *, first: bool, taken: Container[
         return "queue"
     if kind == "entry":
         return entry_subject(text)
+    if kind == "silent" and not label:
+        return "silence"
     if first and kind == "message":
         return "welcome"
     lower = text.lower()
     for name, pattern in NAME_CUES:
         if pattern.search(lower) and name not in taken:
             return name
+    if first_menu and kind == "menu" and "main" not in taken:
+        return "main"
     words = [w for w in tokens(label or text) if w.isalpha() and w not in STOP_WORDS]
     return "_".join(words[:3]) or "menu"
+
+
+def _stem(word: str) -> str:
+    """Enough of a word to match "statement" with "statements" and "refill" with "refills"."""
+    return word[:6] if len(word) > 6 else word.rstrip("s")
 
 
 def unique(name: str, taken: Container[str]) -> str:
@@ -78,7 +93,7 @@ class Outcome:
 @dataclass(slots=True)
 class Node:
     name: str
-    kind: str  # "menu", "entry", "hold", "human", "message"
+    kind: str  # "menu", "entry", "hold", "human", "speech", "message", "silent" (took the key, said nothing)
     hearings: list[str] = field(default_factory=list)
     waits: bool = True
     next: str | None = None  # the node the line moves on to by itself
@@ -92,15 +107,19 @@ class Node:
     messages: dict[str, str] = field(default_factory=dict)  # "invalid", "timeout" -> what the line said
     entry_var: str | None = None
     terminated: bool = False  # an entry ends with "#"
+    say: str | None = None  # the example phrase a speech prompt suggests
     sentence_count: int = 1  # utterances the STT made of the prompt when it was first observed
 
     @property
     def prompt(self) -> str:
         """The best of several hearings: the one most like all the others."""
-        if len(self.hearings) <= 2:
-            return self.hearings[0] if self.hearings else ""
+        if not self.hearings:
+            return ""
+        # among the hearings that read the most offers (a word error can eat a "press 2"), the most typical
+        counts = [len(offers_in(h)) for h in self.hearings]
+        full = [h for h, c in zip(self.hearings, counts, strict=True) if c == max(counts)]
         scored = [(sum(fuzz.ratio(normalise(h), normalise(o)) for o in self.hearings), -i, h)
-                  for i, h in enumerate(self.hearings)]
+                  for i, h in enumerate(full)]
         return max(scored)[2]
 
     @property
@@ -172,8 +191,7 @@ class Explorer:
         item = self.queue[0]
         steps = self.steps_to(item.node)
         node = self.nodes[item.node]
-        keys, masked = self._keys_for(node, item.key)
-        return steps, Step(keys, self._expect_at(item.node), masked), item
+        return steps, self._step(node, item.key, self._expect_at(item.node)), item
 
     def record(self, item: Frontier | None, result: ProbeResult) -> None:
         """Merge one call's findings into the map."""
@@ -208,10 +226,15 @@ class Explorer:
             text.append(node.prompt)
             names.append(name)
             if node.waits:
-                keys, masked = self._keys_for(node, key)
-                steps.append(Step(keys, " ".join(text), masked, tuple(names)))
+                steps.append(self._step(node, key, " ".join(text), tuple(names)))
                 text, names = [], []
         return steps
+
+    def _step(self, node: Node, key: str, expect: str, nodes: tuple[str, ...] = ()) -> Step:
+        if key == SAY:
+            return Step("", expect, nodes=nodes, say=node.say)
+        keys, masked = self._keys_for(node, key)
+        return Step(keys, expect, masked, nodes)
 
     def _keys_for(self, node: Node, key: str) -> tuple[str, str | None]:
         if key != ENTRY:
@@ -282,8 +305,15 @@ class Explorer:
     def _merge(self, node: Node, key: str, obs: Observation) -> None:
         first = obs.nodes[0] if obs.nodes else None
         if first is None:
-            node.outcomes[key] = Outcome("hangup" if obs.ended == "hangup" else "failed",
-                                         detail="the line said nothing after the key")
+            if obs.ended == "hangup":
+                node.outcomes[key] = Outcome("hangup", detail="the line ended the call at once")
+                return
+            # the line took the key and said nothing: music, ringing, an echo test, a transfer
+            label = node.offers.get(key, "")
+            name = self._unique(name_for("", "silent", label, first=False, taken=self.nodes))
+            self.nodes[name] = Node(name, "silent", [], waits=True, depth=node.depth + 1, via=(node.name, key),
+                                    label=label, silent_wait=True)
+            node.outcomes[key] = Outcome("to", name)
             return
         # the node itself again, maybe after a message: a repeat key, or a key the line refused
         if self._same(first, node):
@@ -292,10 +322,14 @@ class Explorer:
             return
         if len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node) and kind_of(first.text, {}) in (
                 "message",) and not offers_in(first.text):
-            node.outcomes[key] = Outcome("invalid", detail=first.text)
             node.messages.setdefault("invalid", first.text)
+            if key == ENTRY and not node.terminated:
+                node.terminated = True  # many lines end an entry only with "#", whether or not they say so
+                self.queue.appendleft(Frontier(node.name, ENTRY))
+                return
+            node.outcomes[key] = Outcome("invalid", detail=first.text)
             return
-        label = node.offers.get(key, "") if key != ENTRY else ""
+        label = node.offers.get(key, "") if key not in (ENTRY, SAY) else ""
         names = self._chain(obs, depth=node.depth + 1, via=(node.name, key), label=label)
         node.outcomes[key] = Outcome("to", names[0])
 
@@ -304,7 +338,7 @@ class Explorer:
         names: list[str] = []
         obs.nodes = self._split_known(obs.nodes)
         for i, seen in enumerate(obs.nodes):
-            known = self._find(seen)
+            known = self._find(seen, label=label if i == 0 else "")
             if known is not None:
                 name = known.name
                 if seen.text not in known.hearings and len(known.hearings) < MAX_HEARINGS:
@@ -346,23 +380,39 @@ class Explorer:
         for j in range(1, n):
             head = ObservedNode(seen.sentences[:j], waits=False)
             tail = ObservedNode(seen.sentences[j:], waits=seen.waits, repeated=seen.repeated, message=seen.message)
-            if self._find(head) is not None:
+            if self._whole(head):
                 return [head, *self._split_one(tail, depth=depth + 1)]
-            if self._find(tail) is not None:
+            if self._whole(tail):
                 return [*self._split_one(head, depth=depth + 1), tail]
         return [seen]
 
-    def _find(self, seen: ObservedNode) -> Node | None:
+    def _whole(self, piece: ObservedNode) -> bool:
+        """``piece`` is the whole of a known node's prompt: as many sentences, and long enough to tell."""
+        known = self._find(piece)
+        return known is not None and known.sentence_count == len(piece.sentences) and \
+            len(normalise(piece.text).split()) >= MIN_SPLIT_WORDS
+
+    def _find(self, seen: ObservedNode, *, label: str = "") -> Node | None:
         """The known node this prompt is, if any: it sounds like one of its hearings, or a little less
-        when it also offers the same keys."""
+        when it also offers the same keys. Templated prompts ("Information about appointments is available
+        on our website") sound alike: when the prompt says words of the offer that led to it, a node none
+        of whose hearings says them is another node."""
         best: tuple[float, Node] | None = None
         text = normalise(seen.text)
         keys = set(offers_in(seen.text))
+        said = {_stem(w) for w in tokens(label) if w.isalpha() and w not in STOP_WORDS} & {
+            _stem(w) for w in text.split()}
         for node in self.nodes.values():
             score = max((fuzz.ratio(text, normalise(h)) for h in node.hearings), default=0.0)
             bar = SAME_NODE_SAME_KEYS if len(keys) >= 2 and keys == set(node.offers) else SAME_NODE
-            if score >= bar and (best is None or score > best[0]):
-                best = (score, node)
+            if len(text.split()) < MIN_SPLIT_WORDS:
+                bar = SAME_SHORT  # "Reservations." and "Reservaciones." are 92% alike
+            if score < bar or (best is not None and score <= best[0]):
+                continue
+            if said and not all(any(w in {_stem(x) for x in normalise(h).split()} for h in node.hearings)
+                                for w in said):
+                continue
+            best = (score, node)
         return best[1] if best else None
 
     def _same(self, seen: ObservedNode, node: Node) -> bool:
@@ -392,7 +442,13 @@ class Explorer:
                 node.skipped[ENTRY] = f"no value for var {node.entry_var!r} (give --var {node.entry_var}=...)"
             return
         if node.kind == "speech":
-            node.skipped["say"] = "a speech prompt: the crawler does not speak to the line"
+            example = EXAMPLE.search(node.prompt.lower())
+            phrase = re.split(r",\s*|\s+or\s+", example.group(1))[0].strip(" ,") if example else ""
+            if phrase:
+                node.say = phrase
+                self.queue.append(Frontier(node.name, SAY))
+            else:
+                node.skipped[SAY] = "a speech prompt that suggests nothing to say"
             return
         if node.kind in ("human", "hold"):
             return
@@ -422,6 +478,12 @@ class Explorer:
         for name in self.values:  # a value the user gave whose name the prompt says ("account" number)
             if all(part in words for part in name.split("_")):
                 return name
+        count = DIGIT_COUNT.search(text.lower())  # else the one value as long as the prompt asks for
+        if count:
+            n = int(count.group(1)) if count.group(1).isdigit() else int(tokens(count.group(1))[0])
+            fits = [name for name, v in self.values.items() if v.isdigit() and len(v) == n]
+            if len(fits) == 1:
+                return fits[0]
         return entry_subject(text)
 
     def _name_for(self, text: str, kind: str, label: str, *, first: bool) -> str:

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from ivrnav.navigate.offers import read_offers, stream_tokens
-from ivrnav.text import normalise
+from ivrnav.navigate.offers import PRESS_WORDS, read_offers, stream_tokens
+from ivrnav.text import normalise, tokens
+
+KEYS = frozenset("0123456789*#")
 
 SAME_SENTENCE = 80.0  # rapidfuzz ratio of two hearings of one sentence (telephone STT, some word errors)
 SAME_RUN = 70.0  # mean ratio over two or more aligned sentences
@@ -31,17 +33,21 @@ MAX_MESSAGE_SENTENCES = 2  # sentences a line may put before a repeated prompt (
 KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("human", re.compile(r"\bmy name is\b|\bhow (?:can|may) i (?:help|assist)\b|\bthis is \w+ speaking\b")),
     ("hold", re.compile(r"\bplease hold\b|\bhold for\b|\bnext available\b|\bremain on the line\b|"
-                        r"\bstay on the line\b|\byour call is important\b|\bin the order (?:it was|they are) received\b|"
+                        r"\bstay on the line\b|\byour call is important\b|"
+                        r"\bin the order (?:it was|they are) received\b|"
                         r"\bplease wait while\b|\btransferring\b|\bconnecting you\b")),
     ("speech", re.compile(r"\bin a few words\b|\btell me (?:why|what|how)\b|\bbriefly (?:say|tell|describe)\b|"
                           r"\bplease say\b|\bafter the (?:tone|beep)\b")),
     ("entry", re.compile(r"\b(?:enter|key in|type in|input)\b[^.]*\b(?:number|pin|code|id|digits|date|zip|"
-                         r"extension|password|account)\b|\bfollowed by (?:the )?(?:pound|hash|#)")),
+                         r"extension|password|account|letters|name)\b|\bfollowed by (?:the )?(?:pound|hash|#)|"
+                         # a prompt that ends by naming what to key in: "Comedian Mail. Mailbox?" "password"
+                         r"\b(?:mailbox|password|passcode|pin|extension|account number|member id|id number|"
+                         r"zip code|conference number)\W*$")),
 )
 TERMINATOR = re.compile(r"\b(?:followed by|then press|and then|ending with|and press)\b[^.]*\b(?:pound|hash|#)")
 ENTRY_SUBJECT = re.compile(r"\byour ([a-z][a-z -]{2,60}?)(?= followed\b| then\b| and\b| now\b| using\b| on\b|[,.]|$)")
-_DIGITS_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve digit digits "
-                          "numeric number".split())
+_DIGITS_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                           "twelve", "digit", "digits", "numeric", "number"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +158,12 @@ def offers_in(text: str) -> dict[str, str]:
     for offer in read_offers(stream_tokens([text])):
         if offer.complete and offer.key not in out:
             out[offer.key] = offer.text
+    # a key named with no label of its own ("otherwise, please press star now") is still worth a try
+    words = tokens(text)
+    for i, word in enumerate(words[:-1]):
+        key = words[i + 1]
+        if word in PRESS_WORDS and key in KEYS and key not in out:
+            out[key] = ""
     return out
 
 

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.discover.observe import Observation, Sentence, kind_of, read_observation
 from ivrnav.menu.model import Settings
-from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Done, Event, Heard, SendDigits, Tick
+from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Done, Event, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Note
 from ivrnav.navigate.result import Redactor
 from ivrnav.text import normalise
@@ -53,6 +53,7 @@ class Step:
     expect: str
     masked: str | None = None  # how ``keys`` may be shown (entries of secret values)
     nodes: tuple[str, ...] = ()  # the explorer's nodes the line plays before this press point
+    say: str | None = None  # speak this instead of pressing keys (speech-enabled prompts)
 
 
 class ProbePhase(Enum):
@@ -199,6 +200,14 @@ class Probe:
             return self._done(False, "diverged", f"expected {step.expect[:60]!r}, heard {heard[:60]!r}")
         self.heard_at_steps.append([x.text for x in self.since_action])
         self.step += 1
+        if step.say:
+            self._note("say", f"{step.say} " + ("(trial)" if self.step > len(self.route) else "(route)"))
+            self.acted_at = self.now
+            self.since_action = []
+            if self.step > len(self.route):
+                self.phase = ProbePhase.OBSERVE
+                self.observe_from = self.now
+            return [Say(step.say)]
         if not step.keys:
             self.waiting_for_move = True
             self.since_action = []
