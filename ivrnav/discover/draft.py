@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ivrnav.discover.explorer import ENTRY, SAY, Explorer, Node, name_for, unique
+from ivrnav.discover.explorer import ENTRY, SAY, Explorer, Node, Outcome, name_for, unique
 
 SILENT_CONFIRM = 4.0  # seconds of quiet after the key that confirm a silent menu in the draft
 
@@ -81,9 +81,24 @@ def _in_route_order(ex: Explorer) -> list[Node]:
         if name is None or name in seen or name not in ex.nodes:
             continue
         seen.append(name)
-        node = ex.nodes[name]
-        todo += [node.next] + [o.to for o in node.outcomes.values() if o.kind == "to"]
+        options, nxt = links(ex.nodes[name])
+        todo += [nxt] + [o.to for _, o in options if o.kind == "to"]
     return [ex.nodes[n] for n in seen]
+
+
+def links(node: Node) -> tuple[list[tuple[str, Outcome]], str | None]:
+    """The options and the ``next`` the draft writes for a node: what the menu language can say of it.
+
+    An entry's or a speech prompt's ``next`` is where the line goes after the entry or the words (a line
+    that moved on from such a prompt by itself cannot be said); holds, people and silences take no keys."""
+    if node.kind in ("entry", "speech"):
+        done = node.outcomes.get(ENTRY if node.kind == "entry" else SAY)
+        return [], done.to if done is not None and done.kind == "to" else None
+    if node.kind in ("human", "silent"):
+        return [], None
+    options = [] if node.kind == "hold" else [
+        (k, o) for k, o in node.outcomes.items() if k not in (ENTRY, SAY) and o.kind in ("to", "repeat")]
+    return options, node.next
 
 
 def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
@@ -113,7 +128,7 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
             out.append(f"    invalid: [{_q(node.messages['invalid'])}]")
     if node.kind == "speech" and SAY in node.outcomes and node.outcomes[SAY].kind == "to" and node.say:
         out.append(f"    say: {_q(node.say)}  # the prompt's own example; say what you need")
-    options = [(k, o) for k, o in node.outcomes.items() if k not in (ENTRY, SAY) and o.kind in ("to", "repeat")]
+    options, nxt = links(node)
     offers = node.offers
     if options and node.kind not in ("human", "hold", "entry"):
         out.append("    options:")
@@ -124,8 +139,6 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
                 parts.append(f"says: {_q(says)}")
             parts.append("repeat: true" if outcome.kind == "repeat" else f"to: {names[outcome.to or '']}")
             out.append("      - {" + ", ".join(parts) + "}")
-    via = next((node.outcomes[k] for k in (ENTRY, SAY) if k in node.outcomes and node.outcomes[k].kind == "to"), None)
-    nxt = node.next or (via.to if via else None)
     if nxt and (node.kind != "menu" or not options or not node.waits):
         out.append(f"    next: {names[nxt]}")
     elif nxt:
@@ -140,7 +153,7 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
         what = "the entry" if key == ENTRY else "speech" if key == SAY else f"key {key}" + (
             f" ({label!r})" if label else "")
         out.append(f"    # not explored: {what}: {why}")
-    leaf = not any(o.kind == "to" for o in node.outcomes.values()) and not nxt and node.kind not in ("human", "hold")
+    leaf = not any(o.kind == "to" for _, o in options) and not nxt and node.kind not in ("human", "hold")
     if leaf:
         if node.hangs_up:
             out.append("    line: {hangup_after: true}  # the line said this, then ended the call")

@@ -474,16 +474,24 @@ class Explorer:
                     self._enqueue_key(node, key, label)
 
     def _entry_var(self, text: str) -> str:
-        words = set(tokens(text))
-        for name in self.values:  # a value the user gave whose name the prompt says ("account" number)
-            if all(part in words for part in name.split("_")):
-                return name
-        count = DIGIT_COUNT.search(text.lower())  # else the one value as long as the prompt asks for
+        """The given value this entry asks for: by the words of its name ("card_last4": "... your new card"),
+        then by how many digits the prompt asks for; else a name from the prompt (no value: not crossed)."""
+        words = {_stem(w) for w in tokens(text)}
+        count = DIGIT_COUNT.search(text.lower())
+        length = None
         if count:
-            n = int(count.group(1)) if count.group(1).isdigit() else int(tokens(count.group(1))[0])
-            fits = [name for name, v in self.values.items() if v.isdigit() and len(v) == n]
-            if len(fits) == 1:
-                return fits[0]
+            length = int(count.group(1)) if count.group(1).isdigit() else int(tokens(count.group(1))[0])
+        scored = []
+        for name, value in self.values.items():
+            parts = [p for p in re.findall(r"[a-z]+", name.lower()) if p not in STOP_WORDS]
+            overlap = sum(_stem(p) in words for p in parts)
+            fits = length is not None and value.isdigit() and len(value) == length
+            if overlap or fits:
+                scored.append((overlap, fits, name))
+        if scored:
+            best = max(scored)
+            if sum(1 for s in scored if s[:2] == best[:2]) == 1:
+                return best[2]
         return entry_subject(text)
 
     def _name_for(self, text: str, kind: str, label: str, *, first: bool) -> str:

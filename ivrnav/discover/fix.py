@@ -93,17 +93,20 @@ def read_traces(paths: Iterable[str | os.PathLike[str]], prompts: dict[str, str]
 def _reworded(records: list[dict], prompts: dict[str, str], found: Findings) -> None:
     """Menus recognised by offers or listen phrases whose heard prompt does not sound like the file's."""
     menu: str | None = None
+    by = ""
     heard: list[str] = []
 
     def close() -> None:
         if menu and heard and menu in prompts and menu not in found.reworded:
             said = " ".join(heard)
-            if fuzz.partial_ratio(normalise(prompts[menu]), normalise(said)) < REWORDED:
+            # recognised by its offers: the wording no longer matched at all; by listen phrases: check it
+            if by == "offers" or fuzz.ratio(normalise(prompts[menu]), normalise(said)) < REWORDED:
                 found.reworded[menu] = said
 
     for r in records:
         if r.get("kind") == "note" and r.get("note") == "menu":
             close()
+            by = str(r.get("text", "")).partition(" (by ")[2].split(",")[0]
             text = str(r.get("text", ""))
             name, _, how = text.partition(" (by ")
             menu = name if how.startswith(("offers", "listen")) else None
