@@ -237,6 +237,21 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
     t0 = time.perf_counter()
     stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=1), settings=ProbeSettings(),
                     secrets=list(values.values()))
+    # A user reads the draft ("no value for var 'conference'") and resumes with that value: the line's own
+    # demo value for the entry the draft's menu stands for, given under the draft's name.
+    if ex.root is not None and any(ENTRY in n.skipped for n in ex.nodes.values()):
+        more = {}
+        menus, _ = true_tree(src.line)
+        m = mapping(ex, src.line, menus)
+        for node in ex.nodes.values():
+            if ENTRY in node.skipped and node.entry_var:
+                for true in m.get(node.name, ()):
+                    needed = re.findall(r"\{(\w+)\}", src.line.menus[true].enter or "")
+                    if needed and all(v in values for v in needed):
+                        more[node.entry_var] = "".join(values[v] for v in needed)
+        if more and ex.give(more):
+            stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=2), settings=ProbeSettings(),
+                            secrets=list(values.values()) + list(more.values()))
     wall = time.perf_counter() - t0
     row = {"line": src.name, "kind": src.kind, "wer": wer, "stopped": stopped, "calls": ex.calls,
            "line_minutes": round(ex.line_seconds / 60, 2), "draft_menus": len(ex.nodes), "wall_s": round(wall, 2)}

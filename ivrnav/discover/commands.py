@@ -12,7 +12,7 @@ import yaml
 
 from ivrnav.discover.crawl import SimulatedCalls, crawl, load_state
 from ivrnav.discover.draft import write_draft
-from ivrnav.discover.explorer import DEFAULT_AVOID, Budget, Explorer
+from ivrnav.discover.explorer import DEFAULT_AVOID, DEFAULT_TRY_KEYS, Budget, Explorer
 from ivrnav.discover.fix import FixError, propose, read_traces
 
 
@@ -53,6 +53,8 @@ def _values(pairs: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
 @click.option("--avoid", multiple=True, metavar="WORDS",
               help=f"Never try offers whose label says this (repeatable; default: {', '.join(DEFAULT_AVOID)}; "
               "'none' tries everything).")
+@click.option("--try-keys", default=DEFAULT_TRY_KEYS, show_default=True,
+              help="Keys tried at every menu although its prompt does not offer them ('' for none).")
 @click.option("--wer", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Simulated speech-recognition errors on the simulated line.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -62,7 +64,8 @@ def _values(pairs: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
               help="Keep every call's trace in this folder.")
 @click.option("--name", help="The draft's name (default: from the line).")
 def discover(file: str, output: str, max_calls: int, max_minutes: float, max_depth: int, var_pairs: tuple[str, ...],
-             secrets_file: str | None, avoid: tuple[str, ...], wer: float, seed: int, state_path: str | None,
+             secrets_file: str | None, avoid: tuple[str, ...], try_keys: str, wer: float, seed: int,
+             state_path: str | None,
              traces_dir: str | None, name: str | None) -> None:
     """Map the simulated line of FILE (standing in for an unknown IVR: only its transcripts are heard) into a
     draft menu file. Each call follows the shortest known route to the first unexplored offer and tries it."""
@@ -74,13 +77,14 @@ def discover(file: str, output: str, max_calls: int, max_minutes: float, max_dep
     avoid_words = () if [a.lower() for a in avoid] == ["none"] else tuple(a.lower() for a in avoid) or DEFAULT_AVOID
     if state_path and os.path.exists(state_path):
         try:
-            explorer = load_state(state_path, values=values, avoid=avoid_words, budget=budget)
+            explorer = load_state(state_path, values={}, avoid=avoid_words, budget=budget, try_keys=try_keys)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             cli._usage(f"cannot resume from {state_path}: {type(exc).__name__}: {str(exc)[:120]}")
+        queued = explorer.give(values)  # values given now may cross entries the last run could not
         cli.err_console.print(f"resuming: {explorer.calls} calls made, {len(explorer.nodes)} menus, "
-                              f"{len(explorer.queue)} keys queued")
+                              f"{len(explorer.queue)} keys queued ({queued} entries newly crossable)")
     else:
-        explorer = Explorer(values=values, avoid=avoid_words, budget=budget)
+        explorer = Explorer(values=values, avoid=avoid_words, budget=budget, try_keys=try_keys)
     secrets = [v for v in values.values() if v]
 
     def progress(p: object) -> None:

@@ -96,8 +96,10 @@ def links(node: Node) -> tuple[list[tuple[str, Outcome]], str | None]:
         return [], done.to if done is not None and done.kind == "to" else None
     if node.kind in ("human", "silent"):
         return [], None
+    # an unoffered key that only replays the menu is how the line treats any bad key: not an option
     options = [] if node.kind == "hold" else [
-        (k, o) for k, o in node.outcomes.items() if k not in (ENTRY, SAY) and o.kind in ("to", "repeat")]
+        (k, o) for k, o in node.outcomes.items() if k not in (ENTRY, SAY) and o.kind in ("to", "repeat")
+        and not (o.kind == "repeat" and k in node.unoffered)]
     return options, node.next
 
 
@@ -144,6 +146,8 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
     elif nxt:
         out.append(f"    next: {names[nxt]}  # the line moves on by itself when no key is pressed")
     for key, outcome in node.outcomes.items():
+        if key in node.unoffered and outcome.kind != "to":
+            continue  # an unsaid key tried on the off chance: only worth a line when it leads somewhere
         if outcome.kind == "invalid":
             out.append(f"    # key {key}: the line refused it ({outcome.detail[:70]!r})")
         elif outcome.kind in ("failed", "hangup"):

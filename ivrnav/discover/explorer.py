@@ -17,7 +17,15 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from ivrnav.discover.observe import Observation, ObservedNode, entry_subject, entry_terminated, kind_of, offers_in
+from ivrnav.discover.observe import (
+    EMERGENCY_NUMBERS,
+    Observation,
+    ObservedNode,
+    entry_subject,
+    entry_terminated,
+    kind_of,
+    offers_in,
+)
 from ivrnav.discover.probe import ProbeResult, Step
 from ivrnav.text import normalise, tokens
 
@@ -34,6 +42,9 @@ STATE_VERSION = 1
 STOP_WORDS = frozenset(["to", "for", "the", "a", "an", "of", "your", "you", "if", "and", "or", "please", "press",
                         "dial", "enter", "say", "now", "with", "about", "on", "in", "is", "are", "this", "that",
                         "our"])
+INVALID_CUE = re.compile(r"\bnot (?:a )?valid\b|\binvalid\b|\bnot recogni[sz]ed\b|\bdid not understand\b|"
+                         r"\bdidn'?t (?:understand|get that)\b|\bplease try again\b|\bnot an option\b")
+DEFAULT_TRY_KEYS = "0*#"  # operator, back/repeat and exit keys that prompts often leave unsaid
 # Names a person would give a node whose prompt says this (first free one wins).
 NAME_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("main", re.compile(r"^\W*(?:\w+\W+){0,3}main menu\b")),  # "Main menu. For ..." (not "return to the main menu")
@@ -106,6 +117,7 @@ class Node:
     silent_wait: bool = False  # the line waited quietly after it (no repeat)
     messages: dict[str, str] = field(default_factory=dict)  # "invalid", "timeout" -> what the line said
     entry_var: str | None = None
+    unoffered: list[str] = field(default_factory=list)  # keys tried although the prompt did not offer them
     terminated: bool = False  # an entry ends with "#"
     say: str | None = None  # the example phrase a speech prompt suggests
     sentence_count: int = 1  # utterances the STT made of the prompt when it was first observed
@@ -163,6 +175,7 @@ class Explorer:
     values: dict[str, str] = field(default_factory=dict)  # var values given for entries (never written out)
     avoid: tuple[str, ...] = DEFAULT_AVOID
     budget: Budget = field(default_factory=Budget)
+    try_keys: str = DEFAULT_TRY_KEYS  # keys tried at every menu even when its prompt does not offer them
     nodes: dict[str, Node] = field(default_factory=dict)
     root: str | None = None
     queue: deque[Frontier] = field(default_factory=deque)
@@ -320,8 +333,10 @@ class Explorer:
             node.outcomes[key] = Outcome("repeat")
             node.hearings.append(first.text)
             return
-        if len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node) and kind_of(first.text, {}) in (
-                "message",) and not offers_in(first.text):
+        refused = kind_of(first.text, {}) == "message" and not offers_in(first.text) and (
+            (len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node))
+            or INVALID_CUE.search(first.text.lower()) is not None)
+        if refused:
             node.messages.setdefault("invalid", first.text)
             if key == ENTRY and not node.terminated:
                 node.terminated = True  # many lines end an entry only with "#", whether or not they say so
@@ -454,8 +469,29 @@ class Explorer:
             return
         for key, label in node.offers.items():
             self._enqueue_key(node, key, label)
+        if node.kind == "menu" and node.waits:
+            for key in self.try_keys:
+                if key not in node.offers:
+                    node.unoffered.append(key)
+                    self.queue.append(Frontier(node.name, key))
+
+    def give(self, values: dict[str, str]) -> int:
+        """More values for entries (a resumed crawl): entries left uncrossed for want of one are queued."""
+        self.values.update(values)
+        queued = 0
+        for node in self.nodes.values():
+            if node.kind == "entry" and ENTRY in node.skipped:
+                node.entry_var = self._entry_var(node.prompt)
+                if node.entry_var in self.values:
+                    del node.skipped[ENTRY]
+                    self.queue.append(Frontier(node.name, ENTRY))
+                    queued += 1
+        return queued
 
     def _enqueue_key(self, node: Node, key: str, label: str) -> None:
+        if key in EMERGENCY_NUMBERS:  # "hang up and dial 9 1 1" is advice, not an option; never dialled
+            node.skipped[key] = "an emergency number: never dialled by the crawler"
+            return
         words = " ".join(tokens(label))
         avoided = next((a for a in self.avoid if re.search(rf"\b{re.escape(a)}\b", words)), None)
         if avoided:

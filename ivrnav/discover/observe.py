@@ -14,6 +14,7 @@ Pure functions, no clock, no I/O: the probe collects the sentences, this module 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from ivrnav.navigate.offers import PRESS_WORDS, read_offers, stream_tokens
 from ivrnav.text import normalise, tokens
 
 KEYS = frozenset("0123456789*#")
+EMERGENCY_NUMBERS = frozenset({"911", "112", "999", "000", "110", "119", "102", "100", "101", "108"})
 
 SAME_SENTENCE = 80.0  # rapidfuzz ratio of two hearings of one sentence (telephone STT, some word errors)
 SAME_RUN = 70.0  # mean ratio over two or more aligned sentences
@@ -160,11 +162,15 @@ def offers_in(text: str) -> dict[str, str]:
             out[offer.key] = offer.text
     # a key named with no label of its own ("otherwise, please press star now") is still worth a try
     words = tokens(text)
-    for i, word in enumerate(words[:-1]):
-        key = words[i + 1]
-        if word in PRESS_WORDS and key in KEYS and key not in out:
+    for i, word in enumerate(words):
+        if word not in PRESS_WORDS:
+            continue
+        key = "".join(itertools.takewhile(lambda w: w.isdigit() and len(w) == 1, words[i + 1 : i + 9]))
+        key = key or (words[i + 1] if i + 1 < len(words) and words[i + 1] in KEYS else "")
+        if key and key not in out:
             out[key] = ""
-    return out
+    # "if this is an emergency, hang up and dial 9 1 1" is advice, never an option of the line
+    return {k: v for k, v in out.items() if k not in EMERGENCY_NUMBERS}
 
 
 def kind_of(text: str, offers: dict[str, str]) -> str:
