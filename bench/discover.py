@@ -147,9 +147,11 @@ def recovered(ex: Explorer, line: MenuFile) -> dict:
 def navigate_draft(draft_text: str, line: MenuFile, names: dict[str, str], m: dict[str, set[str]],
                    values: dict[str, str], wer: float, seeds: int) -> dict:
     try:
-        draft = compile_text(draft_text, "draft").menu_file
+        compiled = compile_text(draft_text, "draft")
     except MenuFileError as exc:
         return {"valid": False, "error": str(exc.diagnostics[0]), "goals": 0, "reached": 0, "false": 0}
+    draft = compiled.menu_file
+    strict = not compiled.warnings  # `ivrnav validate --strict` passes
     by_name = {v: k for k, v in names.items()}
     goals = [g for g in draft.menus if g != draft.start and m.get(by_name.get(g, ""), set())]
     reached = false = calls = 0
@@ -163,7 +165,8 @@ def navigate_draft(draft_text: str, line: MenuFile, names: dict[str, str], m: di
                 reached += 1
             elif call.result.reached:
                 false += 1
-    return {"valid": True, "goals": len(goals), "nav_calls": calls, "reached": reached, "false": false}
+    return {"valid": strict, "warnings": [str(w) for w in compiled.warnings][:5], "goals": len(goals),
+            "nav_calls": calls, "reached": reached, "false": false}
 
 
 class RandomKeys:
@@ -285,7 +288,7 @@ def summarise(rows: list[dict], seeds: int) -> dict:
                 "edges_recovered": round(tot["edges_found"] / max(tot["edges"], 1), 4),
                 "fuzz_menus_recovered": round(tot["fuzz_menus_found"] / max(tot["menus"], 1), 4),
                 "fuzz_edges_recovered": round(tot["fuzz_edges_found"] / max(tot["edges"], 1), 4),
-                "drafts_valid": sum(bool(r.get("valid")) for r in rs),
+                "drafts_valid_strict": sum(bool(r.get("valid")) for r in rs),
                 "calls_per_menu": round(tot["calls"] / max(tot["menus_found"], 1), 2),
                 "line_minutes_per_menu": round(minutes / max(tot["menus_found"], 1), 2),
                 "draft_goals_reached": round(tot["reached"] / max(seeds * tot["goals"], 1), 4),

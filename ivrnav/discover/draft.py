@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 
+from rapidfuzz import fuzz
+
 from ivrnav.discover.explorer import ENTRY, SAY, Explorer, Node, Outcome, name_for, unique
+from ivrnav.menu.lint import SIMILAR_SAYS
+from ivrnav.text import normalise
 
 SILENT_CONFIRM = 4.0  # seconds of quiet after the key that confirm a silent menu in the draft
 
@@ -103,6 +107,20 @@ def links(node: Node) -> tuple[list[tuple[str, Outcome]], str | None]:
     return options, node.next
 
 
+def _distinct_labels(node: Node, keys: list[str]) -> dict[str, str]:
+    """Offer labels for the draft's options, where no two sound alike (lint's ``confusable``): when two keys
+    carry one label, one of them is a misheard key; the label stays with the key heard more often."""
+    offers, votes = dict(node.offers), node.key_votes()
+    ranked = sorted((k for k in keys if offers.get(k)), key=lambda k: (-votes.get(k, 0), keys.index(k)))
+    kept: list[str] = []
+    for key in ranked:
+        if any(fuzz.ratio(normalise(offers[key]), normalise(offers[k])) >= SIMILAR_SAYS for k in kept):
+            offers[key] = ""
+        else:
+            kept.append(key)
+    return offers
+
+
 def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
     hearings = len(node.hearings)
     confidence = f"heard {hearings} time{'s' if hearings != 1 else ''}"
@@ -131,7 +149,7 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
     if node.kind == "speech" and SAY in node.outcomes and node.outcomes[SAY].kind == "to" and node.say:
         out.append(f"    say: {_q(node.say)}  # the prompt's own example; say what you need")
     options, nxt = links(node)
-    offers = node.offers
+    offers = _distinct_labels(node, [k for k, _ in options])
     if options and node.kind not in ("human", "hold", "entry"):
         out.append("    options:")
         for key, outcome in options:

@@ -146,6 +146,14 @@ class Node:
         voted = {k: max(v.items(), key=lambda kv: kv[1])[0] for k, v in votes.items()}
         return {**own, **{k: label for k, label in voted.items() if k not in own}}
 
+    def key_votes(self) -> dict[str, int]:
+        """In how many hearings each key was offered."""
+        votes: dict[str, int] = {}
+        for hearing in self.hearings:
+            for key in offers_in(hearing):
+                votes[key] = votes.get(key, 0) + 1
+        return votes
+
     def agreement(self) -> float:
         """How alike the hearings are (0-100), for the draft's confidence comments."""
         if len(self.hearings) < 2:

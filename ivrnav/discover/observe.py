@@ -137,7 +137,9 @@ def read_observation(sentences: list[Sentence], *, gap: float, ended: str, silen
                 kept.append(ObservedNode(before, waits=False))
             kept.append(ObservedNode(waiting, waits=True, repeated=True,
                                      message=" ".join(s.text for s in seg[:lead]),
-                                     again=" ".join(s.text for s in seg[lead:])))
+                                     # a second hearing only when whole (the probe stops once it knows)
+                                     again=" ".join(s.text for s in seg[lead:]) if len(seg) - lead == len(waiting)
+                                     else ""))
             obs.nodes = kept
             obs.ended = "repeat"
             return obs
