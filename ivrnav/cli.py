@@ -507,3 +507,13 @@ def call_local(file: str, goal: str | None, var_pairs: tuple[str, ...], as_json:
     if goal is None or goal not in mf.menus:
         _usage(f"pass --goal MENU, one of: {', '.join(mf.menus)}")
     raise SystemExit(run_local_call(mf, goal, parse_vars(mf, var_pairs, None), as_json=as_json))
+
+
+def _register_discovery() -> None:
+    from ivrnav.discover.commands import discover, fix
+
+    main.add_command(discover)
+    main.add_command(fix)
+
+
+_register_discovery()

@@ -1,0 +1,331 @@
+"""Discovery benchmark: how much of a line's true tree ``ivrnav discover`` recovers, at what cost, and whether
+the draft then navigates the line; against a random-key fuzzer with the same number of calls.
+
+    python -m bench.discover [--generated 40] [--wer 0 0.15] [--quick]
+
+For every line (bundled menus, generated IVRs from bench/corpus.py, the real trees of bench/real) the
+crawler hears only the simulated line's transcripts. Scoring uses the line file, which the crawler never
+reads: a true menu is *recovered* when a draft menu's hearings contain its spoken prompt (or, for a menu
+that says nothing, when the draft reaches a silent menu by the same key from the same parent); a true
+edge (a menu's own option or its ``next``) when the draft links the two recovered menus by the same key.
+Then every draft menu is a goal: the draft navigates the true line at 15% WER, and the line's own
+position judges the claim (a false success is a claim while the line is elsewhere).
+Writes bench/results/discover.json and prints a summary; docs/benchmarks.md quotes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from bench.calls import RecordingLine
+from ivrnav.discover.crawl import SimulatedCalls, crawl
+from ivrnav.discover.draft import display_names, write_draft
+from ivrnav.discover.explorer import ENTRY, Budget, Explorer
+from ivrnav.discover.probe import ProbeSettings
+from ivrnav.menu.compiler import compile_file, compile_text
+from ivrnav.menu.diagnostics import MenuFileError
+from ivrnav.menu.model import MenuFile
+from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Event, Heard, SendDigits, Tick
+from ivrnav.navigate.result import Redactor
+from ivrnav.sim.noise import Noise
+from ivrnav.sim.runner import CallRunner, simulate_call
+from ivrnav.text import normalise
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTAINS = 80.0  # partial ratio: a true prompt said within a draft menu's hearing
+_MARKUP = re.compile(r"\[[^\]]*\]")
+
+
+@dataclass
+class Source:
+    name: str
+    kind: str  # "bundled", "generated", "real"
+    line: MenuFile
+
+
+def sources(generated: int) -> list[Source]:
+    out = [Source(p.stem, "bundled", compile_file(p).menu_file) for p in sorted((ROOT / "menus").glob("*.yaml"))]
+    real = ROOT / "bench" / "real"
+    for p in sorted(real.glob("*.line.yaml")):
+        out.append(Source(p.name.removesuffix(".line.yaml"), "real", compile_file(p).menu_file))
+    if generated:
+        import yaml
+
+        from bench.corpus import generate
+
+        for i in range(generated):
+            data = generate(5000 + i)
+            out.append(Source(f"gen{5000 + i}", "generated", compile_text(yaml.safe_dump(data, sort_keys=False),
+                                                                          f"gen{5000 + i}").menu_file))
+    return out
+
+
+def spoken(line: MenuFile, name: str) -> str:
+    menu = line.menus[name]
+    return " ".join(_MARKUP.sub(" ", menu.line.prompt or menu.prompt).split())
+
+
+def true_tree(line: MenuFile) -> tuple[set[str], set[tuple[str, str, str]]]:
+    """Menus reachable from the start by the menus' own options and ``next``, and those edges."""
+    seen, edges, todo = {line.start}, set(), [line.start]
+    while todo:
+        name = todo.pop()
+        menu = line.menus[name]
+        outs = [(o.keys, o.to or name) for o in menu.options if o.to or o.repeat]
+        if menu.next:
+            outs.append(("", menu.next))
+        for key, to in outs:
+            edges.add((name, key, to))
+            if to not in seen:
+                seen.add(to)
+                todo.append(to)
+    return seen, edges
+
+
+def mapping(ex: Explorer, line: MenuFile, menus: set[str]) -> dict[str, set[str]]:
+    """Draft node -> the true menus it stands for (by what the line said; silent menus by their key)."""
+    out: dict[str, set[str]] = {}
+    said = {name: normalise(spoken(line, name)) for name in menus}
+    for node in ex.nodes.values():
+        # each hearing stands for the true prompts it says best (two when prompts ran on into each other)
+        hits: set[str] = set()
+        for h in node.hearings:
+            heard = normalise(h)
+            scores = {n: fuzz.partial_ratio(s, heard) for n, s in said.items() if s and len(s) <= len(heard) * 1.3}
+            top = max(scores.values(), default=0.0)
+            hits |= {n for n, v in scores.items() if v >= CONTAINS and v >= top - 2}
+        out[node.name] = hits
+    for node in ex.nodes.values():  # silent menus: the true option of the same key from the parent
+        if node.kind == "silent" and node.via:
+            parent, key = node.via
+            for p in out.get(parent, set()):
+                target = next((o.to for o in line.menus[p].options if o.keys == key and o.to), None)
+                if target:
+                    out[node.name].add(target)
+    return out
+
+
+def recovered(ex: Explorer, line: MenuFile) -> dict:
+    menus, edges = true_tree(line)
+    m = mapping(ex, line, menus)
+    found_menus = set().union(*m.values()) & menus if m else set()
+    found_edges = set()
+    for node in ex.nodes.values():
+        for src in m[node.name]:
+            for key, outcome in node.outcomes.items():
+                if key == ENTRY:
+                    continue
+                if outcome.kind == "repeat":
+                    found_edges.add((src, key, src))
+                elif outcome.kind == "to" and outcome.to:
+                    for dst in m.get(outcome.to, set()):
+                        found_edges.add((src, key, dst))
+            nxt = node.next or (node.outcomes[ENTRY].to if ENTRY in node.outcomes else None)
+            for dst in m.get(nxt, set()) if nxt else ():
+                found_edges.add((src, "", dst))
+                found_edges |= {(src, e[1], dst) for e in edges if e[0] == src and e[2] == dst and e[1] != ""
+                                and line.menus[src].enter}  # an entry's edge carries no key
+            for dst in m[node.name] - {src}:  # two true menus said as one run-on draft menu
+                found_edges.add((src, "", dst))
+    true_edges = {e for e in edges if e[0] in menus}
+    return {"menus": len(menus), "menus_found": len(found_menus), "edges": len(true_edges),
+            "edges_found": len(found_edges & true_edges), "missing": sorted(menus - found_menus),
+            "map": {k: sorted(v) for k, v in m.items()}}
+
+
+def navigate_draft(draft_text: str, line: MenuFile, names: dict[str, str], m: dict[str, set[str]],
+                   values: dict[str, str], wer: float, seeds: int) -> dict:
+    try:
+        compiled = compile_text(draft_text, "draft")
+    except MenuFileError as exc:
+        return {"valid": False, "error": str(exc.diagnostics[0]), "goals": 0, "reached": 0, "false": 0}
+    draft = compiled.menu_file
+    strict = not compiled.warnings  # `ivrnav validate --strict` passes
+    by_name = {v: k for k, v in names.items()}
+    goals = [g for g in draft.menus if g != draft.start and m.get(by_name.get(g, ""), set())]
+    reached = false = calls = 0
+    for goal in goals:
+        for seed in range(seeds):
+            calls += 1
+            vals = {k: v for k, v in values.items() if k in draft.vars}
+            call = simulate_call(draft, line_file=line, goal=goal, vars=vals, wer=wer, seed=seed, keep_trace=False)
+            at_goal = bool(call.line_visited) and call.line_visited[-1] in m[by_name[goal]]
+            if call.result.reached and at_goal:
+                reached += 1
+            elif call.result.reached:
+                false += 1
+    return {"valid": strict, "warnings": [str(w) for w in compiled.warnings][:5], "goals": len(goals),
+            "nav_calls": calls, "reached": reached, "false": false}
+
+
+class RandomKeys:
+    """The fuzzer baseline: at every pause, a random key; speaks the navigator protocol."""
+
+    def __init__(self, rng: random.Random, presses: int = 6, gap: float = 1.2, max_call: float = 240.0):
+        from ivrnav.menu.model import Settings
+
+        self.rng, self.left, self.gap = rng, presses, gap
+        self.settings = Settings(max_call=max_call)
+        self.redact = Redactor([])
+        self.now = self.last = 0.0
+        self.interim = False
+        self.result = None
+        self.sending = False
+
+    def handle(self, event: Event) -> list[Action]:
+        if self.result is not None:
+            return []
+        if isinstance(event, Heard):
+            self.now, self.last, self.interim = event.end, max(self.last, event.end), not event.final
+        elif isinstance(event, Tick):
+            self.now = event.now
+        elif isinstance(event, DigitsSent):
+            self.now, self.last, self.sending = event.at, event.at, False
+        elif isinstance(event, CallEnded):
+            return self._done()
+        if self.now >= self.settings.max_call or self.now - self.last > 30:
+            return self._done()
+        if not self.sending and not self.interim and self.now - self.last >= self.gap and self.left > 0:
+            self.left -= 1
+            self.sending = True
+            key = self.rng.choice("0123456789*#")
+            return [SendDigits(key, 0.2, key)]
+        return []
+
+    def _done(self) -> list[Action]:
+        from ivrnav.navigate.events import Done
+        from ivrnav.navigate.result import NavigationResult
+
+        self.result = NavigationResult(False, "", "fuzz")
+        return [Done(self.result)]
+
+    def wakeup_at(self) -> float | None:
+        return None if self.result else max(self.now, self.last) + self.gap
+
+    def drain_notes(self) -> list:
+        return []
+
+
+def fuzz_baseline(line: MenuFile, calls: int, seed: int) -> dict:
+    menus, edges = true_tree(line)
+    seen, pairs = set(), set()
+    rng = random.Random(seed)
+    for n in range(calls):
+        sim = RecordingLine(line, noise=Noise(0.0), seed=n)
+        runner = CallRunner(RandomKeys(rng), sim, keep_trace=False)  # type: ignore[arg-type]
+        steps = 0
+        while runner.step() and steps < 20_000:
+            steps += 1
+        names = [name for name, _ in sim.entered]
+        seen |= set(names)
+        pairs |= set(itertools.pairwise(names))
+    true_pairs = {(a, c) for a, _, c in edges}
+    return {"menus_found": len(seen & menus), "edges_found": len(pairs & true_pairs)}
+
+
+def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
+    values = {**{n: v.default for n, v in src.line.vars.items() if v.default}, **src.line.line.vars}
+    ex = Explorer(values=values, avoid=(), budget=Budget(max_calls=300, max_minutes=600))  # simulated: nothing to avoid
+    t0 = time.perf_counter()
+    stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=1), settings=ProbeSettings(),
+                    secrets=list(values.values()))
+    # A user reads the draft ("no value for var 'conference'") and resumes with that value: the line's own
+    # demo value for the entry the draft's menu stands for, given under the draft's name.
+    if ex.root is not None and any(ENTRY in n.skipped for n in ex.nodes.values()):
+        more = {}
+        menus, _ = true_tree(src.line)
+        m = mapping(ex, src.line, menus)
+        for node in ex.nodes.values():
+            if ENTRY in node.skipped and node.entry_var:
+                for true in m.get(node.name, ()):
+                    needed = re.findall(r"\{(\w+)\}", src.line.menus[true].enter or "")
+                    if needed and all(v in values for v in needed):
+                        more[node.entry_var] = "".join(values[v] for v in needed)
+        if more and ex.give(more):
+            stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=2), settings=ProbeSettings(),
+                            secrets=list(values.values()) + list(more.values()))
+    wall = time.perf_counter() - t0
+    row = {"line": src.name, "kind": src.kind, "wer": wer, "stopped": stopped, "calls": ex.calls,
+           "line_minutes": round(ex.line_seconds / 60, 2), "draft_menus": len(ex.nodes), "wall_s": round(wall, 2)}
+    if ex.root is None:
+        return {**row, "menus": len(true_tree(src.line)[0]), "menus_found": 0, "edges": 0, "edges_found": 0,
+                "valid": False, "goals": 0, "reached": 0, "false": 0}
+    score = recovered(ex, src.line)
+    text = write_draft(ex, name=f"Draft of {src.name}")
+    names = display_names(ex)
+    nav = navigate_draft(text, src.line, names, {k: set(v) for k, v in score["map"].items()}, values, nav_wer,
+                         seeds)
+    base = fuzz_baseline(src.line, ex.calls, seed=7)
+    score.pop("map")
+    return {**row, **score, **nav, "fuzz_menus_found": base["menus_found"], "fuzz_edges_found": base["edges_found"]}
+
+
+def summarise(rows: list[dict], seeds: int) -> dict:
+    out = {}
+    for kind in ("bundled", "generated", "real"):
+        for wer in sorted({r["wer"] for r in rows}):
+            rs = [r for r in rows if r["kind"] == kind and r["wer"] == wer]
+            if not rs:
+                continue
+            tot = {k: sum(r.get(k, 0) for r in rs) for k in ("menus", "menus_found", "edges", "edges_found", "calls",
+                                                            "goals", "reached", "false", "fuzz_menus_found",
+                                                            "fuzz_edges_found")}
+            minutes = sum(r["line_minutes"] for r in rs)
+            out[f"{kind}@{wer:g}"] = {
+                "lines": len(rs),
+                "menus_recovered": round(tot["menus_found"] / max(tot["menus"], 1), 4),
+                "edges_recovered": round(tot["edges_found"] / max(tot["edges"], 1), 4),
+                "fuzz_menus_recovered": round(tot["fuzz_menus_found"] / max(tot["menus"], 1), 4),
+                "fuzz_edges_recovered": round(tot["fuzz_edges_found"] / max(tot["edges"], 1), 4),
+                "drafts_valid_strict": sum(bool(r.get("valid")) for r in rs),
+                "calls_per_menu": round(tot["calls"] / max(tot["menus_found"], 1), 2),
+                "line_minutes_per_menu": round(minutes / max(tot["menus_found"], 1), 2),
+                "draft_goals_reached": round(tot["reached"] / max(seeds * tot["goals"], 1), 4),
+                "draft_calls": seeds * tot["goals"],
+                "draft_reached": tot["reached"],
+                "false_successes": tot["false"],
+            }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--generated", type=int, default=40)
+    ap.add_argument("--wer", type=float, nargs="+", default=[0.0, 0.15])
+    ap.add_argument("--nav-wer", type=float, default=0.15)
+    ap.add_argument("--seeds", type=int, default=2, help="navigation calls per draft goal")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "discover.json"))
+    args = ap.parse_args(argv)
+    rows = []
+    srcs = sources(args.generated)
+    t0 = time.perf_counter()
+    for i, src in enumerate(srcs):
+        for wer in args.wer:
+            row = run_one(src, wer, args.nav_wer, args.seeds)
+            rows.append(row)
+            print(f"[{i + 1}/{len(srcs)}] {src.kind:9s} {src.name:28s} wer {wer:4.2f}: menus {row['menus_found']}/"
+                  f"{row['menus']} edges {row['edges_found']}/{row['edges']} calls {row['calls']} "
+                  f"draft goals {row.get('reached', 0)}/{row.get('goals', 0) * args.seeds} "
+                  f"false {row.get('false', 0)}", file=sys.stderr, flush=True)
+    summary = summarise(rows, args.seeds)
+    report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+              "args": vars(args), "wall_s": round(time.perf_counter() - t0, 1), "summary": summary, "rows": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1, allow_nan=False))
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

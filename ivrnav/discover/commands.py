@@ -1,0 +1,153 @@
+"""``ivrnav discover`` and ``ivrnav fix``: the command-line adapters of discovery."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ivrnav.cli_inputs import load_secrets
+from ivrnav.discover.crawl import SimulatedCalls, crawl, load_state
+from ivrnav.discover.draft import write_draft
+from ivrnav.discover.explorer import DEFAULT_AVOID, DEFAULT_TRY_KEYS, Budget, Explorer
+from ivrnav.discover.fix import FixError, propose, read_traces
+from ivrnav.files import InputFileError, check_output, write_text
+
+
+def _cli():  # the base CLI module (imported late: it registers these commands)
+    from ivrnav import cli
+
+    return cli
+
+
+def _values(pairs: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
+    """Values to enter, by name: ``--secrets FILE`` (read like ``run --secrets``: bounded, values as written)
+    then ``--var``. Names are free: the crawler matches them to entry prompts."""
+    values: dict[str, str] = {}
+    if secrets_file:
+        try:
+            values.update(load_secrets(secrets_file))
+        except InputFileError as exc:
+            _cli()._usage(exc.message)
+    for pair in pairs:
+        if "=" not in pair:
+            _cli()._usage("--var takes NAME=VALUE")  # never echo the argument: it may be the value
+        name, value = pair.split("=", 1)
+        values[name.strip()] = value
+    return values
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Write the draft menu file here.")
+@click.option("--max-calls", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--max-minutes", type=click.FloatRange(0.1, 100_000), default=120.0, show_default=True,
+              help="Budget of line time, in minutes.")
+@click.option("--max-depth", type=click.IntRange(1, 100), default=12, show_default=True)
+@click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A value to enter where the line asks for NAME (repeatable); entries without one are not crossed.")
+@click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False), help="YAML file of such values.")
+@click.option("--avoid", multiple=True, metavar="WORDS",
+              help=f"Never try offers whose label says this (repeatable; default: {', '.join(DEFAULT_AVOID)}; "
+              "'none' tries everything).")
+@click.option("--try-keys", default=DEFAULT_TRY_KEYS, show_default=True,
+              help="Keys tried at every menu although its prompt does not offer them ('' for none).")
+@click.option("--wer", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Simulated speech-recognition errors on the simulated line.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", "state_path", type=click.Path(dir_okay=False),
+              help="Crawl state file: resumed when it exists, updated after every call.")
+@click.option("--traces", "traces_dir", type=click.Path(file_okay=False),
+              help="Keep every call's trace in this folder.")
+@click.option("--name", help="The draft's name (default: from the line).")
+def discover(file: str, output: str, max_calls: int, max_minutes: float, max_depth: int, var_pairs: tuple[str, ...],
+             secrets_file: str | None, avoid: tuple[str, ...], try_keys: str, wer: float, seed: int,
+             state_path: str | None,
+             traces_dir: str | None, name: str | None) -> None:
+    """Map the simulated line of FILE (standing in for an unknown IVR: only its transcripts are heard) into a
+    draft menu file. Each call follows the shortest known route to the first unexplored offer and tries it."""
+    cli = _cli()
+    line_file = cli._load(file).menu_file
+    try:
+        check_output(output, what="draft")  # before hours of calls, not after
+    except InputFileError as exc:
+        cli._usage(exc.message)
+    demo = {**{n: v.default for n, v in line_file.vars.items() if v.default}, **line_file.line.vars}
+    values = {**demo, **_values(var_pairs, secrets_file)}  # the line's demo values fill gaps, as in `run`
+    budget = Budget(max_calls=max_calls, max_minutes=max_minutes, max_depth=max_depth)
+    avoid_words = () if [a.lower() for a in avoid] == ["none"] else tuple(a.lower() for a in avoid) or DEFAULT_AVOID
+    if state_path and os.path.exists(state_path):
+        try:
+            explorer = load_state(state_path, values={}, avoid=avoid_words, budget=budget, try_keys=try_keys)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            cli._usage(f"cannot resume from {state_path}: {type(exc).__name__}: {str(exc)[:120]}")
+        queued = explorer.give(values)  # values given now may cross entries the last run could not
+        cli.err_console.print(f"resuming: {explorer.calls} calls made, {len(explorer.nodes)} menus, "
+                              f"{len(explorer.queue)} keys queued ({queued} entries newly crossable)")
+    else:
+        explorer = Explorer(values=values, avoid=avoid_words, budget=budget, try_keys=try_keys)
+    secrets = [v for v in values.values() if v]
+
+    def progress(p: object) -> None:
+        cli.err_console.print(f"call {p.calls:3d}  menus {p.menus:3d}  queue {p.queue:3d}  "  # type: ignore[attr-defined]
+                              f"line time {p.line_minutes:5.1f} min  {cli._escape(p.last)}")  # type: ignore[attr-defined]
+
+    try:
+        stopped = crawl(explorer, SimulatedCalls(line_file, wer=wer, seed=seed), secrets=secrets,
+                        on_progress=progress, traces_dir=traces_dir, state_path=state_path)
+    except KeyboardInterrupt:
+        cli.err_console.print("[yellow]interrupted[/]" + (f"; resume with --resume {state_path}" if state_path else ""))
+        raise SystemExit(130) from None
+    if explorer.root is None:
+        cli.err_console.print(f"[red]nothing discovered:[/] {stopped}")
+        raise SystemExit(cli.EXIT_FAIL)
+    draft = write_draft(explorer, name=name or f"Draft of {line_file.name}", phone=line_file.phone,
+                        stopped=None if stopped == "done" else stopped)
+    try:
+        write_text(output, draft, what="draft")
+    except InputFileError as exc:
+        cli._usage(exc.message)
+    cli.console.print(f"discovered {len(explorer.nodes)} menus in {explorer.calls} calls "
+                      f"({explorer.line_seconds / 60:.1f} min of line time); {stopped}; draft written to {output}")
+
+
+@click.command()
+@click.argument("map_file", type=click.Path(dir_okay=False))
+@click.option("--from", "traces", multiple=True, required=True, type=click.Path(dir_okay=False),
+              help="A trace of `ivrnav run MAP --trace FILE` (repeatable).")
+@click.option("--write", is_flag=True, help="Write the edit into MAP_FILE (default: only show the diff).")
+def fix(map_file: str, traces: tuple[str, ...], write: bool) -> None:
+    """Propose the changes that calls' traces show (moved keys, reworded prompts, new menus) as an edit of
+    MAP_FILE that keeps its comments and layout; shown as a diff, written only with --write."""
+    cli = _cli()
+    compiled = cli._load(map_file)
+    prompts = {n: m.prompt for n, m in compiled.menu_file.menus.items()}
+    try:
+        found = read_traces(traces, prompts)
+        old, new, changes = propose(map_file, found)
+    except FixError as exc:
+        cli._usage(str(exc))
+    if old == new:
+        cli.console.print(f"{map_file}: the {found.traces} trace(s) show nothing to change")
+        return
+    diff = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                fromfile=map_file, tofile=f"{map_file} (fixed)")
+    sys.stdout.write("".join(diff))
+    for change in changes:
+        cli.err_console.print(f"- {cli._escape(change)}")
+    if write:
+        tmp = Path(map_file).with_name(Path(map_file).name + ".ivrnav-fix.tmp")
+        try:
+            write_text(tmp, new, what="menu file")
+            os.replace(tmp, map_file)
+        except (InputFileError, OSError) as exc:
+            cli._usage(exc.message if isinstance(exc, InputFileError) else f"cannot write {map_file}: {exc}")
+        cli.err_console.print(f"written: {map_file}")
+    else:
+        cli.err_console.print("not written: run again with --write to apply")
+
+
+__all__ = ["discover", "fix"]

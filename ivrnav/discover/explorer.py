@@ -1,0 +1,577 @@
+"""The map being discovered: nodes the line played, what each key did, and what to try next.
+
+Breadth-first: every key a menu offers is a frontier item; each call follows the shortest known route
+to the item's menu and tries it. Observations are merged into the map: a prompt that sounds like a
+known node's (``SAME_NODE``) is that node again, reached another way (a back key, a shared submenu);
+the node itself again is a repeat key; a message followed by the node again is an invalid key.
+Everything here is plain data and JSON-serialisable (``to_json``/``from_json``), so a crawl can resume.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Container
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from ivrnav.discover.observe import (
+    EMERGENCY_NUMBERS,
+    Observation,
+    ObservedNode,
+    entry_subject,
+    entry_terminated,
+    kind_of,
+    offers_in,
+)
+from ivrnav.discover.probe import ProbeResult, Step
+from ivrnav.text import normalise, tokens
+
+MAX_HEARINGS = 8  # hearings kept per node (enough to pick a typical one)
+SAME_NODE = 86.0  # rapidfuzz ratio of two hearings of one prompt, after normalisation
+SAME_NODE_SAME_KEYS = 65.0  # ... when both hearings offer the same two or more keys
+SAME_SHORT = 97.0  # ... when the prompt is a few words only
+MIN_SPLIT_WORDS = 4  # a known prompt split off a run-on observation has at least this many words
+ENTRY = "<entry>"  # frontier key meaning "type the entry's value"
+SAY = "<say>"  # frontier key meaning "say the prompt's example phrase"
+EXAMPLE = re.compile(r"\b(?:you can say|say something like|for example,? say|say)\b,?\s+(.+?)(?:[.?!]|$)")
+DIGIT_COUNT = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[ -]digit")
+STATE_VERSION = 1
+STOP_WORDS = frozenset(["to", "for", "the", "a", "an", "of", "your", "you", "if", "and", "or", "please", "press",
+                        "dial", "enter", "say", "now", "with", "about", "on", "in", "is", "are", "this", "that",
+                        "our"])
+INVALID_CUE = re.compile(r"\bnot (?:a )?valid\b|\binvalid\b|\bnot recogni[sz]ed\b|\bdid not understand\b|"
+                         r"\bdidn'?t (?:understand|get that)\b|\bplease try again\b|\bnot an option\b")
+DEFAULT_TRY_KEYS = "0*#"  # operator, back/repeat and exit keys that prompts often leave unsaid
+# Names a person would give a node whose prompt says this (first free one wins).
+NAME_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("main", re.compile(r"^\W*(?:\w+\W+){0,3}main menu\b")),  # "Main menu. For ..." (not "return to the main menu")
+    ("language", re.compile(r"\b(?:english|espanol|español|spanish|francais|français)\b.*\b(?:press|oprima|marque)\b")),
+)
+# Offers a crawler must not take on a real line unless told to: they may do something that cannot be undone.
+DEFAULT_AVOID = ("pay", "payment", "confirm", "cancel", "delete", "erase", "transfer funds", "disconnect",
+                 "emergency", "911")
+
+
+def name_for(text: str, kind: str, label: str, *, first: bool, taken: Container[str], first_menu: bool = False) -> str:
+    """The name a person would give a node: by what it is, what its prompt says, or the offer that led there."""
+    if kind == "human":
+        return "agent"
+    if kind == "hold":
+        return "queue"
+    if kind == "entry":
+        return entry_subject(text)
+    if kind == "silent" and not label:
+        return "silence"
+    if first and kind == "message":
+        return "welcome"
+    lower = text.lower()
+    for name, pattern in NAME_CUES:
+        if pattern.search(lower) and name not in taken:
+            return name
+    if first_menu and kind == "menu" and "main" not in taken:
+        return "main"
+    words = [w for w in tokens(label or text) if w.isalpha() and w not in STOP_WORDS]
+    return "_".join(words[:3]) or "menu"
+
+
+def _stem(word: str) -> str:
+    """Enough of a word to match "statement" with "statements" and "refill" with "refills"."""
+    return word[:6] if len(word) > 6 else word.rstrip("s")
+
+
+def unique(name: str, taken: Container[str]) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", name.lower()) or "menu"
+    if name[0].isdigit():
+        name = f"m_{name}"
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}_{n}" in taken:
+        n += 1
+    return f"{name}_{n}"
+
+
+@dataclass(slots=True)
+class Outcome:
+    kind: str  # "to", "repeat", "invalid", "hangup", "failed"
+    to: str | None = None
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Node:
+    name: str
+    kind: str  # "menu", "entry", "hold", "human", "speech", "message", "silent" (took the key, said nothing)
+    hearings: list[str] = field(default_factory=list)
+    waits: bool = True
+    next: str | None = None  # the node the line moves on to by itself
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # key (or ENTRY) -> what it did
+    skipped: dict[str, str] = field(default_factory=dict)  # key -> why it was not tried
+    depth: int = 0
+    via: tuple[str, str] | None = None  # (node, key) that first led here
+    label: str = ""  # the offer's label that led here
+    hangs_up: bool = False  # the line ended the call after this prompt
+    silent_wait: bool = False  # the line waited quietly after it (no repeat)
+    messages: dict[str, str] = field(default_factory=dict)  # "invalid", "timeout" -> what the line said
+    entry_var: str | None = None
+    unoffered: list[str] = field(default_factory=list)  # keys tried although the prompt did not offer them
+    terminated: bool = False  # an entry ends with "#"
+    say: str | None = None  # the example phrase a speech prompt suggests
+    sentence_count: int = 1  # utterances the STT made of the prompt when it was first observed
+
+    @property
+    def prompt(self) -> str:
+        """The best of several hearings: the one most like all the others."""
+        if not self.hearings:
+            return ""
+        # among the hearings that read the most offers (a word error can eat a "press 2"), the most typical
+        counts = [len(offers_in(h)) for h in self.hearings]
+        full = [h for h, c in zip(self.hearings, counts, strict=True) if c == max(counts)]
+        scored = [(sum(fuzz.ratio(normalise(h), normalise(o)) for o in self.hearings), -i, h)
+                  for i, h in enumerate(full)]
+        return max(scored)[2]
+
+    @property
+    def offers(self) -> dict[str, str]:
+        """key -> label, each key's label as read in most hearings."""
+        votes: dict[str, dict[str, int]] = {}
+        for hearing in self.hearings:
+            for key, label in offers_in(hearing).items():
+                votes.setdefault(key, {}).setdefault(label, 0)
+                votes[key][label] += 1
+        own = offers_in(self.prompt) if self.hearings else {}  # labels as said in the prompt the draft shows
+        voted = {k: max(v.items(), key=lambda kv: kv[1])[0] for k, v in votes.items()}
+        return {**own, **{k: label for k, label in voted.items() if k not in own}}
+
+    def key_votes(self) -> dict[str, int]:
+        """In how many hearings each key was offered."""
+        votes: dict[str, int] = {}
+        for hearing in self.hearings:
+            for key in offers_in(hearing):
+                votes[key] = votes.get(key, 0) + 1
+        return votes
+
+    def agreement(self) -> float:
+        """How alike the hearings are (0-100), for the draft's confidence comments."""
+        if len(self.hearings) < 2:
+            return 100.0
+        best = normalise(self.prompt)
+        return sum(fuzz.ratio(best, normalise(h)) for h in self.hearings) / len(self.hearings)
+
+
+@dataclass(slots=True)
+class Frontier:
+    node: str
+    key: str
+    tries: int = 0
+
+
+@dataclass
+class Budget:
+    max_calls: int = 200
+    max_minutes: float = 120.0  # line time
+    max_depth: int = 12
+
+
+@dataclass
+class Explorer:
+    """The map, the queue and the counters of one crawl."""
+
+    values: dict[str, str] = field(default_factory=dict)  # var values given for entries (never written out)
+    avoid: tuple[str, ...] = DEFAULT_AVOID
+    budget: Budget = field(default_factory=Budget)
+    try_keys: str = DEFAULT_TRY_KEYS  # keys tried at every menu even when its prompt does not offer them
+    nodes: dict[str, Node] = field(default_factory=dict)
+    root: str | None = None
+    queue: deque[Frontier] = field(default_factory=deque)
+    calls: int = 0
+    line_seconds: float = 0.0
+    failed_calls: int = 0
+    root_tries: int = 0
+
+    # ---------------------------------------------------------------------------------------- driving
+
+    def finished(self) -> bool:
+        return self.budget_left() is not None or (self.root is not None and not self.queue)
+
+    def budget_left(self) -> str | None:
+        """Why the budget is spent, or None."""
+        if self.calls >= self.budget.max_calls:
+            return f"--max-calls {self.budget.max_calls} reached"
+        if self.line_seconds >= self.budget.max_minutes * 60:
+            return f"--max-minutes {self.budget.max_minutes:g} reached"
+        return None
+
+    def next_call(self) -> tuple[list[Step], Step | None, Frontier | None]:
+        """The route and the trial of the next call: first the root observation, then the queue's head."""
+        if self.root is None:
+            return [], None, None
+        item = self.queue[0]
+        steps = self.steps_to(item.node)
+        node = self.nodes[item.node]
+        return steps, self._step(node, item.key, self._expect_at(item.node)), item
+
+    def record(self, item: Frontier | None, result: ProbeResult) -> None:
+        """Merge one call's findings into the map."""
+        self.calls += 1
+        self.line_seconds += result.line_time
+        if item is None:
+            self._record_root(result)
+            return
+        self.queue.popleft()
+        node = self.nodes[item.node]
+        if not result.reached or result.observation is None:
+            self.failed_calls += 1
+            item.tries += 1
+            if item.tries < 2:
+                self.queue.append(item)  # try again after the rest: the line may have been noisy
+            else:
+                node.outcomes[item.key] = Outcome("failed", detail=result.detail)
+            return
+        self._add_route_hearings(item.node, result)
+        self._merge(node, item.key, result.observation)
+        self._refresh_frontier()
+
+    # -------------------------------------------------------------------------------------- the map
+
+    def steps_to(self, target: str) -> list[Step]:
+        """Press points from the call's start to ``target``'s own press point (exclusive)."""
+        steps: list[Step] = []
+        text: list[str] = []
+        names: list[str] = []
+        for name, key in self._path(target):
+            node = self.nodes[name]
+            text.append(node.prompt)
+            names.append(name)
+            if node.waits:
+                steps.append(self._step(node, key, " ".join(text), tuple(names)))
+                text, names = [], []
+        return steps
+
+    def _step(self, node: Node, key: str, expect: str, nodes: tuple[str, ...] = ()) -> Step:
+        if key == SAY:
+            return Step("", expect, nodes=nodes, say=node.say)
+        keys, masked = self._keys_for(node, key)
+        return Step(keys, expect, masked, nodes)
+
+    def _keys_for(self, node: Node, key: str) -> tuple[str, str | None]:
+        if key != ENTRY:
+            return key, None
+        value = self.values[node.entry_var or ""]
+        end = "#" if node.terminated else ""
+        return value + end, "•" * len(value) + end
+
+    def _expect_at(self, target: str) -> str:
+        """What the line says between the last press point of the route and ``target``'s press point."""
+        path = self._path(target)
+        text: list[str] = []
+        for name, _key in path:
+            if self.nodes[name].waits:
+                text = []
+            else:
+                text.append(self.nodes[name].prompt)
+        return " ".join([*text, self.nodes[target].prompt])
+
+    def _path(self, target: str) -> list[tuple[str, str]]:
+        """Shortest known (node, key) path from the root to ``target``; key "" = moves on by itself."""
+        assert self.root is not None
+        previous: dict[str, tuple[str, str] | None] = {self.root: None}
+        queue = deque([self.root])
+        while queue:
+            name = queue.popleft()
+            if name == target:
+                break
+            node = self.nodes[name]
+            edges = [("", node.next)] if node.next else []
+            edges += [(k, o.to) for k, o in node.outcomes.items() if o.kind == "to" and o.to]
+            for key, to in edges:
+                if to not in previous:
+                    previous[to] = (name, key)  # type: ignore[index]
+                    queue.append(to)  # type: ignore[arg-type]
+        path: list[tuple[str, str]] = []
+        at: str | None = target
+        while at is not None and previous.get(at) is not None:
+            name, key = previous[at]  # type: ignore[misc]
+            path.append((name, key))
+            at = name
+        return list(reversed(path))
+
+    def _record_root(self, result: ProbeResult) -> None:
+        self.root_tries += 1
+        obs = result.observation
+        if not result.reached or obs is None or not obs.nodes:
+            self.failed_calls += 1
+            return
+        names = self._chain(obs, depth=0, via=None, label="")
+        self.root = names[0]
+        self._refresh_frontier()
+
+    def _add_route_hearings(self, target: str, result: ProbeResult) -> None:
+        """Each press point on the way heard its prompts once more: keep each node's share of the sentences
+        when the sentence count fits (several hearings give the draft its best prompt)."""
+        for step, sentences in zip(self.steps_to(target), result.heard_at_steps, strict=False):
+            counts = [self.nodes[n].sentence_count for n in step.nodes]
+            if sum(counts) != len(sentences):
+                continue
+            at = 0
+            for name, count in zip(step.nodes, counts, strict=True):
+                node = self.nodes[name]
+                if len(node.hearings) < MAX_HEARINGS:
+                    node.hearings.append(" ".join(sentences[at : at + count]))
+                at += count
+
+    def _merge(self, node: Node, key: str, obs: Observation) -> None:
+        first = obs.nodes[0] if obs.nodes else None
+        if first is None:
+            if obs.ended == "hangup":
+                node.outcomes[key] = Outcome("hangup", detail="the line ended the call at once")
+                return
+            # the line took the key and said nothing: music, ringing, an echo test, a transfer
+            label = node.offers.get(key, "")
+            name = self._unique(name_for("", "silent", label, first=False, taken=self.nodes))
+            self.nodes[name] = Node(name, "silent", [], waits=True, depth=node.depth + 1, via=(node.name, key),
+                                    label=label, silent_wait=True)
+            node.outcomes[key] = Outcome("to", name)
+            return
+        # the node itself again, maybe after a message: a repeat key, or a key the line refused
+        if self._same(first, node):
+            node.outcomes[key] = Outcome("repeat")
+            node.hearings.append(first.text)
+            return
+        refused = kind_of(first.text, {}) == "message" and not offers_in(first.text) and (
+            (len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node))
+            or INVALID_CUE.search(first.text.lower()) is not None)
+        if refused:
+            node.messages.setdefault("invalid", first.text)
+            if key == ENTRY and not node.terminated:
+                node.terminated = True  # many lines end an entry only with "#", whether or not they say so
+                self.queue.appendleft(Frontier(node.name, ENTRY))
+                return
+            node.outcomes[key] = Outcome("invalid", detail=first.text)
+            return
+        label = node.offers.get(key, "") if key not in (ENTRY, SAY) else ""
+        names = self._chain(obs, depth=node.depth + 1, via=(node.name, key), label=label)
+        node.outcomes[key] = Outcome("to", names[0])
+
+    def _chain(self, obs: Observation, *, depth: int, via: tuple[str, str] | None, label: str) -> list[str]:
+        """Nodes of an observation, merged into the map, each linked to the next; their names."""
+        names: list[str] = []
+        obs.nodes = self._split_known(obs.nodes)
+        for i, seen in enumerate(obs.nodes):
+            known = self._find(seen, label=label if i == 0 else "")
+            if known is not None:
+                name = known.name
+                if seen.text not in known.hearings and len(known.hearings) < MAX_HEARINGS:
+                    known.hearings.append(seen.text)
+            else:
+                name = self._new_node(seen, depth=depth + i, via=via if i == 0 else (names[-1], ""),
+                                      label=label if i == 0 else "")
+            node = self.nodes[name]
+            if seen.again and len(node.hearings) < MAX_HEARINGS:
+                node.hearings.append(seen.again)
+            if seen.message and seen.repeated:
+                node.messages.setdefault("timeout", seen.message)
+            if names:
+                self.nodes[names[-1]].next = name
+            names.append(name)
+            if known is not None:
+                break  # the rest of the chain is known already (or will be observed from that node)
+        last = self.nodes[names[-1]]
+        tail = obs.nodes[len(names) - 1]
+        if tail.text and self._find(tail) is last and len(names) == len(obs.nodes):
+            if obs.ended == "hangup":
+                last.hangs_up = last.hangs_up or not last.offers
+            elif obs.ended in ("silence", "limit") and not tail.repeated:
+                last.silent_wait = True
+        return names
+
+    def _split_known(self, nodes: list[ObservedNode]) -> list[ObservedNode]:
+        """Prompts that ran into each other with no pause ("...card specialist. Please hold for the next
+        available representative."): split off a known node heard on its own before."""
+        out: list[ObservedNode] = []
+        for seen in nodes:
+            out.extend(self._split_one(seen, depth=0))
+        return out
+
+    def _split_one(self, seen: ObservedNode, *, depth: int) -> list[ObservedNode]:
+        n = len(seen.sentences)
+        if n < 2 or depth > 4 or self._find(seen) is not None:
+            return [seen]
+        for j in range(1, n):
+            head = ObservedNode(seen.sentences[:j], waits=False)
+            tail = ObservedNode(seen.sentences[j:], waits=seen.waits, repeated=seen.repeated, message=seen.message)
+            if self._whole(head):
+                return [head, *self._split_one(tail, depth=depth + 1)]
+            if self._whole(tail):
+                return [*self._split_one(head, depth=depth + 1), tail]
+        return [seen]
+
+    def _whole(self, piece: ObservedNode) -> bool:
+        """``piece`` is the whole of a known node's prompt: as many sentences, and long enough to tell."""
+        known = self._find(piece)
+        return known is not None and known.sentence_count == len(piece.sentences) and \
+            len(normalise(piece.text).split()) >= MIN_SPLIT_WORDS
+
+    def _find(self, seen: ObservedNode, *, label: str = "") -> Node | None:
+        """The known node this prompt is, if any: it sounds like one of its hearings, or a little less
+        when it also offers the same keys. Templated prompts ("Information about appointments is available
+        on our website") sound alike: when the prompt says words of the offer that led to it, a node none
+        of whose hearings says them is another node."""
+        best: tuple[float, Node] | None = None
+        text = normalise(seen.text)
+        keys = set(offers_in(seen.text))
+        said = {_stem(w) for w in tokens(label) if w.isalpha() and w not in STOP_WORDS} & {
+            _stem(w) for w in text.split()}
+        for node in self.nodes.values():
+            score = max((fuzz.ratio(text, normalise(h)) for h in node.hearings), default=0.0)
+            bar = SAME_NODE_SAME_KEYS if len(keys) >= 2 and keys == set(node.offers) else SAME_NODE
+            if len(text.split()) < MIN_SPLIT_WORDS:
+                bar = SAME_SHORT  # "Reservations." and "Reservaciones." are 92% alike
+            if score < bar or (best is not None and score <= best[0]):
+                continue
+            if said and not all(any(w in {_stem(x) for x in normalise(h).split()} for h in node.hearings)
+                                for w in said):
+                continue
+            best = (score, node)
+        return best[1] if best else None
+
+    def _same(self, seen: ObservedNode, node: Node) -> bool:
+        return self._find(seen) is node
+
+    def _new_node(self, seen: ObservedNode, *, depth: int, via: tuple[str, str] | None, label: str) -> str:
+        offers = offers_in(seen.text)
+        kind = kind_of(seen.text, offers)
+        name = self._unique(self._name_for(seen.text, kind, label, first=self.root is None and not self.nodes))
+        node = Node(name, kind, [seen.text], waits=seen.waits, depth=depth, via=via, label=label,
+                    sentence_count=len(seen.sentences))
+        self.nodes[name] = node
+        if kind == "entry":
+            node.entry_var = self._entry_var(seen.text)
+            node.terminated = entry_terminated(seen.text)
+        self._enqueue(node)
+        return name
+
+    def _enqueue(self, node: Node) -> None:
+        if node.depth >= self.budget.max_depth:
+            node.skipped["*"] = f"deeper than --max-depth {self.budget.max_depth}"
+            return
+        if node.kind == "entry":
+            if node.entry_var in self.values:
+                self.queue.append(Frontier(node.name, ENTRY))
+            else:
+                node.skipped[ENTRY] = f"no value for var {node.entry_var!r} (give --var {node.entry_var}=...)"
+            return
+        if node.kind == "speech":
+            example = EXAMPLE.search(node.prompt.lower())
+            phrase = re.split(r",\s*|\s+or\s+", example.group(1))[0].strip(" ,") if example else ""
+            if phrase:
+                node.say = phrase
+                self.queue.append(Frontier(node.name, SAY))
+            else:
+                node.skipped[SAY] = "a speech prompt that suggests nothing to say"
+            return
+        if node.kind in ("human", "hold"):
+            return
+        for key, label in node.offers.items():
+            self._enqueue_key(node, key, label)
+        if node.kind == "menu" and node.waits:
+            for key in self.try_keys:
+                if key not in node.offers:
+                    node.unoffered.append(key)
+                    self.queue.append(Frontier(node.name, key))
+
+    def give(self, values: dict[str, str]) -> int:
+        """More values for entries (a resumed crawl): entries left uncrossed for want of one are queued."""
+        self.values.update(values)
+        queued = 0
+        for node in self.nodes.values():
+            if node.kind == "entry" and ENTRY in node.skipped:
+                node.entry_var = self._entry_var(node.prompt)
+                if node.entry_var in self.values:
+                    del node.skipped[ENTRY]
+                    self.queue.append(Frontier(node.name, ENTRY))
+                    queued += 1
+        return queued
+
+    def _enqueue_key(self, node: Node, key: str, label: str) -> None:
+        if key in EMERGENCY_NUMBERS:  # "hang up and dial 9 1 1" is advice, not an option; never dialled
+            node.skipped[key] = "an emergency number: never dialled by the crawler"
+            return
+        words = " ".join(tokens(label))
+        avoided = next((a for a in self.avoid if re.search(rf"\b{re.escape(a)}\b", words)), None)
+        if avoided:
+            node.skipped[key] = f"label {label!r} matches --avoid {avoided!r}"
+        else:
+            self.queue.append(Frontier(node.name, key))
+
+    def _refresh_frontier(self) -> None:
+        """Later hearings may reveal offers the first one missed (a word error ate "press 2")."""
+        queued = {(f.node, f.key) for f in self.queue}
+        for node in self.nodes.values():
+            if node.kind != "menu" or node.depth >= self.budget.max_depth:
+                continue
+            for key, label in node.offers.items():
+                if key not in node.outcomes and key not in node.skipped and (node.name, key) not in queued:
+                    self._enqueue_key(node, key, label)
+
+    def _entry_var(self, text: str) -> str:
+        """The given value this entry asks for: by the words of its name ("card_last4": "... your new card"),
+        then by how many digits the prompt asks for; else a name from the prompt (no value: not crossed)."""
+        words = {_stem(w) for w in tokens(text)}
+        count = DIGIT_COUNT.search(text.lower())
+        length = None
+        if count:
+            length = int(count.group(1)) if count.group(1).isdigit() else int(tokens(count.group(1))[0])
+        scored = []
+        for name, value in self.values.items():
+            parts = [p for p in re.findall(r"[a-z]+", name.lower()) if p not in STOP_WORDS]
+            overlap = sum(_stem(p) in words for p in parts)
+            fits = length is not None and value.isdigit() and len(value) == length
+            if overlap or fits:
+                scored.append((overlap, fits, name))
+        if scored:
+            best = max(scored)
+            if sum(1 for s in scored if s[:2] == best[:2]) == 1:
+                return best[2]
+        return entry_subject(text)
+
+    def _name_for(self, text: str, kind: str, label: str, *, first: bool) -> str:
+        return name_for(text, kind, label, first=first, taken=self.nodes)
+
+    def _unique(self, name: str) -> str:
+        return unique(name, self.nodes)
+
+    # ------------------------------------------------------------------------------------ persistence
+
+    def to_json(self) -> dict[str, Any]:
+        """The crawl's state without var values (they are given again on resume)."""
+        return {
+            "version": STATE_VERSION,
+            "root": self.root,
+            "calls": self.calls,
+            "line_seconds": self.line_seconds,
+            "failed_calls": self.failed_calls,
+            "root_tries": self.root_tries,
+            "queue": [asdict(f) for f in self.queue],
+            "nodes": {name: {**asdict(n), "outcomes": {k: asdict(o) for k, o in n.outcomes.items()}}
+                      for name, n in self.nodes.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], **kwargs: Any) -> Explorer:
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"crawl state version {data.get('version')!r} is not {STATE_VERSION}")
+        ex = cls(**kwargs)
+        ex.root = data["root"]
+        ex.calls, ex.line_seconds = int(data["calls"]), float(data["line_seconds"])
+        ex.failed_calls, ex.root_tries = int(data["failed_calls"]), int(data["root_tries"])
+        ex.queue = deque(Frontier(**f) for f in data["queue"])
+        for name, raw in data["nodes"].items():
+            outcomes = {k: Outcome(**o) for k, o in raw.pop("outcomes").items()}
+            via = tuple(raw.pop("via")) if raw.get("via") else None
+            raw.pop("via", None)
+            ex.nodes[name] = Node(**raw, outcomes=outcomes, via=via)  # type: ignore[arg-type]
+        return ex

@@ -1,0 +1,197 @@
+"""Reading one observation of an unknown line: which prompts it played, in what order, and what each is.
+
+An *observation* is everything the line said after the crawler's last action (or from the start of the
+call), as final transcripts with times, and how it ended (the line repeated itself, went silent, hung
+up). Real lines give no markers between "an announcement that moves on by itself" and "a menu waiting
+for a key": both are sentences followed by more sentences. The one reliable sign is repetition: a menu
+that waits for a key says its prompt again when it gets none, and only the prompt, not the welcome
+before it. So a gap of ``gap`` seconds splits the observation into *segments*; a segment that repeats
+earlier sentences marks where the waiting node's prompt began, and what came before it are nodes that
+moved on by themselves.
+
+Pure functions, no clock, no I/O: the probe collects the sentences, this module reads them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from ivrnav.navigate.offers import PRESS_WORDS, read_offers, stream_tokens
+from ivrnav.text import normalise, tokens
+
+KEYS = frozenset("0123456789*#")
+EMERGENCY_NUMBERS = frozenset({"911", "112", "999", "000", "110", "119", "102", "100", "101", "108"})
+
+SAME_SENTENCE = 80.0  # rapidfuzz ratio of two hearings of one sentence (telephone STT, some word errors)
+SAME_RUN = 70.0  # mean ratio over two or more aligned sentences
+SAME_FIRST = 55.0  # the first aligned sentence must at least resemble its earlier hearing
+MAX_MESSAGE_SENTENCES = 2  # sentences a line may put before a repeated prompt ("Sorry, I did not get that.")
+
+# What a prompt's words say about the node: rules as data, checked in this order.
+KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("human", re.compile(r"\bmy name is\b|\bhow (?:can|may) i (?:help|assist)\b|\bthis is \w+ speaking\b")),
+    ("hold", re.compile(r"\bplease hold\b|\bhold for\b|\bnext available\b|\bremain on the line\b|"
+                        r"\bstay on the line\b|\byour call is important\b|"
+                        r"\bin the order (?:it was|they are) received\b|"
+                        r"\bplease wait while\b|\btransferring\b|\bconnecting you\b")),
+    ("speech", re.compile(r"\bin a few words\b|\btell me (?:why|what|how)\b|\bbriefly (?:say|tell|describe)\b|"
+                          r"\bplease say\b|\bafter the (?:tone|beep)\b")),
+    ("entry", re.compile(r"\b(?:enter|key in|type in|input)\b[^.]*\b(?:number|pin|code|id|digits|date|zip|"
+                         r"extension|password|account|letters|name)\b|\bfollowed by (?:the )?(?:pound|hash|#)|"
+                         # a prompt that ends by naming what to key in: "Comedian Mail. Mailbox?" "password"
+                         r"\b(?:mailbox|password|passcode|pin|extension|account number|member id|id number|"
+                         r"zip code|conference number)\W*$")),
+)
+TERMINATOR = re.compile(r"\b(?:followed by|then press|and then|ending with|and press)\b[^.]*\b(?:pound|hash|#)")
+ENTRY_SUBJECT = re.compile(r"\byour ([a-z][a-z -]{2,60}?)(?= followed\b| then\b| and\b| now\b| using\b| on\b|[,.]|$)")
+_DIGITS_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                           "twelve", "digit", "digits", "numeric", "number"])
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(slots=True)
+class ObservedNode:
+    """One prompt the line played during an observation."""
+
+    sentences: list[Sentence]
+    waits: bool  # the line paused after it (a place to press keys), rather than running on into the next
+    repeated: bool = False  # the line said it again when it got no key
+    message: str = ""  # words the line put before the repeat ("I did not get that")
+    again: str = ""  # the repeat itself: a second hearing of the prompt
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+
+@dataclass(slots=True)
+class Observation:
+    nodes: list[ObservedNode] = field(default_factory=list)
+    ended: str = "silence"  # "repeat", "silence", "hangup", "limit"
+    silence_after: float = 0.0  # seconds of quiet after the last node (for hangup: before the line hung up)
+
+
+def sentence_score(a: str, b: str) -> float:
+    na, nb = normalise(a), normalise(b)
+    return fuzz.ratio(na, nb) if na and nb else 0.0
+
+
+def segments(sentences: list[Sentence], gap: float) -> list[list[Sentence]]:
+    """Runs of sentences with less than ``gap`` seconds between them."""
+    out: list[list[Sentence]] = []
+    for s in sentences:
+        if out and s.start - out[-1][-1].end < gap:
+            out[-1].append(s)
+        else:
+            out.append([s])
+    return out
+
+
+def repeat_of(earlier: list[Sentence], segment: list[Sentence]) -> tuple[int, int] | None:
+    """``(index in earlier, leading message sentences)`` where ``segment`` starts saying ``earlier`` again.
+
+    Sentences are aligned pairwise from there: one sentence alone must sound the same (``SAME_SENTENCE``);
+    two or more may each carry word errors if together they agree (``SAME_RUN``)."""
+    best: tuple[float, int, int] | None = None
+    for lead in range(min(MAX_MESSAGE_SENTENCES, len(segment) - 1) + 1):
+        said = segment[lead:]
+        for i in range(len(earlier)):
+            pairs = [sentence_score(e.text, r.text) for e, r in zip(earlier[i:], said, strict=False)]
+            if not pairs or pairs[0] < SAME_FIRST:
+                continue
+            score = sum(pairs) / len(pairs)
+            if score >= (SAME_SENTENCE if len(pairs) == 1 else SAME_RUN) and (best is None or score > best[0]):
+                best = (score, i, lead)
+        if best is not None:
+            return best[1], best[2]
+    return None
+
+
+def read_observation(sentences: list[Sentence], *, gap: float, ended: str, silence_after: float) -> Observation:
+    """Split an observation into the nodes the line played (see the module docstring)."""
+    segs = segments(sentences, gap)
+    obs = Observation(ended=ended, silence_after=silence_after)
+    flat: list[Sentence] = []
+    bounds: list[int] = []  # index in ``flat`` where each kept segment starts
+    for seg in segs:
+        found = repeat_of(flat, seg) if flat else None
+        if found is not None:
+            index, lead = found
+            seg_start = max(b for b in bounds if b <= index)
+            # What precedes the repeated sentence in its segment ran on into it. Everything from it to the
+            # repeat is the waiting prompt, gaps included: a sentence the STT lost leaves a gap that looks
+            # like a pause, and a line that came back to an earlier prompt by itself is rarer than that.
+            before, waiting = flat[seg_start:index], flat[index:]
+            kept = _nodes_before(flat, bounds, seg_start)
+            if before:
+                kept.append(ObservedNode(before, waits=False))
+            kept.append(ObservedNode(waiting, waits=True, repeated=True,
+                                     message=" ".join(s.text for s in seg[:lead]),
+                                     # a second hearing only when whole (the probe stops once it knows)
+                                     again=" ".join(s.text for s in seg[lead:]) if len(seg) - lead == len(waiting)
+                                     else ""))
+            obs.nodes = kept
+            obs.ended = "repeat"
+            return obs
+        bounds.append(len(flat))
+        flat.extend(seg)
+    ends = [*bounds[1:], len(flat)] if bounds else []
+    obs.nodes = [ObservedNode(flat[b:e], waits=True) for b, e in zip(bounds, ends, strict=True)]
+    return obs
+
+
+def _nodes_before(flat: list[Sentence], bounds: list[int], upto: int) -> list[ObservedNode]:
+    starts = [b for b in bounds if b < upto]
+    ends = [*starts[1:], upto] if starts else []
+    return [ObservedNode(flat[b:e], waits=True) for b, e in zip(starts, ends, strict=True)]
+
+
+def offers_in(text: str) -> dict[str, str]:
+    """The (key -> label) offers a prompt makes, first reading of each key."""
+    out: dict[str, str] = {}
+    for offer in read_offers(stream_tokens([text])):
+        if offer.complete and offer.key not in out:
+            out[offer.key] = offer.text
+    # a key named with no label of its own ("otherwise, please press star now") is still worth a try
+    words = tokens(text)
+    for i, word in enumerate(words):
+        if word not in PRESS_WORDS:
+            continue
+        key = "".join(itertools.takewhile(lambda w: w.isdigit() and len(w) == 1, words[i + 1 : i + 9]))
+        key = key or (words[i + 1] if i + 1 < len(words) and words[i + 1] in KEYS else "")
+        if key and key not in out:
+            out[key] = ""
+    # "if this is an emergency, hang up and dial 9 1 1" is advice, never an option of the line
+    return {k: v for k, v in out.items() if k not in EMERGENCY_NUMBERS}
+
+
+def kind_of(text: str, offers: dict[str, str]) -> str:
+    """``human``, ``hold``, ``speech``, ``entry``, ``menu`` (offers keys) or ``message`` (offers nothing)."""
+    lower = text.lower()
+    for kind, pattern in KIND_CUES:
+        if pattern.search(lower) and not (kind in ("entry", "speech") and len(offers) >= 2):
+            return kind
+    return "menu" if offers else "message"
+
+
+def entry_subject(text: str) -> str:
+    """What an entry prompt asks for, as a var name: "enter your ten digit account number" -> ``account_number``."""
+    match = ENTRY_SUBJECT.search(text.lower())
+    words = re.findall(r"[a-z]+", match.group(1)) if match else []
+    kept = [w for w in words if w not in _DIGITS_WORDS] or [w for w in words if w not in {"digit", "digits"}]
+    name = "_".join(kept[-3:]) if kept else "entry"
+    return name if name[0].isalpha() else f"v_{name}"
+
+
+def entry_terminated(text: str) -> bool:
+    return TERMINATOR.search(text.lower()) is not None

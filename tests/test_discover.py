@@ -1,0 +1,301 @@
+"""Discovery: mapping an unknown line from its transcripts alone, and fixing a map from call traces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ivrnav.cli import main
+from ivrnav.discover.crawl import SimulatedCalls, crawl, load_state, save_state
+from ivrnav.discover.draft import write_draft
+from ivrnav.discover.explorer import Budget, Explorer
+from ivrnav.discover.fix import propose, read_traces
+from ivrnav.discover.observe import Sentence, kind_of, offers_in, read_observation
+from ivrnav.discover.probe import Probe, Step
+from ivrnav.menu.compiler import compile_file, compile_text
+from ivrnav.navigate.events import CallEnded, Done, Heard, SendDigits, Tick
+from ivrnav.sim.runner import simulate_call
+
+ROOT = Path(__file__).resolve().parent.parent
+BANK = ROOT / "menus" / "bank.yaml"
+BANK_VALUES = {"account": "1234567890", "pin": "9876", "card_last4": "4821"}
+
+
+def _s(text: str, start: float) -> Sentence:
+    return Sentence(text, start, start + len(text.split()) / 2.5)
+
+
+def _crawl(path: Path, values: dict[str, str], **budget: int) -> Explorer:
+    line = compile_file(path).menu_file
+    ex = Explorer(values=values, avoid=(), budget=Budget(**budget))
+    crawl(ex, SimulatedCalls(line))
+    return ex
+
+
+@pytest.fixture(scope="module")
+def bank_map() -> Explorer:
+    return _crawl(BANK, BANK_VALUES)
+
+
+# ------------------------------------------------------------------------------------ reading observations
+
+
+def test_a_repeated_prompt_marks_where_the_waiting_menu_begins_and_what_came_before_moved_on():
+    welcome1, welcome2 = _s("Thank you for calling.", 0), _s("Calls may be recorded.", 1.5)
+    menu = _s("For sales, press 1. For support, press 2.", 3.0)
+    again = _s("For sales, press 1. For support, press 2.", 12.0)
+    obs = read_observation([welcome1, welcome2, menu, again], gap=1.2, ended="silence", silence_after=0)
+    assert obs.ended == "repeat"
+    assert [n.text for n in obs.nodes] == ["Thank you for calling. Calls may be recorded.", menu.text]
+    assert [n.waits for n in obs.nodes] == [False, True]
+    assert obs.nodes[1].again == again.text  # the repeat is kept as a second hearing
+
+
+def test_a_message_before_the_repeat_is_kept_apart_from_the_prompt():
+    menu = _s("For sales, press 1.", 0)
+    obs = read_observation([menu, _s("I did not get that.", 9), _s("For sales, press 1.", 11)], gap=1.2,
+                           ended="silence", silence_after=0)
+    assert obs.nodes[-1].text == menu.text and obs.nodes[-1].message == "I did not get that."
+
+
+def test_a_lost_sentence_inside_a_prompt_does_not_split_the_menu():
+    # the STT dropped the middle sentence: a 4 s hole that looks like a pause
+    first, last = _s("Main menu.", 0), _s("For support, press 2.", 5.0)
+    obs = read_observation([first, last, _s("Main menu.", 14)], gap=1.2, ended="silence", silence_after=0)
+    assert [n.text for n in obs.nodes] == ["Main menu. For support, press 2."]
+
+
+def test_prompt_kinds_are_read_from_their_words():
+    assert kind_of("Please hold for the next available agent.", {}) == "hold"
+    assert kind_of("Hi, my name is Dana. How can I help you?", {}) == "human"
+    assert kind_of("Please enter your account number followed by the pound key.", {}) == "entry"
+    assert kind_of("Comedian Mail. Mailbox?", {}) == "entry"
+    assert kind_of("In a few words, tell me why you are calling.", {}) == "speech"
+    offers = offers_in("For sales, press 1. For support, press 2.")
+    assert offers == {"1": "sales", "2": "support"} and kind_of("For sales, press 1.", offers) == "menu"
+    assert offers_in("Otherwise, please press star now.") == {"*": ""}  # a bare key is still worth a try
+
+
+# ------------------------------------------------------------------------------------------- the probe
+
+
+def test_the_probe_reports_a_route_that_no_longer_matches_instead_of_pressing_into_the_unknown():
+    probe = Probe([Step("1", "for sales press 1 for support press 2")], Step("2", "sales menu"))
+    probe.handle(Heard("We are closed for the holidays.", True, 0.0, 2.0))
+    actions = probe.handle(Tick(4.0))
+    assert not any(isinstance(a, SendDigits) for a in actions)
+    assert probe.result is not None and probe.result.reason == "diverged"
+
+
+def test_the_probe_presses_the_route_at_each_pause_and_observes_after_the_trial():
+    probe = Probe([Step("1", "for sales press 1")], Step("2", "sales menu press 2"))
+    probe.handle(Heard("For sales, press 1.", True, 0.0, 1.6))
+    sent = [a for a in probe.handle(Tick(3.0)) if isinstance(a, SendDigits)]
+    assert [a.digits for a in sent] == ["1"]
+    from ivrnav.navigate.events import DigitsSent
+
+    probe.handle(DigitsSent("1", 3.2))
+    probe.handle(Heard("Sales menu, press 2.", True, 3.5, 5.0))
+    sent = [a for a in probe.handle(Tick(6.5)) if isinstance(a, SendDigits)]
+    assert [a.digits for a in sent] == ["2"]
+    probe.handle(DigitsSent("2", 6.6))
+    probe.handle(Heard("Goodbye.", True, 7.0, 7.5))
+    done = [a for a in probe.handle(CallEnded("hangup", 8.0)) if isinstance(a, Done)]
+    assert done and probe.result.reached and [n.text for n in probe.result.observation.nodes] == ["Goodbye."]
+
+
+# ------------------------------------------------------------------------------------- the bank, crawled
+
+
+def test_the_bank_crawl_finds_its_menus_keys_entries_hold_and_person(bank_map: Explorer):
+    by_prompt = {n.prompt: n for n in bank_map.nodes.values()}
+    main_menu = next(n for p, n in by_prompt.items() if p.startswith("Main menu."))
+    assert all(main_menu.outcomes[k].kind == "to" for k in "1230")
+    # keys the prompt does not say are tried too: the bank's global star replays the menu, pound is refused
+    assert main_menu.outcomes["*"].kind == "repeat" and main_menu.outcomes["#"].kind == "invalid"
+    assert main_menu.offers["2"] == "credit card services"
+    kinds = {n.kind for n in bank_map.nodes.values()}
+    assert {"entry", "hold", "human", "speech", "message", "menu"} <= kinds
+    entries = {n.entry_var for n in bank_map.nodes.values() if n.kind == "entry"}
+    assert {"account", "pin", "card_last4"} <= entries  # matched by name, then by digit count ("four digits")
+    welcome = bank_map.nodes[bank_map.root]
+    assert welcome.kind == "message" and not welcome.waits and welcome.next is not None
+
+
+def test_the_draft_is_a_valid_strict_menu_file_that_navigates_its_line_to_every_menu_it_found(bank_map: Explorer):
+    text = write_draft(bank_map, name="draft")
+    compiled = compile_text(text, "draft.yaml")
+    assert compiled.warnings == ()  # validate --strict passes
+    draft = compiled.menu_file
+    line = compile_file(BANK).menu_file
+    for goal in draft.menus:
+        if goal == draft.start:
+            continue
+        call = simulate_call(draft, line_file=line, goal=goal, vars={k: v for k, v in BANK_VALUES.items()
+                                                                     if k in draft.vars})
+        assert call.result.reached, (goal, call.result.reason, call.result.detail)
+        # and the line is where the draft says: the menu the line plays has the draft menu's prompt
+        assert " ".join(line.menus[call.line_visited[-1]].prompt.split()) == draft.menus[goal].prompt, goal
+
+
+def test_entries_without_a_value_are_not_crossed_and_no_value_reaches_the_draft(tmp_path: Path):
+    ex = _crawl(BANK, {"account": "1234567890"})  # no pin
+    text = write_draft(ex, name="draft")
+    assert "1234567890" not in text
+    pin = next(n for n in ex.nodes.values() if n.kind == "entry" and "PIN" in n.prompt)
+    assert pin.skipped and "<entry>" in pin.skipped and not pin.outcomes
+    compile_text(text, "draft.yaml")  # still a valid file
+
+
+def test_a_crawl_resumed_from_its_state_ends_with_the_same_map_as_one_that_was_never_stopped(tmp_path: Path):
+    line = compile_file(BANK).menu_file
+    state = tmp_path / "state.json"
+    first = Explorer(values=BANK_VALUES, avoid=(), budget=Budget(max_calls=4))
+    assert crawl(first, SimulatedCalls(line), state_path=state).startswith("--max-calls")
+    raw = state.read_text()
+    assert "1234567890" not in raw and "9876" not in raw  # values are given again on resume, never stored
+    resumed = load_state(state, values=BANK_VALUES, avoid=(), budget=Budget())
+    assert crawl(resumed, SimulatedCalls(line), state_path=state) == "done"
+    whole = _crawl(BANK, BANK_VALUES)
+    assert write_draft(resumed, name="d").split("\n", 3)[3] == write_draft(whole, name="d").split("\n", 3)[3]
+    save_state(resumed, state)
+    assert json.loads(state.read_text())["calls"] == resumed.calls
+
+
+def test_offers_that_may_do_harm_are_not_tried_unless_asked(tmp_path: Path):
+    text = BANK.read_text().replace("To report fraud, press 3.", "To make a payment, press 3.")
+    line_path = tmp_path / "paybank.yaml"
+    line_path.write_text(text)
+    line = compile_file(line_path).menu_file
+    ex = Explorer(values=BANK_VALUES, budget=Budget())  # default --avoid list
+    crawl(ex, SimulatedCalls(line))
+    main_menu = next(n for n in ex.nodes.values() if n.prompt.startswith("Main menu."))
+    assert "3" not in main_menu.outcomes and "payment" in main_menu.skipped["3"]
+    assert "not explored: key 3" in write_draft(ex, name="d")
+
+
+def test_discover_command_writes_a_draft_traces_and_progress(tmp_path: Path):
+    out, traces = tmp_path / "draft.yaml", tmp_path / "traces"
+    res = CliRunner().invoke(main, ["discover", str(BANK), "-o", str(out), "--traces", str(traces),
+                                    "--var", "account=1234567890", "--var", "pin=9876"])
+    assert res.exit_code == 0, res.output
+    assert "call   1" in res.output and "draft written" in res.output
+    assert CliRunner().invoke(main, ["validate", "--strict", str(out)]).exit_code == 0
+    files = sorted(traces.glob("call-*.jsonl"))
+    assert len(files) >= 15
+    for f in files:  # every call's trace kept, strict JSON, no secret value
+        text = f.read_text()
+        assert "1234567890" not in text and "9876" not in text
+        [json.loads(line) for line in text.splitlines()]
+    bad = CliRunner().invoke(main, ["discover", str(BANK), "-o", str(out), "--var", "1234567890"])
+    assert bad.exit_code == 2 and "1234567890" not in bad.output  # never echo what may be a secret
+
+
+TEMPLATED = """\
+ivrnav: 1
+name: templated
+start: main
+menus:
+  main:
+    prompt: For appointments, press 1. For statements, press 2. For store hours, press 3.
+    options:
+      - {press: "1", says: appointments, to: info_a}
+      - {press: "2", says: statements, to: info_b}
+      - {press: "3", says: store hours, to: hours}
+  info_a:
+    prompt: Information about appointments is available on our website. To return to the main menu, press 9.
+    options: [{press: "9", says: return to the main menu, to: main}]
+  info_b:
+    prompt: Information about statements is available on our website. To return to the main menu, press 9.
+    options: [{press: "9", says: return to the main menu, to: main}]
+  hours:
+    prompt: Our store is open from nine to five. Please hold for the next available associate.
+    hold: {max: 600}
+    line: {hold: 20}
+    next: person
+  person:
+    prompt: Hello, my name is Sam, how can I help you?
+    human: true
+"""
+
+
+def test_templated_prompts_that_differ_in_the_offers_words_are_different_menus_and_back_keys_loop_back(
+        tmp_path: Path):
+    path = tmp_path / "templated.yaml"
+    path.write_text(TEMPLATED)
+    ex = _crawl(path, {})
+    infos = [n for n in ex.nodes.values() if n.prompt.startswith("Information about")]
+    assert len(infos) == 2
+    main_menu = ex.nodes[ex.root]
+    assert all(n.outcomes["9"].to == main_menu.name for n in infos)  # the back key found the known menu again
+    assert {n.kind for n in ex.nodes.values()} >= {"hold", "human"}
+
+
+def test_discovery_at_telephone_word_error_rates_still_maps_the_bank_menus(tmp_path: Path):
+    line = compile_file(BANK).menu_file
+    ex = Explorer(values=BANK_VALUES, avoid=(), budget=Budget())
+    crawl(ex, SimulatedCalls(line, wer=0.15, seed=3))
+    menus = [n for n in ex.nodes.values() if n.kind == "menu" and "credit card services" in n.prompt.lower()]
+    assert menus and {"1", "2", "3", "0"} <= set(menus[0].outcomes)
+    assert compile_text(write_draft(ex, name="noisy"), "noisy.yaml").warnings == ()
+
+
+# ---------------------------------------------------------------------------------------------- ivrnav fix
+
+
+def _swapped_bank(tmp_path: Path) -> Path:
+    text = BANK.read_text().replace("For credit card services,\n      press 2. To report fraud, press 3.",
+                                    "For credit card services,\n      press 3. To report fraud, press 2.")
+    text = text.replace('{press: "2", says: credit card services, to: cards}',
+                        '{press: "3", says: credit card services, to: cards}')
+    text = text.replace('{press: "3", says: report fraud, to: fraud}', '{press: "2", says: report fraud, to: fraud}')
+    path = tmp_path / "bank_moved.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_fix_moves_the_key_the_line_moved_keeping_the_files_comments_and_layout(tmp_path: Path):
+    line = _swapped_bank(tmp_path)
+    map_path = tmp_path / "bank.yaml"
+    map_path.write_text(BANK.read_text())
+    trace = tmp_path / "t.jsonl"
+    run = CliRunner().invoke(main, ["run", str(map_path), "--line", str(line), "--goal", "lost_card",
+                                    "--trace", str(trace)])
+    assert run.exit_code == 0, run.output
+    shown = CliRunner().invoke(main, ["fix", str(map_path), "--from", str(trace)])
+    assert shown.exit_code == 0, shown.output
+    assert '-      - {press: "2", says: credit card services, to: cards}' in shown.output
+    assert '+      - {press: "3", says: credit card services, to: cards}' in shown.output
+    assert map_path.read_text() == BANK.read_text()  # nothing written without --write
+    assert CliRunner().invoke(main, ["fix", str(map_path), "--from", str(trace), "--write"]).exit_code == 0
+    fixed = map_path.read_text()
+    old_lines, new_lines = BANK.read_text().splitlines(), fixed.splitlines()
+    changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+    assert len(changed) == 2  # the moved option and the sibling that held its new key; every other line kept
+    again = simulate_call(compile_file(map_path).menu_file, line_file=compile_file(line).menu_file, goal="lost_card")
+    assert again.result.reached and not [d for d in again.result.drift if d.kind == "key_moved"]
+
+
+def test_fix_proposes_a_reworded_prompt_and_new_prompts_and_refuses_a_non_trace(tmp_path: Path):
+    prompts = {"main": "Main menu. For account balances, press 1."}
+    trace = tmp_path / "t.jsonl"
+    records = [
+        {"kind": "note", "note": "menu", "text": "main (by offers, 90% match)"},
+        {"kind": "heard", "text": "We have changed our menu. For balances, press 1.", "final": True},
+        {"kind": "note", "note": "press", "text": "1 for 'balances'"},
+        {"kind": "result", "drift": [], "unrecognised": ["Our offices are closed on Fridays."]},
+    ]
+    trace.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    found = read_traces([trace], prompts)
+    assert found.reworded == {"main": "We have changed our menu. For balances, press 1."}
+    assert found.new_prompts == ["Our offices are closed on Fridays."]
+    _old, new, changes = propose(BANK, found)
+    assert "We have changed our menu." in new and "#     prompt: \"Our offices are closed on Fridays.\"" in new
+    assert len(changes) == 2
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("not json\n")
+    res = CliRunner().invoke(main, ["fix", str(BANK), "--from", str(junk)])
+    assert res.exit_code == 2 and "junk.jsonl:1" in res.output
