@@ -299,3 +299,41 @@ def test_fix_proposes_a_reworded_prompt_and_new_prompts_and_refuses_a_non_trace(
     junk.write_text("not json\n")
     res = CliRunner().invoke(main, ["fix", str(BANK), "--from", str(junk)])
     assert res.exit_code == 2 and "junk.jsonl:1" in res.output
+
+
+TINY = """\
+ivrnav: 1
+name: Tiny clinic
+start: main
+menus:
+  main:
+    prompt: Thank you for calling the clinic. For appointments, press 1. For the pharmacy, press 2.
+    options:
+      - {press: "1", says: appointments, to: appointments}
+      - {press: "2", says: pharmacy, to: pharmacy}
+  appointments:
+    prompt: Our appointment desk is open from nine to five. Goodbye.
+    line: {hangup_after: true}
+  pharmacy:
+    prompt: The pharmacy is closed today. Goodbye.
+    line: {hangup_after: true}
+"""
+
+
+def test_discovery_over_audio_hears_the_line_through_tts_stt_and_keys_as_tones(tmp_path: Path):
+    """The probe runs unchanged on the audio path: Piper -> G.711 -> Whisper, keys as in-band DTMF."""
+    from tests.parts import require_speech_models
+
+    require_speech_models()
+    from ivrnav.discover.crawl import AudioCalls
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    line = compile_file(path).menu_file
+    ex = Explorer(values={}, avoid=(), try_keys="", budget=Budget(max_calls=8))
+    crawl(ex, AudioCalls(line))
+    heard = " ".join(h.lower() for n in ex.nodes.values() for h in n.hearings)
+    assert "appointment desk" in heard and "pharmacy is closed" in heard  # both branches reached by tones
+    main_menu = ex.nodes[ex.root]
+    assert {"1", "2"} <= {k for k, o in main_menu.outcomes.items() if o.kind == "to"}
+    assert compile_text(write_draft(ex, name="tiny"), "tiny-draft.yaml").warnings == ()

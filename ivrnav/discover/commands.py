@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ivrnav.cli_inputs import load_secrets
-from ivrnav.discover.crawl import SimulatedCalls, crawl, load_state
+from ivrnav.discover.crawl import AudioCalls, PlaceCall, SimulatedCalls, crawl, load_state
 from ivrnav.discover.draft import write_draft
 from ivrnav.discover.explorer import DEFAULT_AVOID, DEFAULT_TRY_KEYS, Budget, Explorer
 from ivrnav.discover.fix import FixError, propose, read_traces
@@ -58,13 +58,15 @@ def _values(pairs: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
 @click.option("--wer", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Simulated speech-recognition errors on the simulated line.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--audio", is_flag=True, help="Call through audio: offline TTS -> telephone channel -> offline STT, "
+              "keys as in-band DTMF (needs the speech extra).")
 @click.option("--resume", "state_path", type=click.Path(dir_okay=False),
               help="Crawl state file: resumed when it exists, updated after every call.")
 @click.option("--traces", "traces_dir", type=click.Path(file_okay=False),
               help="Keep every call's trace in this folder.")
 @click.option("--name", help="The draft's name (default: from the line).")
 def discover(file: str, output: str, max_calls: int, max_minutes: float, max_depth: int, var_pairs: tuple[str, ...],
-             secrets_file: str | None, avoid: tuple[str, ...], try_keys: str, wer: float, seed: int,
+             secrets_file: str | None, avoid: tuple[str, ...], try_keys: str, wer: float, seed: int, audio: bool,
              state_path: str | None,
              traces_dir: str | None, name: str | None) -> None:
     """Map the simulated line of FILE (standing in for an unknown IVR: only its transcripts are heard) into a
@@ -95,8 +97,20 @@ def discover(file: str, output: str, max_calls: int, max_minutes: float, max_dep
         cli.err_console.print(f"call {p.calls:3d}  menus {p.menus:3d}  queue {p.queue:3d}  "  # type: ignore[attr-defined]
                               f"line time {p.line_minutes:5.1f} min  {cli._escape(p.last)}")  # type: ignore[attr-defined]
 
+    if audio:
+        if wer:
+            cli._usage("--wer does not apply with --audio: recognition errors come from the real STT")
+        from ivrnav.extras import MissingExtra, require
+
+        try:
+            require("ivrnav discover --audio", "speech")
+        except MissingExtra as exc:
+            cli._usage(str(exc))
+        place: PlaceCall = AudioCalls(line_file, seed=seed)
+    else:
+        place = SimulatedCalls(line_file, wer=wer, seed=seed)
     try:
-        stopped = crawl(explorer, SimulatedCalls(line_file, wer=wer, seed=seed), secrets=secrets,
+        stopped = crawl(explorer, place, secrets=secrets,
                         on_progress=progress, traces_dir=traces_dir, state_path=state_path)
     except KeyboardInterrupt:
         cli.err_console.print("[yellow]interrupted[/]" + (f"; resume with --resume {state_path}" if state_path else ""))

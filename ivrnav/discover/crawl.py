@@ -48,6 +48,28 @@ class SimulatedCalls:
         return runner.trace
 
 
+@dataclass
+class AudioCalls:
+    """Calls to the simulated line of ``line_file`` through audio: its prompts spoken by Piper (or played
+    from the line's recordings) through a telephone channel and heard by the offline Whisper STT, the
+    probe's keys sent as in-band DTMF tones. The recogniser gets no key terms: the line is unknown."""
+
+    line_file: MenuFile
+    seed: int = 0
+    engines: object | None = None  # ivrnav.speech.audio_call.SpeechEngines, loaded once for every call
+
+    def __call__(self, probe: Probe, call_number: int) -> list[dict]:
+        from ivrnav.speech.audio_call import SpeechEngines, run_audio_probe
+
+        if self.engines is None:
+            self.engines = SpeechEngines.default()
+        call = run_audio_probe(probe, self.line_file, seed=self.seed * 100_003 + call_number,
+                               engines=self.engines)  # type: ignore[arg-type]
+        if probe.result is None:
+            probe.handle_end("the line went silent")
+        return call.trace
+
+
 @dataclass(frozen=True)
 class Progress:
     calls: int
@@ -120,4 +142,4 @@ def load_state(path: str | os.PathLike[str], **kwargs: object) -> Explorer:
     return Explorer.from_json(data, **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["Progress", "SimulatedCalls", "Step", "crawl", "load_state", "save_state"]
+__all__ = ["AudioCalls", "Progress", "SimulatedCalls", "Step", "crawl", "load_state", "save_state"]

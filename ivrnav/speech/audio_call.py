@@ -53,7 +53,7 @@ from ivrnav.menu.vocabulary import menu_keyterms
 from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
-from ivrnav.navigate.session import Session
+from ivrnav.navigate.session import Driven, Session
 from ivrnav.sim.line import SimulatedLine
 from ivrnav.sim.runner import HARD_LIMIT_FACTOR, SimulatedCall, demo_values
 from ivrnav.speech.audio import add_noise, telephone_channel
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from ivrnav.speech.stt import Transcript
     from ivrnav.speech.tts import PiperSynthesizer
 
-__all__ = ["AudioCall", "AudioStats", "SpeechEngines", "simulate_audio_call"]
+__all__ = ["AudioCall", "AudioStats", "SpeechEngines", "run_audio_probe", "simulate_audio_call"]
 
 SAMPLE_RATE = 8000
 FRAME_MS = 20
@@ -249,15 +249,19 @@ class _AudioCallRunner:
         engines: SpeechEngines,
         frame_ms: int,
         noise_snr_db: float | None,
+        driven: Driven | None = None,
     ) -> None:
         from ivrnav.speech.stt import IncrementalRecognizer
 
-        self.nav = Navigator(menu_file, goal, demo_values(menu_file, vars))
+        # ``driven``: anything that speaks the navigator's protocol (a discovery probe) instead of a navigator
+        # of ``menu_file``; it knows no menu, so the recogniser gets no key terms from one
+        self.nav = driven if driven is not None else Navigator(menu_file, goal, demo_values(menu_file, vars))
         self.line = SimulatedLine(line_file or menu_file, seed=seed)
         self.pause = self.line.settings.pause
         self.engines = engines
-        self.recognizer = IncrementalRecognizer(SAMPLE_RATE, keyterms=menu_keyterms(menu_file),
-                                                model=engines.whisper, interim_interval=interim_interval(menu_file))
+        keyterms = menu_keyterms(menu_file) if driven is None else ()
+        self.recognizer = IncrementalRecognizer(SAMPLE_RATE, keyterms=keyterms, model=engines.whisper,
+                                                interim_interval=interim_interval(menu_file))
         self.detector = DtmfDetector(SAMPLE_RATE)
         self.on_note = on_note
         self.keep_trace = keep_trace
@@ -464,6 +468,17 @@ class _AudioCallRunner:
         self.stats.dtmf_seconds += length / SAMPLE_RATE
         self.secret_in_flight = MASK in action.masked
         self.sending, self.sending_until = action, start + length
+
+
+def run_audio_probe(driven: Driven, line_file: MenuFile, *, seed: int = 0, engines: SpeechEngines | None = None,
+                    keep_trace: bool = True) -> AudioCall:
+    """Run ``driven`` (e.g. a discovery probe) against the simulated line of ``line_file`` through audio:
+    Piper (or the line's recordings) -> G.711 -> Whisper, keys as in-band DTMF."""
+    goal = line_file.goal or next(iter(line_file.menus))
+    runner = _AudioCallRunner(line_file, line_file=line_file, goal=goal, vars=None, seed=seed, on_note=None,
+                              keep_trace=keep_trace, engines=engines or SpeechEngines.default(), frame_ms=FRAME_MS,
+                              noise_snr_db=None, driven=driven)
+    return runner.run()
 
 
 def simulate_audio_call(
