@@ -43,6 +43,9 @@ from ivrnav.sim.runner import CallRunner, simulate_call
 from ivrnav.text import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "benchmarks.md"
+HEADING = "## Discovery (ivrnav discover)"
+TARGETS = {"generated": 0.95, "real": 0.90}  # issue #14: menus and edges recovered
 CONTAINS = 80.0  # partial ratio: a true prompt said within a draft menu's hearing
 _MARKUP = re.compile(r"\[[^\]]*\]")
 
@@ -299,6 +302,60 @@ def summarise(rows: list[dict], seeds: int) -> dict:
     return out
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def section(report: dict) -> list[str]:
+    """The docs/benchmarks.md section (``bench.report.write_docs`` keeps it when it rewrites the file)."""
+    args, summary = report["args"], report["summary"]
+    lines = [HEADING, "",
+             f"`python -m bench.discover` (raw numbers in `bench/results/discover.json`, {report['wall_s']:.0f} s): "
+             "`ivrnav discover` maps each line (the bundled menus, the real trees of bench/real, "
+             f"{args['generated']} generated IVRs) hearing only its transcripts, at each WER below; the line file,",
+             "which the crawler never reads, scores it. A true menu (reachable by its own options and `next`) is",
+             "recovered when a draft menu's hearings say its prompt; a true edge when the draft links the two by",
+             "the same key. Entries are crossed with the line's demo values given under the draft's var names",
+             "after a first pass (what a user does when the draft says `give --var NAME=...`). Then every draft",
+             f"menu is a goal: the draft navigates the true line at {100 * args['nav_wer']:g}% WER "
+             f"({args['seeds']} seeds), judged by the line. Fuzzer: random keys at every pause, the same number of",
+             "calls, credited with every menu the line entered (generous: it cannot name them).", "",
+             "| corpus @ discovery WER | lines | menus recovered | edges recovered | fuzzer menus | fuzzer edges | "
+             "drafts strict-valid | calls / menu | line min / menu | draft goals reached | false successes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key, v in summary.items():
+        lines.append(f"| {key.replace('@', ' @ ')} | {v['lines']} | {_pct(v['menus_recovered'])} | "
+                     f"{_pct(v['edges_recovered'])} | {_pct(v['fuzz_menus_recovered'])} | "
+                     f"{_pct(v['fuzz_edges_recovered'])} | {v['drafts_valid_strict']}/{v['lines']} | "
+                     f"{v['calls_per_menu']:.2f} | {v['line_minutes_per_menu']:.2f} | "
+                     f"{_pct(v['draft_goals_reached'])} ({v['draft_reached']}/{v['draft_calls']}) | "
+                     f"{v['false_successes']} |")
+    verdicts = []
+    for kind, target in TARGETS.items():
+        at0 = summary.get(f"{kind}@0")
+        if at0:
+            got = min(at0["menus_recovered"], at0["edges_recovered"])
+            verdicts.append(f"{kind} at 0% WER: menus {_pct(at0['menus_recovered'])}, edges "
+                            f"{_pct(at0['edges_recovered'])} against >= {_pct(target)}: "
+                            f"{'met' if got >= target else '**missed**'}")
+    nav = [f"{k}: {_pct(v['draft_goals_reached'])}" for k, v in summary.items() if k.endswith("@0")]
+    lines += ["", "Targets (issue #14): " + "; ".join(verdicts) + ". Drafts navigating their line at "
+              f"{100 * args['nav_wer']:g}% WER (target >= 95%): " + ", ".join(nav) + ".", ""]
+    return lines
+
+
+def write_section(report: dict) -> None:
+    text = DOCS.read_text("utf-8") if DOCS.exists() else "# Benchmarks\n"
+    block = "\n".join(section(report))
+    if HEADING in text:
+        head, rest = text.split(HEADING, 1)
+        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    DOCS.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--generated", type=int, default=40)
@@ -323,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
               "args": vars(args), "wall_s": round(time.perf_counter() - t0, 1), "summary": summary, "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1, allow_nan=False))
+    write_section(report)
     print(json.dumps(summary, indent=1))
     return 0
 

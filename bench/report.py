@@ -243,6 +243,11 @@ def write_docs(results: dict, path: Path) -> None:
         from bench.sip import section
 
         lines += ["", *section(json.loads(sip.read_text("utf-8")))]
+    discovery = path.parent.parent / "bench" / "results" / "discover.json"
+    if discovery.exists():  # python -m bench.discover's section survives a full rewrite
+        from bench.discover import section as discovery_section
+
+        lines += ["", *discovery_section(json.loads(discovery.read_text("utf-8")))]
     lines += ["", "## Notes", ""]
     lines += [f"- {n}" for n in notes(results)]
     path.write_text("\n".join(lines) + "\n" + kept_section(path, REAL_SECTION))
