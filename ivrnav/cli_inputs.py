@@ -26,8 +26,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def load_secrets(path: str) -> dict[str, str]:
-    """``NAME: value`` pairs of a secrets file, read like a menu file (bounded, no tags, no YAML 1.1 number
-    changes: ``pin: 0123`` must be quoted) and never quoting a value in an error."""
+    """``NAME: value`` pairs of a secrets file, read like a menu file (bounded, no tags) with every value the
+    text as written (YAML 1.1 would read ``pin: 0123`` as 83), never quoting a value in an error."""
     what = f"secrets file {path}"
     raw = read_regular(path, MAX_SECRETS_BYTES, what=what)
     text = decode_utf8(raw, what=what)

@@ -227,17 +227,18 @@ def test_fuzzed_streams_end_with_strict_json_and_bounded_work(path):
 
 
 def test_secrets_file_values_are_strings_as_written(tmp_path):
+    """One reader for ``run --secrets``, ``discover --secrets`` and the worker's secrets file."""
+    from ivrnav.cli_inputs import InputFileError, load_secrets
     from ivrnav.livekit.worker import load_secrets_file as worker_load
-    from ivrnav.secrets_file import SecretsFileError, load_secrets_file
 
     path = tmp_path / "secrets.yaml"
     path.write_text("pin: 0123\naccount: 0012345678\ncode: 1e3\nanswer: no\nquoted: '0123'\n")
     expected = {"pin": "0123", "account": "0012345678", "code": "1e3", "answer": "no", "quoted": "0123"}
-    assert load_secrets_file(path) == expected  # YAML 1.1 read pin as 83, code as 1000.0, answer as False
+    assert load_secrets(str(path)) == expected  # YAML 1.1 read pin as 83, code as 1000.0, answer as False
     assert worker_load(path) == expected
     path.write_text("pin: [1, 2]\n")
-    with pytest.raises(SecretsFileError, match="'pin' must be plain text") as info:
-        load_secrets_file(path)
+    with pytest.raises(InputFileError, match="each var needs one value") as info:
+        load_secrets(str(path))
     assert "1, 2" not in str(info.value)
 
 

@@ -356,7 +356,8 @@ def _prewarm_offline(_proc: object) -> None:
 
 
 def load_secrets_file(path: str | Path) -> dict[str, str]:
-    """A YAML mapping of var name to value (the same format as ``ivrnav run --secrets``), values as written."""
-    from ivrnav.secrets_file import load_secrets_file as load
+    """A YAML mapping of var name to value (the same reader as ``ivrnav run --secrets``), values as written.
+    Raises ``ivrnav.files.InputFileError`` with a message that never quotes a value."""
+    from ivrnav.cli_inputs import load_secrets
 
-    return load(path)
+    return load_secrets(str(path))
