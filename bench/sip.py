@@ -105,7 +105,8 @@ async def room_call(phone: LoopbackTelephone, agent: str, results: dict[str, Nav
 async def _worker(phone: LoopbackTelephone, on_result: Any) -> Any:
     name = f"{AGENT_NAME}-bench-{secrets.token_hex(3)}"
     server = build_server(WorkerConfig(stt="offline", agent_name=name, on_result=on_result),
-                          ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret)
+                          ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret,
+                          host="127.0.0.1", load_fnc=lambda: 0.0)
     registered = asyncio.Event()
     server.on("worker_registered", lambda *_: registered.set())
     task = asyncio.create_task(server.run(devmode=True))

@@ -132,7 +132,7 @@ async def test_hostile_jobs_end_with_a_published_failed_result_and_the_worker_ke
     agent = f"ivrnav-hostile-{secrets.token_hex(3)}"
     worker = build_server(WorkerConfig(stt="deepgram", on_result=collect, agent_name=agent),
                           ws_url=livekit_server.url, api_key=livekit_server.api_key,
-                          api_secret=livekit_server.api_secret)
+                          api_secret=livekit_server.api_secret, host="127.0.0.1")
     # livekit-server passes over a worker that reports the machine's CPU as its load, and this shared test
     # machine is often at 100%: report no load, so that only the worker's own behaviour decides
     worker.load_fnc = lambda *_: 0.0

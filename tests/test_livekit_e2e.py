@@ -83,7 +83,10 @@ async def running_worker(server: LoopbackLiveKitServer, monkeypatch: pytest.Monk
     results = Results(f"{AGENT_NAME}-{secrets.token_hex(3)}")
     worker = build_server(WorkerConfig(stt="offline", on_result=results.add, agent_name=results.agent_name),
                           ws_url=server.url, host="127.0.0.1",  # tests listen on loopback only
-                          api_key=server.api_key, api_secret=server.api_secret)
+                          api_key=server.api_key, api_secret=server.api_secret,
+                          # livekit-server passes over a worker whose reported load (the machine's CPU) is high;
+                          # a shared 2-core test machine is often at 100%: only the worker's behaviour is tested
+                          load_fnc=lambda: 0.0)
     registered = asyncio.Event()
     worker.on("worker_registered", lambda *_: registered.set())
     task = asyncio.create_task(worker.run(devmode=True))

@@ -90,7 +90,8 @@ async def agent(telephone: LoopbackTelephone) -> AsyncIterator[Agent]:
         me = Agent(f"{AGENT_NAME}-{secrets.token_hex(3)}")
         config = WorkerConfig(stt="offline", secrets={"tax_id": TAX_ID}, agent_name=me.name, on_result=me.add)
         server = build_server(config, ws_url=telephone.url, api_key=telephone.api_key,
-                              api_secret=telephone.api_secret)
+                              api_secret=telephone.api_secret, host="127.0.0.1",
+                              load_fnc=lambda: 0.0)  # a busy shared machine must not keep jobs from it
         registered = asyncio.Event()
         server.on("worker_registered", lambda *_: registered.set())
         task = asyncio.create_task(server.run(devmode=True))

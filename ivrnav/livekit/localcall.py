@@ -132,7 +132,9 @@ async def _with_worker(phone: LoopbackTelephone, secrets_: Mapping[str, str], bo
 
     name = f"{AGENT_NAME}-local-{secrets.token_hex(3)}"
     server = build_server(WorkerConfig(stt="offline", secrets=dict(secrets_), agent_name=name),
-                          ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret)
+                          ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret,
+                          host="127.0.0.1",  # everything of a local call stays on loopback
+                          load_fnc=lambda: 0.0)  # the one local call: a busy machine must not refuse it
     registered = asyncio.Event()
     server.on("worker_registered", lambda *_: registered.set())
     task = asyncio.create_task(server.run(devmode=True))
