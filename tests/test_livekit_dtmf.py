@@ -49,11 +49,9 @@ def test_dial_without_a_worker_is_a_clear_error(livekit_server: LoopbackLiveKitS
     env = {"LIVEKIT_URL": livekit_server.url, "LIVEKIT_API_KEY": livekit_server.api_key,
            "LIVEKIT_API_SECRET": livekit_server.api_secret, "LIVEKIT_SIP_TRUNK_ID": "ST_test"}
     mf = compile_file(BANK).menu_file
-    started = time.monotonic()
     assert run_livekit_call(mf, "fraud", {}, environ=env, join_timeout=2.0) == 2
     err = capsys.readouterr().err
     assert "no `ivrnav` worker took the call" in err and "Traceback" not in err
-    assert time.monotonic() - started < 30
 
 
 def test_dial_with_wrong_secret_and_unreachable_server(livekit_server: LoopbackLiveKitServer,
@@ -69,7 +67,5 @@ def test_dial_with_wrong_secret_and_unreachable_server(livekit_server: LoopbackL
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env["LIVEKIT_URL"] = f"ws://127.0.0.1:{port}"
-    started = time.monotonic()
     assert run_livekit_call(mf, "fraud", {}, environ=env) == 2
     assert "cannot reach the LiveKit server" in capsys.readouterr().err
-    assert time.monotonic() - started < 20

@@ -185,14 +185,12 @@ async def test_pharmacy_hours(livekit_server: LoopbackLiveKitServer, monkeypatch
 async def test_line_that_leaves_mid_call_ends_with_hangup(livekit_server: LoopbackLiveKitServer,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     async with running_worker(livekit_server, monkeypatch) as results:
-        started = time.monotonic()
         # 9 s in, the bank line is reading its main menu: the navigator has pressed 1 and waits for "fraud".
         result, line = await call(livekit_server, results, "bank.yaml", "fraud", leave_after=9.0, timeout=40)
     assert line.ended == "left"
     assert not result.reached
     assert result.reason == "hangup", (result.reason, result.detail)
     assert result.digits == "1"
-    assert time.monotonic() - started < 40
 
 
 async def test_line_participant_against_unreachable_server_is_a_clear_error() -> None:
@@ -207,10 +205,8 @@ async def test_line_participant_against_unreachable_server_is_a_clear_error() ->
     token = api.AccessToken("devkey", "x" * 32).with_identity("ivr-line").with_grants(
         api.VideoGrants(room_join=True, room="r")).to_jwt()
     line = LineParticipant(mf, url=f"ws://127.0.0.1:{port}", token=token, synthesize=lambda text, rate: _silence())
-    started = time.monotonic()
     with pytest.raises(rtc.ConnectError, match=r"(?i)refused"):
         await asyncio.wait_for(line.run(), 30)
-    assert time.monotonic() - started < 30
 
 
 def _silence() -> Any:
@@ -230,10 +226,8 @@ async def test_dial_out_without_sip_service_is_a_clear_error(livekit_server: Loo
            "LIVEKIT_API_SECRET": livekit_server.api_secret, "LIVEKIT_SIP_TRUNK_ID": "ST_test"}
     mf = compile_file(MENUS / "bank.yaml").menu_file
     async with running_worker(livekit_server, monkeypatch) as results:
-        started = time.monotonic()
         status = await asyncio.to_thread(run_livekit_call, mf, "fraud", {}, environ=env,
                                          agent_name=results.agent_name)
     assert status == 2
     err = capsys.readouterr().err
     assert "dialling +18005550100 through trunk ST_test failed" in err and "Traceback" not in err
-    assert time.monotonic() - started < 90
