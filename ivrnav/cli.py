@@ -17,6 +17,7 @@ from ivrnav.cli_inputs import Finite, InputFileError, load_secrets, var_values
 from ivrnav.files import check_output, write_text
 from ivrnav.menu.compiler import Compiled, compile_file, schema
 from ivrnav.menu.diagnostics import MenuFileError
+from ivrnav.menu.loader import UNREADABLE
 from ivrnav.menu.model import MenuFile
 
 # soft_wrap: one diagnostic or timeline line per line whatever the terminal (rich wraps at 80 columns when
@@ -36,6 +37,8 @@ def _load(path: str) -> Compiled:
         for d in exc.diagnostics:
             style = "red" if d.is_error else "yellow"
             err_console.print(f"[{style}]{_escape(str(d))}[/]")
+        if any(d.code == UNREADABLE for d in exc.diagnostics):
+            raise SystemExit(EXIT_USAGE) from None  # a FIFO, a device, no such file: the argument is wrong
         n = len(exc.errors)
         err_console.print(f"[red]{path}: {n} error{'s' if n != 1 else ''}[/]")
         raise SystemExit(EXIT_FAIL) from None

@@ -26,7 +26,6 @@ import contextlib
 import logging
 import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from ivrnav.livekit import jobmeta
 from ivrnav.livekit.observe import record_result
 from ivrnav.livekit.stt_options import deepgram_stt
 from ivrnav.livekit.task import NavigateIVR
+from ivrnav.menu import regex
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
@@ -152,7 +152,7 @@ def parse_job(metadata: str, config: WorkerConfig, environ: Mapping[str, str] | 
     values.update({str(k): str(v) for k, v in given.items()})
     for name, value in values.items():
         pattern = mf.vars[name].pattern
-        if pattern and not re.fullmatch(pattern, value):
+        if pattern and not regex.fullmatch(pattern, value):  # RE2: a hostile pattern cannot stall the job
             raise JobRequestError(f"value of var {name!r} does not match its pattern {pattern!r}")
     identity = data.get("line_identity") or DEFAULT_LINE_IDENTITY
     return JobRequest(mf, goal, values, str(identity), data)

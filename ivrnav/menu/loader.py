@@ -108,13 +108,16 @@ class _LoadProblem(Exception):
         self.message, self.mark, self.path = message, mark, path
 
 
+UNREADABLE = "unreadable"  # the diagnostic code of a file that could not be read at all (not its contents)
+
+
 def load_file(path: str | Path) -> Document:
     """Read and parse a menu file; raises MenuFileError naming file, line and column on any problem."""
     name = str(path)
     try:
         raw = read_regular(path, MAX_FILE_BYTES, what="menu file")
     except InputFileError as exc:
-        raise MenuFileError([Diagnostic(Severity.ERROR, exc.message, name, 1, 1)]) from None
+        raise MenuFileError([Diagnostic(Severity.ERROR, exc.message, name, 1, 1, code=UNREADABLE)]) from None
     return load_bytes(raw, name)
 
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from functools import lru_cache
 
-from ivrnav.menu import template
+from ivrnav.menu import regex, template
 from ivrnav.menu.machine import Step, call_machine, trigger_for
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings
 from ivrnav.navigate import decisions as rules
@@ -658,13 +658,6 @@ class Navigator:
         return [Done(self.result)]
 
 
-@lru_cache(maxsize=1024)
-def _compiled(pattern: str):
-    import re
-
-    return re.compile(pattern)
-
-
 def _fullmatch(pattern: str, value: str) -> bool:
-    return _compiled(pattern).fullmatch(value) is not None
+    return regex.fullmatch(pattern, value)  # RE2: linear time whatever the pattern
 

@@ -13,8 +13,9 @@ import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from ivrnav.menu import template
+from ivrnav.menu import regex, template
 from ivrnav.menu.model import LineSettings, Menu, MenuFile
 from ivrnav.navigate.events import CallEnded, Heard
 from ivrnav.sim.noise import Noise
@@ -268,7 +269,7 @@ class SimulatedLine:
         self._resolve_keys(menu, at, final=False)
 
     def _entry_match(self, menu: Menu) -> bool:
-        return menu.line.entry_accept is not None and re.fullmatch(menu.line.entry_accept, self.buffer) is not None
+        return menu.line.entry_accept is not None and regex.fullmatch(menu.line.entry_accept, self.buffer)
 
     def _resolve_keys(self, menu: Menu, at: float, *, final: bool) -> None:
         options = self.file.options_of(menu)
@@ -360,12 +361,12 @@ class SimulatedLine:
             return None
         return "".join(ch for ch in real if ch not in template.PAUSES)
 
-    def _entry_pattern(self, menu: Menu) -> re.Pattern[str]:
+    def _entry_pattern(self, menu: Menu) -> Any:  # an RE2 pattern (linear time): the file's regexes are the user's
         if menu.line.accept:
-            return re.compile(menu.line.accept)
+            return regex.compile_user(menu.line.accept)
         expected = self._expected_entry(menu)
         if expected is not None:
-            return re.compile(re.escape(expected))
+            return regex.compile_user(re.escape(expected))
         parts = []
         for part in template.parse(menu.enter or "", digits=True):
             if part.var is None:
@@ -374,7 +375,7 @@ class SimulatedLine:
                 var = self.file.vars.get(part.var)
                 pattern = var.pattern if var and var.pattern else "[0-9*]+"
                 parts.append("(?:" + pattern.lstrip("^").rstrip("$") + ")")
-        return re.compile("".join(parts))
+        return regex.compile_user("".join(parts))
 
     def _finish_entry(self, menu: Menu, at: float) -> None:
         entry, self.buffer = self.buffer, ""
