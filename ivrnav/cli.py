@@ -100,7 +100,7 @@ def main() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--strict", is_flag=True, help="Exit 3 when there are warnings (and no errors).")
 def validate(files: tuple[str, ...], strict: bool) -> None:
-    """Check menu files: exit 0 ok, 1 errors, 3 warnings with --strict."""
+    """Check menu files: exit 0 ok, 1 errors, 2 a file that cannot be read, 3 warnings with --strict."""
     worst = EXIT_OK
     for path in files:
         try:
@@ -108,16 +108,23 @@ def validate(files: tuple[str, ...], strict: bool) -> None:
         except MenuFileError as exc:
             for d in exc.diagnostics:
                 err_console.print(f"[{'red' if d.is_error else 'yellow'}]{_escape(str(d))}[/]")
-            worst = EXIT_FAIL
+            unreadable = any(d.code == UNREADABLE for d in exc.diagnostics)  # the argument, not its contents
+            worst = _worse(worst, EXIT_USAGE if unreadable else EXIT_FAIL)
             continue
         for d in compiled.warnings:
             err_console.print(f"[yellow]{_escape(str(d))}[/]")
-        if compiled.warnings and strict and worst == EXIT_OK:
-            worst = EXIT_WARN
+        if compiled.warnings and strict:
+            worst = _worse(worst, EXIT_WARN)
         mf = compiled.menu_file
         note = f", {len(compiled.warnings)} warning(s)" if compiled.warnings else ""
         console.print(f"[green]ok[/] {path}: {mf.name}, {len(mf.menus)} menus{note}")
     raise SystemExit(worst)
+
+
+def _worse(a: int, b: int) -> int:
+    """Of two exit codes for several files, the one that says more is wrong: usage > errors > warnings > ok."""
+    rank = {EXIT_OK: 0, EXIT_WARN: 1, EXIT_FAIL: 2, EXIT_USAGE: 3}
+    return a if rank[a] >= rank[b] else b
 
 
 @main.command(name="schema")

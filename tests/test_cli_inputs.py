@@ -142,3 +142,19 @@ def test_secret_values_are_kept_as_written(tmp_path: Path):
     path = tmp_path / "secrets.yaml"
     path.write_text("a: 12.50\nb: yes\nc: 1234\nd: 1e3\ne: '0042'\n")
     assert load_secrets(str(path)) == {"a": "12.50", "b": "yes", "c": "1234", "d": "1e3", "e": "0042"}
+
+
+def test_a_menu_argument_that_is_no_readable_file_is_a_usage_error(tmp_path: Path):
+    """A FIFO (no writer), a directory or a missing file as FILE or --line: exit 2 and one clear line, no hang."""
+    fifo = tmp_path / "menu.yaml"
+    os.mkfifo(fifo)
+    child = subprocess.run([sys.executable, "-c", "from ivrnav.cli import main; main()", "validate", str(fifo)],
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == 2 and "Traceback" not in child.stderr
+    assert "menu.yaml" in child.stderr
+    for args in (("run", str(tmp_path)), ("run", BANK, "--line", str(tmp_path / "missing.yaml"))):
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+    content_error = tmp_path / "bad.yaml"
+    content_error.write_text("ivrnav: 1\nname: [unclosed\n")
+    assert invoke("validate", str(content_error)).exit_code == 1  # a file that is read but wrong: errors, 1
