@@ -69,7 +69,8 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
     "For Stargazer astrophysics news, press 3" names the goal but is the menu before it: a goal is claimed
     only when its phrases are heard outside such offers (or inside offers of the goal's own options). While
     the sentence that names the goal is still interim ("for stargazer astrophysics news", "press 3" not yet
-    said) it cannot be told, so the claim waits for the sentence to end. ``interim``: the last sentence of
+    said) it cannot be told, so the claim waits for the sentence to end, unless our keys toward the goal
+    were sent (a streaming STT may end the utterance only with the prompt). ``interim``: the last sentence of
     ``tokens`` is still being spoken. Before our keys toward the goal were sent (``awaiting`` with ``pressed``
     the map's way there), a sentence that opens like a label ("for ...", "to ...") is taken for an offer even
     when the key was not heard. After them the goal may name itself in a sentence with offers ("say your
@@ -95,6 +96,7 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
     done = sentences[:-1] if interim else sentences
     if any(_offers_own_option(menu_file, goal, words) for words in done):
         return False  # the goal's own options are on offer: this is its own prompt
+    toward = awaiting and pressed is not None and _maps_to(menu_file, pressed, goal)
     mentioned_outside_offers = False
     for n, words in enumerate(sentences):
         still_spoken = interim and n == len(sentences) - 1
@@ -106,10 +108,10 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
             bool(head) and fuzz.partial_ratio(head, text) >= EVIDENCE_MATCH)
         if not hit:
             continue
-        if still_spoken:
-            continue
+        if still_spoken and not toward:
+            continue  # before our keys toward it, an unfinished sentence may still turn out to be an offer
         offers = read_offers([*words, BOUNDARY])
-        if awaiting and pressed is not None and _maps_to(menu_file, pressed, goal):
+        if toward:
             replayed = pressed is not None and any(o.key == pressed[1] for o in offers)
             if not replayed:
                 mentioned_outside_offers = True
