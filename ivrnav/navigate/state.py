@@ -131,10 +131,6 @@ class CallState:
     def took_keys(self, keys: str) -> None:
         self.took(trigger_for(keys))
 
-    def target(self) -> str | None:
-        """Where the exit we took leads, according to the machine."""
-        return self.machine.expects(self.where, self.exit) if self.exit else None
-
     def arrive_at(self, menu: str, at: float) -> None:
         """The line plays ``menu``: fire the exit we took if the file predicts it, else ``relocate``."""
         for trigger in (self.exit, "answer", "advance"):
