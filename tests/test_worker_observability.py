@@ -112,7 +112,7 @@ async def test_worker_metrics_spans_health_and_logs(livekit_server: LoopbackLive
 
     assert delta("ivrnav_calls_total", menu="bank.yaml") == 1
     assert delta("ivrnav_goals_reached_total", menu="bank.yaml") == 1
-    assert delta("ivrnav_keys_sent_total", menu="bank.yaml") == 2
+    assert delta("ivrnav_keys_sent_total", menu="bank.yaml") == result.timing.keys_sent >= 2
     assert delta("ivrnav_time_to_goal_seconds_count", menu="bank.yaml") == 1
     assert delta("ivrnav_time_to_goal_seconds_sum", menu="bank.yaml") == pytest.approx(result.timing.time_to_goal)
     assert "ivrnav_failures_total" in after and "ivrnav_drift_total" in after  # declared for dashboards
@@ -122,7 +122,8 @@ async def test_worker_metrics_spans_health_and_logs(livekit_server: LoopbackLive
     span = navigations[0]
     attrs = dict(span.attributes or {})
     assert attrs["ivrnav.menu"] == "bank.yaml" and attrs["ivrnav.goal"] == "fraud"
-    assert attrs["ivrnav.reached"] is True and attrs["ivrnav.keys"] == "1 3"
+    assert attrs["ivrnav.reached"] is True and attrs["ivrnav.keys"] == result.digits
+    assert [k for k in result.digits.split() if k != "*"] == ["1", "3"]  # a repeat request is a retry
     assert list(attrs["ivrnav.path"])[-1] == "fraud"
     events = [e.name for e in span.events]
     assert "ivrnav.press" in events and "ivrnav.menu" in events
