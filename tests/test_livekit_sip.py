@@ -171,7 +171,8 @@ async def test_callee_hanging_up_mid_call_ends_with_hangup(telephone: LoopbackTe
     assert outcome.line is not None and outcome.line.ended == "left"
     assert not outcome.result.reached
     assert outcome.result.reason == "hangup", story(outcome)
-    assert outcome.result.digits == "1"
+    # whatever was pressed before the BYE is what the line received (how far it got depends on the machine)
+    assert outcome.result.digits.replace(" ", "") == "".join(k.digit for k in outcome.line.keys)
 
 
 async def test_number_nobody_answers_is_no_answer_and_nothing_is_pressed_while_it_rings(

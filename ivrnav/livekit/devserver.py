@@ -25,7 +25,7 @@ an unknown key is a startup error rather than a silent no-op):
 * ``turn.enabled: false``, no ``webhook``, no ``prometheus_port``: nothing else to reach.
 * ``redis.address`` only when given (``redis_address=``, a loopback ``redis-server``): the SIP service
   (``ivrnav.livekit.devsip``) talks to livekit-server through Redis; without it the server runs alone.
-  With it, also ``agents.target_load: 2.0`` (see ``_render_config``).
+* ``agents.target_load: 2.0``: a worker on a busy machine still gets jobs (see ``_render_config``).
 """
 
 from __future__ import annotations
@@ -124,10 +124,12 @@ def _render_config(*, http: int, ice_tcp: int, ice_udp: int, stun: int, key: str
     """The server config; ``ice_tcp=0`` disables ICE/TCP (the server's default would be 7881)."""
     # Hand-written YAML keeps the module free of a yaml dependency and the output easy to read in logs.
     return "\n".join(
-        # With Redis, jobs go to workers by psrpc affinity (target_load - the worker's reported CPU load): on a
-        # busy machine a worker's load exceeds the default 0.7 and it gets no second job. Loopback dev
-        # servers share their cores with everything else, so every worker keeps a positive affinity.
-        ([f"redis:\n  address: {redis}", "agents:\n  target_load: 2.0"] if redis else [])
+        # Jobs go to workers by affinity (target_load - the worker's reported CPU load): on a busy machine a
+        # worker's load exceeds the default 0.7 once it has reported it, and it gets no job ("no servers
+        # available"). Loopback dev servers share their cores with everything else, so every worker keeps
+        # a positive affinity.
+        ([f"redis:\n  address: {redis}"] if redis else [])
+        + ["agents:", "  target_load: 2.0"]
         + [
             f"port: {http}",
             "bind_addresses:",
