@@ -345,15 +345,9 @@ def section(report: dict) -> list[str]:
 
 
 def write_section(report: dict) -> None:
-    text = DOCS.read_text("utf-8") if DOCS.exists() else "# Benchmarks\n"
-    block = "\n".join(section(report))
-    if HEADING in text:
-        head, rest = text.split(HEADING, 1)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    DOCS.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
+    from bench.report import replace_section
+
+    replace_section(DOCS, HEADING, section(report))
 
 
 def main(argv: list[str] | None = None) -> int:

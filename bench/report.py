@@ -320,6 +320,21 @@ def notes(results: dict) -> list[str]:
 REAL_SECTION = "## Real phone trees"  # written by `python -m bench.real`; kept when `python -m bench` rewrites the file
 
 
+def replace_section(path: Path, heading: str, lines: list[str]) -> None:
+    """Write ``lines`` (starting with ``heading``) into the Markdown file at ``path``, in place of the section
+    of that heading if there is one (up to the next ``## ``), else at the end. For the benchmarks that own a
+    section of docs/benchmarks.md (SIP, discovery)."""
+    text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
+    block = "\n".join(lines)
+    if heading in text:
+        head, rest = text.split(heading, 1)
+        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
+
+
 def kept_section(path: Path, title: str) -> str:
     """The section ``title`` of the file at ``path`` (up to the next ``## `` heading), to carry over."""
     if not path.exists():
