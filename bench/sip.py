@@ -32,7 +32,7 @@ from ivrnav.livekit.devsip import LoopbackTelephone
 from ivrnav.livekit.dial import LINE_IDENTITY
 from ivrnav.livekit.line_participant import LineParticipant
 from ivrnav.livekit.localcall import local_call
-from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
+from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, local_worker
 from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.result import NavigationResult
 
@@ -104,21 +104,9 @@ async def room_call(phone: LoopbackTelephone, agent: str, results: dict[str, Nav
 @contextlib.asynccontextmanager
 async def _worker(phone: LoopbackTelephone, on_result: Any) -> Any:
     name = f"{AGENT_NAME}-bench-{secrets.token_hex(3)}"
-    server = build_server(WorkerConfig(stt="offline", agent_name=name, on_result=on_result),
-                          ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret,
-                          host="127.0.0.1", load_fnc=lambda: 0.0)
-    registered = asyncio.Event()
-    server.on("worker_registered", lambda *_: registered.set())
-    task = asyncio.create_task(server.run(devmode=True))
-    try:
-        await asyncio.wait_for(registered.wait(), 120)
+    async with local_worker(WorkerConfig(stt="offline", agent_name=name, on_result=on_result),
+                            ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret):
         yield name
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.aclose(), 30)
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
 
 
 async def main_async(repeats: int) -> dict[str, Any]:

@@ -5,7 +5,6 @@ regression fails the test instead of taking pytest down."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 import subprocess
@@ -20,7 +19,7 @@ from livekit import api, rtc
 
 from ivrnav.livekit import jobmeta
 from ivrnav.livekit.devserver import LoopbackLiveKitServer
-from ivrnav.livekit.worker import RESULT_TOPIC, JobRequestError, WorkerConfig, build_server, parse_job
+from ivrnav.livekit.worker import RESULT_TOPIC, JobRequestError, WorkerConfig, local_worker, parse_job
 from ivrnav.navigate.result import NavigationResult
 from tests import livekit_fixtures
 
@@ -136,15 +135,6 @@ async def test_hostile_jobs_end_with_a_published_failed_result_and_the_worker_ke
             results.append(result)
 
     agent = f"ivrnav-hostile-{secrets.token_hex(3)}"
-    worker = build_server(WorkerConfig(stt="deepgram", on_result=collect, agent_name=agent),
-                          ws_url=livekit_server.url, api_key=livekit_server.api_key,
-                          api_secret=livekit_server.api_secret, host="127.0.0.1")
-    # livekit-server passes over a worker that reports the machine's CPU as its load, and this shared test
-    # machine is often at 100%: report no load, so that only the worker's own behaviour decides
-    worker.load_fnc = lambda *_: 0.0
-    registered = asyncio.Event()
-    worker.on("worker_registered", lambda *_: registered.set())
-    task = asyncio.create_task(worker.run(devmode=True))
     hostile = [
         ("deep", _job(HEADER + "[" * 40_000 + "]" * 40_000 + "\n"), "nested too deeply"),
         ("backref", _job(BANK.replace('listen: ["re:my name is \\\\w+"', 'listen: ["re:(my) name is \\\\1"'),
@@ -152,8 +142,9 @@ async def test_hostile_jobs_end_with_a_published_failed_result_and_the_worker_ke
         ("deep-json", "[" * 30_000 + "]" * 30_000, "nested more than"),
         ("bad-goal", _job(BANK, goal="nowhere"), "is not a menu"),  # the worker is still serving
     ]
-    try:
-        await asyncio.wait_for(registered.wait(), 30)
+    config = WorkerConfig(stt="deepgram", on_result=collect, agent_name=agent)
+    async with local_worker(config, ws_url=livekit_server.url, api_key=livekit_server.api_key,
+                            api_secret=livekit_server.api_secret, register_timeout=30):
         received = 0
         async with api.LiveKitAPI(livekit_server.url, livekit_server.api_key, livekit_server.api_secret) as lk:
             for i, (label, metadata, why) in enumerate(hostile):
@@ -186,12 +177,6 @@ async def test_hostile_jobs_end_with_a_published_failed_result_and_the_worker_ke
         # A refusal is published right after the agent joins; the server does not always deliver data sent
         # that early to a participant (seen here ~1 in 4), so not every job's copy is required.
         assert received >= 1
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(worker.aclose(), 30)
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(task, 10)
 
 
 async def _listen_for_results(server: LoopbackLiveKitServer, room_name: str) -> tuple[rtc.Room, list[dict]]:

@@ -23,7 +23,7 @@ from livekit import api
 from ivrnav.livekit.devserver import LoopbackLiveKitServer
 from ivrnav.livekit.dtmf import DTMF_CODES
 from ivrnav.livekit.line_participant import LineParticipant, LineReport
-from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
+from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, local_worker
 from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.result import NavigationResult
 from tests import livekit_fixtures
@@ -81,24 +81,10 @@ async def running_worker(server: LoopbackLiveKitServer, monkeypatch: pytest.Monk
     # A name of its own per worker: the server may still count a previous test's closed worker as serving
     # the shared name and hand it this test's job.
     results = Results(f"{AGENT_NAME}-{secrets.token_hex(3)}")
-    worker = build_server(WorkerConfig(stt="offline", on_result=results.add, agent_name=results.agent_name),
-                          ws_url=server.url, host="127.0.0.1",  # tests listen on loopback only
-                          api_key=server.api_key, api_secret=server.api_secret,
-                          # livekit-server passes over a worker whose reported load (the machine's CPU) is high;
-                          # a shared 2-core test machine is often at 100%: only the worker's behaviour is tested
-                          load_fnc=lambda: 0.0)
-    registered = asyncio.Event()
-    worker.on("worker_registered", lambda *_: registered.set())
-    task = asyncio.create_task(worker.run(devmode=True))
-    try:
-        await asyncio.wait_for(registered.wait(), REGISTER_TIMEOUT)
+    config = WorkerConfig(stt="offline", on_result=results.add, agent_name=results.agent_name)
+    async with local_worker(config, ws_url=server.url, api_key=server.api_key, api_secret=server.api_secret,
+                            register_timeout=REGISTER_TIMEOUT):
         yield results
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(worker.aclose(), 30)
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(task, 10)
 
 
 async def dispatch(server: LoopbackLiveKitServer, room: str, menu: str, goal: str, agent_name: str) -> None:

@@ -11,7 +11,6 @@ what the result says, never on wall-clock durations.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +25,7 @@ from ivrnav.livekit.devsip import LoopbackTelephone
 from ivrnav.livekit.dial import DialError
 from ivrnav.livekit.dtmf import DTMF_CODES, SIP_BRIDGE
 from ivrnav.livekit.localcall import LocalCall, local_call
-from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
+from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, local_worker
 from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.result import NavigationResult
 from tests.parts import missing_part, require_speech_models
@@ -89,21 +88,9 @@ async def agent(telephone: LoopbackTelephone) -> AsyncIterator[Agent]:
             mp.setenv(name, "")
         me = Agent(f"{AGENT_NAME}-{secrets.token_hex(3)}")
         config = WorkerConfig(stt="offline", secrets={"tax_id": TAX_ID}, agent_name=me.name, on_result=me.add)
-        server = build_server(config, ws_url=telephone.url, api_key=telephone.api_key,
-                              api_secret=telephone.api_secret, host="127.0.0.1",
-                              load_fnc=lambda: 0.0)  # a busy shared machine must not keep jobs from it
-        registered = asyncio.Event()
-        server.on("worker_registered", lambda *_: registered.set())
-        task = asyncio.create_task(server.run(devmode=True))
-        try:
-            await asyncio.wait_for(registered.wait(), REGISTER_TIMEOUT)
+        async with local_worker(config, ws_url=telephone.url, api_key=telephone.api_key,
+                                api_secret=telephone.api_secret, register_timeout=REGISTER_TIMEOUT):
             yield me
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.aclose(), 30)
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(task, 10)
 
 
 async def call(phone: LoopbackTelephone, agent: Agent, menu: str, goal: str,

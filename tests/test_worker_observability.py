@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from ivrnav.livekit.devserver import LoopbackLiveKitServer
 from ivrnav.livekit.observe import SPAN_NAME
-from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
+from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, local_worker
 from tests import livekit_fixtures
 from tests.parts import require_speech_models
 from tests.test_livekit_e2e import REGISTER_TIMEOUT, Results, call
@@ -73,23 +73,9 @@ async def observed_worker(server: LoopbackLiveKitServer, monkeypatch: pytest.Mon
     monkeypatch.setenv("LIVEKIT_AGENT_NAME", results.agent_name)  # the framework's variable names the worker
     config = WorkerConfig(stt="offline", on_result=results.add, secrets={"account": ACCOUNT})
     assert config.agent_name == results.agent_name
-    worker = build_server(config, ws_url=server.url, api_key=server.api_key, api_secret=server.api_secret,
-                          host="127.0.0.1", metrics_port=metrics_port,
-                          # report no load: on a saturated test machine the framework reports CPU load 1.0;
-                          # suspected (not proven) cause of the server's "no servers available" there
-                          load_fnc=lambda: 0.0)
-    registered = asyncio.Event()
-    worker.on("worker_registered", lambda *_: registered.set())
-    task = asyncio.create_task(worker.run(devmode=True))
-    try:
-        await asyncio.wait_for(registered.wait(), REGISTER_TIMEOUT)
+    async with local_worker(config, ws_url=server.url, api_key=server.api_key, api_secret=server.api_secret,
+                            metrics_port=metrics_port, register_timeout=REGISTER_TIMEOUT) as worker:
         yield results, worker
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(worker.aclose(), 30)
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(task, 10)
 
 
 async def test_worker_metrics_spans_health_and_logs(livekit_server: LoopbackLiveKitServer,

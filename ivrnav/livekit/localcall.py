@@ -128,25 +128,12 @@ async def local_call(
 
 async def _with_worker(phone: LoopbackTelephone, secrets_: Mapping[str, str], body: Callable[[str], Any]) -> Any:
     """Run ``body(agent_name)`` with an in-process offline worker registered on ``phone``."""
-    from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, build_server
+    from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, local_worker
 
     name = f"{AGENT_NAME}-local-{secrets.token_hex(3)}"
-    server = build_server(WorkerConfig(stt="offline", secrets=dict(secrets_), agent_name=name),
-                          ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret,
-                          host="127.0.0.1",  # everything of a local call stays on loopback
-                          load_fnc=lambda: 0.0)  # the one local call: a busy machine must not refuse it
-    registered = asyncio.Event()
-    server.on("worker_registered", lambda *_: registered.set())
-    task = asyncio.create_task(server.run(devmode=True))
-    try:
-        await asyncio.wait_for(registered.wait(), 120)
+    async with local_worker(WorkerConfig(stt="offline", secrets=dict(secrets_), agent_name=name),
+                            ws_url=phone.url, api_key=phone.api_key, api_secret=phone.api_secret):
         return await body(name)
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.aclose(), 30)
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
 
 
 def run_local_call(menu_file: MenuFile, goal: str, values: Mapping[str, str], *, as_json: bool = False) -> int:

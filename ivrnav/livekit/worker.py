@@ -26,7 +26,7 @@ import contextlib
 import logging
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -353,6 +353,30 @@ def _prewarm_offline(_proc: object) -> None:
 
     load_whisper()
     default_synthesizer()
+
+
+@contextlib.asynccontextmanager
+async def local_worker(config: WorkerConfig, *, ws_url: str, api_key: str, api_secret: str,
+                       register_timeout: float = 120.0, **options: Any) -> AsyncIterator[AgentServer]:
+    """An in-process worker for one machine (a local call, the tests, the benchmarks): built with
+    ``build_server`` on 127.0.0.1, reporting no load (livekit-server passes over a worker whose load, the
+    machine's CPU, is high, and a shared 2-core machine often is), registered before it is yielded, and
+    closed after. ``options`` go to ``build_server`` (``metrics_port=...``)."""
+    options.setdefault("host", "127.0.0.1")
+    options.setdefault("load_fnc", lambda: 0.0)
+    server = build_server(config, ws_url=ws_url, api_key=api_key, api_secret=api_secret, **options)
+    registered = asyncio.Event()
+    server.on("worker_registered", lambda *_: registered.set())
+    task = asyncio.create_task(server.run(devmode=True))
+    try:
+        await asyncio.wait_for(registered.wait(), register_timeout)
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.aclose(), 30)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, 10)
 
 
 def load_secrets_file(path: str | Path) -> dict[str, str]:
