@@ -337,10 +337,15 @@ def run(ctx: click.Context, file: str, goal: str | None, line_path: str | None, 
                                           **({"agent_name": agent_name} if agent_name else {})))
     line_file = _load(line_path).menu_file if line_path else None
     printer = _timeline_printer(not as_json)
-    if not as_json:
-        where = f"simulated line of {line_path or file}"
-        console.print(f"[bold]{mf.name}[/]: navigating to [bold]{goal}[/] on the {where}"
-                      + (f" (WER {wer:.0%}, seed {seed})" if wer else ""))
+
+    def announce() -> None:  # the header says the call is under way
+        if not as_json:
+            where = f"simulated line of {line_path or file}"
+            console.print(f"[bold]{mf.name}[/]: navigating to [bold]{goal}[/] on the {where}"
+                          + (f" (WER {wer:.0%}, seed {seed})" if wer else ""))
+
+    if not realtime or audio:
+        announce()
     if audio:
         _require_extras("--audio", "speech")
         from ivrnav.speech.audio_call import simulate_audio_call
@@ -361,8 +366,14 @@ def run(ctx: click.Context, file: str, goal: str | None, line_path: str | None, 
     elif realtime:
         from ivrnav.sim.runner import simulate_call_realtime
 
-        call = asyncio.run(simulate_call_realtime(mf, speed=speed, line_file=line_file, goal=goal, vars=values,
-                                                  wer=wer, seed=seed, on_note=printer))
+        async def realtime_call() -> Any:
+            # The header is printed from inside the running loop: a Ctrl-C after it reaches asyncio.run's
+            # own SIGINT handling (cancel, then KeyboardInterrupt), never a loop half built.
+            announce()
+            return await simulate_call_realtime(mf, speed=speed, line_file=line_file, goal=goal, vars=values,
+                                                wer=wer, seed=seed, on_note=printer)
+
+        call = asyncio.run(realtime_call())
     else:
         from ivrnav.sim.runner import simulate_call
 
