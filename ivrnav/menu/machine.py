@@ -16,10 +16,10 @@ are fired on it through ``machine.events[name].trigger(model, at=...)``, which c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from transitions import EventData, Machine, MachineError
 
+from ivrnav.menu.derived import per_file
 from ivrnav.menu.model import MenuFile, exits
 
 DIALLING, UNKNOWN, REACHED, FAILED = "dialling", "unknown", "reached", "failed"
@@ -114,7 +114,7 @@ def _relocate(event: EventData) -> None:
     event.machine.set_state(to, event.model)
 
 
-@lru_cache(maxsize=64)
+@per_file
 def call_machine(menu_file: MenuFile) -> CallMachine:
     """The machine of ``menu_file``, built once and shared by every call on it (files hash by identity)."""
     return CallMachine(menu_file)

@@ -146,7 +146,8 @@ class Menu:
         return self.hold or self.human
 
 
-@dataclass(frozen=True, slots=True, eq=False)  # identity equality: hashable, cacheable per loaded file
+# identity equality: hashable, and derived structures are kept per loaded file (weakly: ivrnav.menu.derived)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class MenuFile:
     path: str
     name: str

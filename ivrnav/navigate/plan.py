@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from functools import lru_cache
 
+from ivrnav.menu.derived import per_file
 from ivrnav.menu.model import Exit, Menu, MenuFile, exits
 from ivrnav.text import tokens
 
@@ -80,12 +80,22 @@ def _seconds_until_offer(menu: Menu, e: Exit, rate: float) -> float:
     return min(best, len(words)) / rate
 
 
+@per_file
+def _memo(menu_file: MenuFile) -> dict[tuple, object]:
+    """Routes and distances computed on a file, kept with it: each call re-plans at every menu."""
+    return {}
+
+
 def plan(menu_file: MenuFile, start: str, goal: str, avoid: frozenset[str] = frozenset()) -> Route:
     """Cheapest route; ``avoid`` lists menus not to pass through (e.g. ones that proved to be loops)."""
-    return _plan(menu_file, start, goal, avoid)
+    memo = _memo(menu_file)
+    key = ("plan", start, goal, avoid)
+    route = memo.get(key)
+    if route is None:
+        route = memo[key] = _plan(menu_file, start, goal, avoid)
+    return route  # type: ignore[return-value]
 
 
-@lru_cache(maxsize=4096)
 def _plan(menu_file: MenuFile, start: str, goal: str, avoid: frozenset[str]) -> Route:
     if goal not in menu_file.menus:
         raise KeyError(goal)
@@ -124,10 +134,14 @@ def _plan(menu_file: MenuFile, start: str, goal: str, avoid: frozenset[str]) -> 
 
 def distances_to(menu_file: MenuFile, goal: str) -> dict[str, float]:
     """Expected cost from every menu to ``goal`` (reverse Dijkstra); unreachable menus are absent."""
-    return dict(_distances_to(menu_file, goal))
+    memo = _memo(menu_file)
+    key = ("distances", goal)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _distances_to(menu_file, goal)
+    return dict(found)  # type: ignore[call-overload]
 
 
-@lru_cache(maxsize=256)
 def _distances_to(menu_file: MenuFile, goal: str) -> tuple[tuple[str, float], ...]:
     incoming: dict[str, list[tuple[str, float]]] = {}
     for name, menu in menu_file.menus.items():

@@ -9,13 +9,15 @@ interrupt it (barge-in) when the line accepts type-ahead.
 
 from __future__ import annotations
 
+import heapq
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ivrnav.menu import regex, template
+from ivrnav.menu.derived import per_file
 from ivrnav.menu.model import LineSettings, Menu, MenuFile
 from ivrnav.navigate.events import CallEnded, Heard
 from ivrnav.sim.noise import Noise
@@ -27,12 +29,22 @@ REACTION = 0.3  # seconds between a key and the line's response
 HUMAN_PATIENCE = 30.0  # seconds a person waits for the caller before hanging up
 
 
-@dataclass(order=True)
+@dataclass(slots=True)
 class _Scheduled:
     at: float
     seq: int
-    kind: str = field(compare=False)  # "heard", "after_prompt", "goto", "hangup", "entry_timeout", "key_timeout"
-    payload: object = field(compare=False, default=None)
+    kind: str  # "heard", "after_prompt", "goto", "hangup", "entry_timeout", "key_timeout"
+    payload: object = None
+
+    def __lt__(self, other: _Scheduled) -> bool:  # the queue is a heap: earliest first, then in order scheduled
+        return (self.at, self.seq) < (other.at, other.seq)
+
+
+@per_file
+def _vocabulary(menu_file: MenuFile) -> list[str]:
+    """The words the line says, for the noise model's substitutions (one list per file, shared by its calls)."""
+    return sorted({w.strip(".,?!").lower() for m in menu_file.menus.values()
+                   for w in _PAUSE.sub(" ", m.line.prompt or m.prompt).split()} - {""})
 
 
 class SimulatedLine:
@@ -51,8 +63,7 @@ class SimulatedLine:
         self.values.update(vars or {})
         self.noise = noise or Noise()
         self.rng = random.Random(seed)
-        self.vocabulary = sorted({w.strip(".,?!").lower() for m in menu_file.menus.values()
-                                  for w in _PAUSE.sub(" ", m.line.prompt or m.prompt).split()} - {""})
+        self.vocabulary = _vocabulary(menu_file)
         self.queue: list[_Scheduled] = []
         self._seq = 0
         self.menu: Menu | None = None
@@ -72,15 +83,15 @@ class SimulatedLine:
         self._goto(self.file.start, at)
 
     def next_time(self) -> float | None:
-        return min(self.queue).at if self.queue and not self.ended else None
+        return self.queue[0].at if self.queue and not self.ended else None
 
     def advance(self, until: float) -> list[tuple[float, Heard | CallEnded]]:
         out: list[tuple[float, Heard | CallEnded]] = []
         while self.queue and not self.ended:
-            item = min(self.queue)
+            item = self.queue[0]
             if item.at > until + 1e-9:
                 break
-            self.queue.remove(item)
+            heapq.heappop(self.queue)
             if item.kind == "heard":
                 out.append((item.at, item.payload))  # type: ignore[arg-type]
             elif item.kind == "hangup":
@@ -135,17 +146,18 @@ class SimulatedLine:
 
     def _schedule(self, at: float, kind: str, payload: object = None) -> None:
         self._seq += 1
-        self.queue.append(_Scheduled(at, self._seq, kind, payload))
+        heapq.heappush(self.queue, _Scheduled(at, self._seq, kind, payload))
 
     def _clear(self, *kinds: str) -> None:
         self.queue = [q for q in self.queue if q.kind not in kinds]
+        heapq.heapify(self.queue)
 
     def _interrupt(self, at: float) -> None:
         """Stop talking at ``at``: drop unsaid words and close the utterance in progress, as STT would."""
         in_progress = [q for q in self.queue if q.kind == "heard" and q.payload.start < at - 1e-9]  # type: ignore[attr-defined]
         partial = None
         if in_progress:
-            start = in_progress[0].payload.start  # type: ignore[attr-defined]
+            start = min(in_progress).payload.start  # type: ignore[attr-defined]
             words = self._last_interim_before(start, at)
             if words:
                 partial = Heard(words, True, start, at)
