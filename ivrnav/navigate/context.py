@@ -10,12 +10,16 @@ but never prove that the line ignored us, nor are they offers to act on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ivrnav.menu.model import Option
 from ivrnav.navigate.events import Heard
 from ivrnav.navigate.intake import LIMITS
 from ivrnav.navigate.offers import BOUNDARY, stream_tokens
+
+T = TypeVar("T")
 
 EPSILON = 1e-6  # seconds: utterance times from one clock compare equal within this
 
@@ -53,6 +57,20 @@ class Context:
     pending: Pending | None = None  # the key chosen, waiting to settle
     reaction_noted: bool = False  # the line's reaction (keys ignored, entry rejected) has been noted
     unknown_noted: bool = False  # a prompt no menu matches has been kept
+    revision: int = 0  # bumped whenever ``tokens`` change: what was read from them may be reused until then
+    _read: dict[str, tuple[tuple, object]] = field(default_factory=dict)  # see ``read``
+
+    def read(self, what: str, inputs: tuple, compute: Callable[[], T]) -> T:
+        """``compute()``, reused while the tokens and ``inputs`` are as when it last ran: most events of a
+        call are wake-ups that change only the time, and re-reading unchanged words is most of a step's
+        cost. ``inputs`` must name everything besides the tokens that ``compute`` reads."""
+        key = (self.revision, *inputs)
+        last = self._read.get(what)
+        if last is not None and last[0] == key:
+            return last[1]  # type: ignore[return-value]
+        value = compute()
+        self._read[what] = (key, value)
+        return value
 
     def texts(self) -> list[str]:
         return [u.text for u in self.finals] + ([self.interim.text] if self.interim else [])
@@ -64,6 +82,7 @@ class Context:
         while len(self.final_tokens) - cut > limit and len(self.finals) > 1:
             cut += len(stream_tokens([self.finals.pop(0).text]))
         if cut:
+            self.revision += 1
             del self.final_tokens[:cut]
             self.carried = max(0, self.carried - cut)
             if self.prompt_start is not None:
@@ -77,6 +96,7 @@ class Context:
         if interim and interim[-1] == BOUNDARY:
             interim.pop()  # an interim utterance has not ended
         self.tokens = self.final_tokens + interim
+        self.revision += 1
 
     @property
     def open(self) -> bool:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from functools import lru_cache
 
 from ivrnav.menu import regex, template
+from ivrnav.menu.derived import per_file
 from ivrnav.menu.machine import Step, call_machine, trigger_for
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings
 from ivrnav.navigate import decisions as rules
@@ -42,7 +42,7 @@ from ivrnav.navigate.state import CallState, Phase, rung
 __all__ = ["NavigationError", "Navigator", "Note", "Phase"]
 
 
-@lru_cache(maxsize=64)
+@per_file
 def _recogniser(menu_file: MenuFile) -> Recogniser:
     return Recogniser(menu_file)
 
@@ -78,6 +78,7 @@ class Navigator:
         self.intake = intake.Intake(start_time)  # the first stop of every event (see _admit)
         self.started_at = start_time
         self.now = start_time
+        self._wakeup: tuple[float | None] | None = None  # wakeup_at's answer until the next event
         self.expected: frozenset[str] = frozenset({menu_file.start})
         self.expected_before: frozenset[str] = self.expected
         self.visits: Counter[str] = Counter()
@@ -119,6 +120,7 @@ class Navigator:
 
     def handle(self, event: Event) -> list[Action]:
         """The funnel: intake, the phase table (illegal events are ignored and recorded), then decide."""
+        self._wakeup = None  # only an event changes what the navigator waits for
         admitted = self._admit(event)
         if admitted is None:
             return []
@@ -152,6 +154,11 @@ class Navigator:
 
     def wakeup_at(self) -> float | None:
         """The next time a Tick could change something (for event-driven adapters); None: only events."""
+        if self._wakeup is None:
+            self._wakeup = (self._next_wakeup(),)
+        return self._wakeup[0]
+
+    def _next_wakeup(self) -> float | None:
         if self.phase is Phase.DONE:
             return None
         settings = self._menu_settings()
@@ -253,6 +260,11 @@ class Navigator:
 
     def _recognise(self) -> tuple[Match, int] | None:
         """A menu whose prompt starts at a sentence start of the context, with that token index."""
+        ctx = self.context
+        return ctx.read("recognise", (self.menu, ctx.prompt_start, ctx.carried, self._expected_now()),
+                        self._read_menu)
+
+    def _read_menu(self) -> tuple[Match, int] | None:
         ctx = self.context
         if not ctx.tokens:
             return None
@@ -379,12 +391,10 @@ class Navigator:
         if menu.type_ahead and menu.name not in self.distrusted:
             return self._press(menu, wanted.keys, wanted, "type-ahead")
         ctx = self.context
-        options = [o for o in self.menu_file.options_of(menu) if o.says]
-        start = self.context.prompt_start or 0
-        own_span = read_offers(ctx.tokens[start : self._beyond_prompt()])
-        if rules.contradicts(own_span, options, self.th):  # only what was said while this prompt should play
+        contradicted, key = ctx.read("offers", (menu.name, wanted, ctx.prompt_start),
+                                     lambda: self._read_offers(menu, wanted))
+        if contradicted:  # only what was said while this prompt should play
             return self._unrecognise(menu)
-        key = rules.wanted_key(read_offers(ctx.tokens[start:], final_tail=not ctx.open), options, wanted, self.th)
         if key is None:
             if rules.label_unheard(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle,
                                    self._menu_th(menu)):
@@ -410,6 +420,17 @@ class Navigator:
             self._drift("key_moved", menu.name, f"{rules.label(wanted)!r} is on key {key}, file says {wanted.keys}",
                         wanted.keys, key)
         return self._press(menu, key, wanted, f"for {rules.label(wanted)!r}")
+
+    def _read_offers(self, menu: Menu, wanted: Option) -> tuple[bool, str | None]:
+        """Whether the offers heard during this menu's prompt contradict it, and the wanted option's key."""
+        ctx = self.context
+        options = [o for o in self.menu_file.options_of(menu) if o.says]
+        start = ctx.prompt_start or 0
+        own_span = read_offers(ctx.tokens[start : self._beyond_prompt()])
+        if rules.contradicts(own_span, options, self.th):
+            return True, None
+        return False, rules.wanted_key(read_offers(ctx.tokens[start:], final_tail=not ctx.open), options, wanted,
+                                       self.th)
 
     def _ready(self, key: str, option: Option, settle: float) -> bool:
         """Whether a chosen key may go now; choosing a new key starts its wait."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -168,9 +169,24 @@ def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
         end = start
         while end < n and words[end] != BOUNDARY:
             end += 1
-        offers.extend(_sentence_offers(words[start:end], ended=end < n or final_tail))
+        sentence = tuple(words[start:end])
+        ended = end < n or final_tail
+        # Every step re-reads the context since the last action, whose finished sentences do not change:
+        # sentences of speakable length are read once (bounded cache shared by all calls), hostile ones always.
+        if len(sentence) <= CACHED_SENTENCE_WORDS:
+            offers.extend(_cached_sentence_offers(sentence, ended))
+        else:
+            offers.extend(_sentence_offers(list(sentence), ended=ended))
         start = end + 1
     return offers
+
+
+CACHED_SENTENCE_WORDS = 200
+
+
+@lru_cache(maxsize=16384)
+def _cached_sentence_offers(sentence: tuple[str, ...], ended: bool) -> tuple[Offer, ...]:
+    return tuple(_sentence_offers(list(sentence), ended=ended))
 
 
 def _sentence_offers(sentence: list[str], *, ended: bool) -> list[Offer]:
@@ -226,6 +242,17 @@ def _clean(words: list[str]) -> tuple[str, ...]:
 
 def label_score(wanted: str, heard: tuple[str, ...]) -> float:
     """How well a heard label matches a wanted one (0-100): substring-tolerant but length-aware."""
+    if len(heard) <= CACHED_SENTENCE_WORDS:
+        return _cached_label_score(wanted, heard)
+    return _label_score(wanted, heard)
+
+
+@lru_cache(maxsize=65536)
+def _cached_label_score(wanted: str, heard: tuple[str, ...]) -> float:
+    return _label_score(wanted, heard)
+
+
+def _label_score(wanted: str, heard: tuple[str, ...]) -> float:
     w = " ".join(tokens(wanted))
     h = " ".join(heard)
     if not w or not h:

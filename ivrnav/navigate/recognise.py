@@ -9,12 +9,13 @@ get a bonus, which is how identical prompts in two places of a tree are told apa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.settings import DEFAULT, Thresholds
-from ivrnav.text import normalise
+from ivrnav.text import CACHED_TEXT, normalise
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,10 @@ class Recogniser:
                 self.names.append(name)
                 self.prompts.append(text)
         self.heads = {n: [p[:n] for p in self.prompts] for n in th.head_lengths}
+        self._prompt_of = {name: normalise(menu.prompt) for name, menu in menu_file.menus.items()}
+        # Each step of a call re-reads the same windows (the sentences since it acted): one recogniser serves
+        # every call on its file, so decisions are remembered per (window, expected), bounded.
+        self._decided = lru_cache(maxsize=8192)(self._decide)
         self.listen_plain: list[tuple[str, str]] = []
         self.listen_regex: list[tuple[str, object]] = []
         for name, menu in menu_file.menus.items():
@@ -46,7 +51,7 @@ class Recogniser:
                     self.listen_plain.append((name, normalise(phrase.text)))
 
     def prompt_of(self, menu: str) -> str:
-        return normalise(self.menu_file.menus[menu].prompt)
+        return self._prompt_of[menu]
 
     def candidates(self, window: str, expected: frozenset[str] = frozenset(), limit: int = 5) -> list[Match]:
         """Best matches for a window of normalised text that starts where a prompt may start."""
@@ -97,6 +102,9 @@ class Recogniser:
 
     def decide(self, window: str, expected: frozenset[str] = frozenset()) -> Match | None:
         """The menu this window opens, if the evidence is clear enough."""
+        return self._decided(window, expected) if len(window) <= CACHED_TEXT else self._decide(window, expected)
+
+    def _decide(self, window: str, expected: frozenset[str]) -> Match | None:
         th = self.th
         ranked = self.candidates(window, expected)
         if not ranked or ranked[0].score < th.accept:

@@ -101,6 +101,7 @@ class CallState:
     def __init__(self, machine: CallMachine, start_time: float):
         self.machine = machine
         self.model = CallModel()
+        self._menus = machine.menu_file.menus
         self.phase = Phase.LISTENING
         self.exit: str | None = None  # the trigger of the file's exit we took from the current state
         self.menu_at = start_time  # when the current menu was recognised
@@ -114,7 +115,7 @@ class CallState:
     def menu(self) -> str | None:
         """The menu the call is in, None before the first prompt, on an unknown prompt, and once over."""
         state = self.model.state
-        return state if state in self.machine.menu_file.menus else None
+        return state if state in self._menus else None
 
     def on_event(self, event: Event) -> bool:
         """Apply ``PHASES``; False: the event is illegal in this phase."""
