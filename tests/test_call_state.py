@@ -34,6 +34,22 @@ def test_one_machine_per_file_shared_by_every_call_and_no_model_registered():
     assert call_machine(mf).machine.models == []  # calls are fired on, never added with add_model
 
 
+def test_a_file_keeps_its_machine_while_many_other_files_are_in_use_and_frees_it_when_dropped():
+    import gc
+    import weakref
+
+    mf = _bank()
+    first = call_machine(mf)
+    others = [compile_text(BANK.read_text(), str(BANK)).menu_file for _ in range(80)]  # more than any small LRU
+    for other in others:
+        Navigator(other, "cards")
+    assert Navigator(mf, "cards").state.machine is first  # not rebuilt for the next call
+    gone = weakref.ref(call_machine(others[0]))
+    del others, other
+    gc.collect()
+    assert gone() is None  # a dropped file's machine goes with it
+
+
 def test_a_call_on_the_machine_is_small():
     mf = _bank()
     call_machine(mf)

@@ -146,8 +146,7 @@ class Menu:
         return self.hold or self.human
 
 
-# identity equality: hashable, and derived structures are kept per loaded file (weakly: ivrnav.menu.derived)
-@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity equality: hashable, cacheable per loaded file
 class MenuFile:
     path: str
     name: str
@@ -161,6 +160,8 @@ class MenuFile:
     globals: tuple[Option, ...] = ()
     line: LineSettings = field(default_factory=LineSettings)
     language: str = "en-US"  # BCP 47: what the speech recogniser listens for
+    # what is built from the file (its machine, recogniser, routes), kept on it: see ivrnav.menu.derived
+    derived: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
     def language_of(self, menu: str | Menu) -> str:
         """The language a menu is spoken in: its own, else the file's."""
