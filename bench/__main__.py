@@ -182,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         budget=15.0 if args.quick else 65.0,
     )
     print(f"concurrency: {[(r['n'], round(r.get('lag_p99_ms', -1), 1)) for r in conc['runs']]}", flush=True)
+    stage("perf: memory per call")
+    memory = perf.memory_per_call(gens, 100 if args.quick else 500)
+    print(f"memory per call: {memory['kib_per_call']:.1f} KiB (navigator {memory['navigator_kib_per_call']:.1f} KiB)",
+          flush=True)
     perf_s = time.monotonic() - t0
 
     results = {
@@ -200,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "event_latency": {k: v for k, v in latency.items() if k != "samples_ms"},
         "compile": comp,
         "concurrency": conc,
+        "memory": memory,
         "wall_seconds": {"calls": calls_s, "perf": perf_s, "total": time.monotonic() - t_start},
     }
     (RESULTS / "results.json").write_text(json.dumps(results, indent=1))

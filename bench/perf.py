@@ -6,6 +6,7 @@ import gc
 import heapq
 import random
 import time
+import tracemalloc
 
 import psutil
 
@@ -100,6 +101,20 @@ def concurrency(
     proc = psutil.Process()
     out = []
     started = time.monotonic()
+    # What a worker builds once per loaded menu file (its machine, recogniser, routes) is built before the
+    # first N, as a worker does on loading its files, and reported on its own: RSS per call is then what a
+    # call adds, not its share of the files.
+    gc.collect()
+    rss_files0 = proc.memory_info().rss
+    files = {id(line.nav_file): line for line in lines}
+    for line in files.values():
+        warm = CallRunner(Navigator(line.nav_file, line.nav_file.goal, demo_values(line.nav_file, None)),
+                          SimulatedLine(line.line_file, noise=Noise(wer), seed=0), keep_trace=False)
+        while (t := warm.next_time()) is not None and t < 60 and warm.step():
+            pass
+    del warm
+    gc.collect()
+    per_file_kib = (proc.memory_info().rss - rss_files0) / max(1, len(files)) / 1024
     for n in sizes:
         if time.monotonic() - started + window + 5 > budget:
             out.append({"n": n, "skipped": "time budget"})
@@ -169,4 +184,41 @@ def concurrency(
         if p99 >= 0.1:
             break
     best = max((r["n"] for r in out if r.get("ok")), default=0)
-    return {"window_s": window, "wer": wer, "runs": out, "max_n_ok": best}
+    return {"window_s": window, "wer": wer, "runs": out, "max_n_ok": best, "files": len(files),
+            "per_file_kib": per_file_kib}
+
+
+def memory_per_call(lines: list[Line], n: int = 500, wer: float = 0.15) -> dict:
+    """Python memory per call (tracemalloc), calls mid-life: the navigator's part and its simulated line's.
+
+    Each file's shared structures are built first, as a worker does on loading its files; what is left is
+    what one more call costs (its navigator, its line and its share of the bounded reading caches)."""
+    def runner(i: int, seed: int) -> CallRunner:
+        line = lines[i % len(lines)]
+        nav = Navigator(line.nav_file, line.nav_file.goal, demo_values(line.nav_file, None))
+        return CallRunner(nav, SimulatedLine(line.line_file, noise=Noise(wer), seed=seed), keep_trace=False)
+
+    def advance(r: CallRunner, until: float) -> None:
+        while (t := r.next_time()) is not None and t < until and r.step():
+            pass
+
+    for i in range(len(lines)):
+        advance(runner(i, 0), 60)
+    rng = random.Random(n)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    runners = []
+    for i in range(n):
+        r = runner(i, i + 1)
+        advance(r, rng.uniform(0, 40))
+        runners.append(r)
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = after.compare_to(before, "filename")
+    line_part = sum(d.size_diff for d in grown if "/ivrnav/sim/" in d.traceback[0].filename.replace("\\", "/"))
+    total = sum(d.size_diff for d in grown)
+    del runners
+    return {"calls": n, "kib_per_call": total / n / 1024, "line_kib_per_call": line_part / n / 1024,
+            "navigator_kib_per_call": (total - line_part) / n / 1024}

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 LABELS = {"ivrnav": "ivrnav", "keyword": "A: keyword substring", "end_of_turn": "B: end of turn + regex"}
-TARGETS = {"success": 0.99, "ratio": 1.10, "event_ms": 0.5, "compile_s": 2.0, "concurrent": 1000}
+TARGETS = {"success": 0.99, "ratio": 1.10, "event_ms": 0.5, "compile_s": 2.0, "concurrent": 1000, "call_kib": 50}
 
 
 def plots(results: dict, latency_ms: list[float], out: Path) -> None:
@@ -159,6 +159,7 @@ def write_docs(results: dict, path: Path) -> None:
         _compile_row(comp),
         f"| 1,000 concurrent calls, one process | largest N with p99 lag < 100 ms: {conc['max_n_ok']} | "
         f"{_verdict(conc['max_n_ok'] >= TARGETS['concurrent'])} |",
+        *_memory_row(results.get("memory")),
         "",
         "## Corpus",
         "",
@@ -226,7 +227,9 @@ def write_docs(results: dict, path: Path) -> None:
               "## Concurrency", "", "![concurrency](../bench/results/concurrency.png)", "",
               f"N calls of ivrnav against simulated lines at {100 * conc['wer']:g}% WER, interleaved in one process "
               f"and paced to the wall clock (each call starts at a random point of its life; {conc['window_s']:g} s "
-              "window per N). Lag = how late each step ran versus its due time. RSS per call = RSS growth / N.", "",
+              "window per N). Lag = how late each step ran versus its due time. RSS per call = RSS growth / N. "
+              + (f"Each of the {conc['files']} menu files' shared structures (machine, recogniser, routes) were "
+                 f"built first: {conc['per_file_kib']:.0f} KiB per file." if "files" in conc else ""), "",
               "| N | steps/s | lag median | lag p99 | lag max | RSS per call | under 100 ms p99 |",
               "|---|---|---|---|---|---|---|"]
     for r in conc["runs"]:
@@ -269,12 +272,21 @@ OBSERVATIONS = [
     "spends about 2.4 s of the total turning it into Python objects, the JSON Schema check takes ~0.01 s "
     "(jsonschema-rs) and model + lint the rest. A leaner 5,000-menu file (819 KiB, `python -m "
     "bench.compile_speed`) compiles in about 1.4 s; a faster YAML parser that keeps positions would be the fix.",
-    "RSS per call is RSS growth divided by N measured in the same process after the call phase, so memory the "
-    "allocator already holds is reused and the rows can read 0 KiB; an earlier run measured about 33 KiB per "
-    "call at N=1000. A fresh process per N would measure it properly.",
+    "RSS per call in the concurrency table is RSS growth divided by N in one process, after each file's shared "
+    "structures (machine, recogniser, routes) were built, so memory the allocator already holds is reused and "
+    "rows can read 0 KiB. Memory per navigation is measured apart with tracemalloc: N calls stopped at random "
+    "points of their lives, what they allocated (including their share of the bounded reading caches) / N.",
     "Other processes may share the 2 cores during a run; the speed and concurrency numbers are single "
     "measurements, not best-of.",
 ]
+
+
+def _memory_row(memory: dict | None) -> list[str]:
+    if not memory:
+        return []
+    return [f"| memory per navigation < 50 KiB | {memory['navigator_kib_per_call']:.1f} KiB navigator "
+            f"(+ {memory['line_kib_per_call']:.1f} KiB its simulated line), {memory['calls']} calls mid-life, "
+            f"tracemalloc | {_verdict(memory['navigator_kib_per_call'] < TARGETS['call_kib'])} |"]
 
 
 def notes(results: dict) -> list[str]:
