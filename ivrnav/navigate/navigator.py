@@ -31,7 +31,7 @@ from ivrnav.navigate.events import (
     SendDigits,
     Tick,
 )
-from ivrnav.navigate.offers import BOUNDARY, read_offers
+from ivrnav.navigate.offers import BOUNDARY, mentions_keys, read_offers
 from ivrnav.navigate.plan import NoRoute, Route, distances_to, plan
 from ivrnav.navigate.recognise import Match, Recogniser
 from ivrnav.navigate.record import Note, Record
@@ -389,7 +389,10 @@ class Navigator:
             if rules.label_unheard(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle,
                                    self._menu_th(menu)):
                 # The prompt ended without naming the wanted label clearly. Hear it once more (repeat key,
-                # or the line's own repeat) before trusting the file's key blindly.
+                # or the line's own repeat) before trusting the file's key blindly, unless the line named no
+                # key at all: a repeat of a prompt that offers nothing tells nothing (an unannounced key).
+                if not mentions_keys(ctx.tokens[start:]):
+                    return self._press(menu, wanted.keys, wanted, "file key (the line names no keys)")
                 if self.unheard.get(menu.name, 0) == 0:
                     self.unheard[menu.name] = 1
                     repeat = rules.repeat_option(self.menu_file.options_of(menu))

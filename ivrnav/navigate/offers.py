@@ -155,6 +155,12 @@ def _markers(sentence: list[str]) -> list[_Marker]:
     return out
 
 
+def mentions_keys(words: list[str]) -> bool:
+    """Whether the words name any key at all (a press word, a digit, # or *): a prompt that names none offers
+    nothing a repeat could tell us ("You are the only person in this conference", the star menu unsaid)."""
+    return any(w in PRESS_WORDS or w.isdigit() or w in ("#", "*") for w in words)
+
+
 def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
     """All (key, label) offers in a token stream (with ``|`` boundaries).
 

@@ -1,0 +1,79 @@
+"""Failure classes of the real phone trees (bench/real), each as a small line file and map played on the
+simulated line: the navigator must reach the goal where it failed before, and never claim a goal falsely."""
+
+from __future__ import annotations
+
+from ivrnav.menu.compiler import compile_text
+from ivrnav.sim.runner import simulate_call
+
+
+def _call(map_text: str, line_text: str, goal: str, wer: float = 0.0, seed: int = 0):
+    nav = compile_text(map_text, "map.yaml").menu_file
+    line = compile_text(line_text, "line.yaml").menu_file
+    return simulate_call(nav, line_file=line, goal=goal, wer=wer, seed=seed, keep_trace=False)
+
+
+# A conference: the prompt never says the star key; the line plays once, waits 4 s, then moves on to music
+# where keys are taken but nothing is said again.
+UNSAID_LINE = """
+ivrnav: 1
+name: line
+start: joined
+line: {wait: 4, repeats: 0}
+menus:
+  joined:
+    prompt: You are currently the only person in this conference.
+    options:
+      - {press: "*", to: user_menu}
+    next: music
+  music:
+    prompt: "[music]"
+    options:
+      - {press: "*", to: user_menu}
+    line: {sound: music, terminal: true}
+  user_menu:
+    prompt: Press 1 to mute yourself.
+    options:
+      - {press: "1", says: mute yourself, to: muted}
+  muted:
+    prompt: You are now muted.
+    line: {terminal: true}
+"""
+
+UNSAID_MAP = """
+ivrnav: 1
+name: map
+start: joined
+menus:
+  joined:
+    prompt: Only person here, then music.
+    listen: [only person in this conference]
+    options:
+      - {press: "*", says: menu, to: user_menu}
+  user_menu:
+    prompt: 1 mutes.
+    listen: [to mute yourself]
+    options:
+      - {press: "1", says: mute, to: muted}
+  muted:
+    prompt: Muted.
+    listen: [you are now muted]
+"""
+
+
+def test_a_key_the_prompt_never_names_is_pressed_from_the_map():
+    call = _call(UNSAID_MAP, UNSAID_LINE, "muted")
+    assert call.result.reached and call.line_visited[-1] == "muted", call.result.detail
+    assert [k for k, _ in call.line_keys][:1] == ["*"]
+
+
+def test_a_prompt_that_names_keys_is_heard_again_before_the_map_key_is_trusted():
+    # the prompt offers another key but not the wanted label: a repeat may still name it, so ask first
+    line = UNSAID_LINE.replace("You are currently the only person in this conference.",
+                               "You are currently the only person in this conference. Press 9 for help.")
+    nav = compile_text(UNSAID_MAP, "map.yaml").menu_file
+    notes = []
+    simulate_call(nav, line_file=compile_text(line, "line.yaml").menu_file, goal="muted", keep_trace=False,
+                  on_note=notes.append)
+    texts = [n.text for n in notes if n.kind in ("retry", "press")]
+    assert texts and "asking the line to repeat" in texts[0], texts
