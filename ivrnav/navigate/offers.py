@@ -192,7 +192,13 @@ def _sentence_offers(sentence: list[str], *, ended: bool) -> list[Offer]:
     lead = _clean(sentence[: markers[0].start])
     tail = _key_first_label(sentence[markers[-1].end :])
     heading = ended and bool(tail) and any(m.bare for m in markers[1:])
-    label_first = bool(lead) and not heading
+    # "Finally, you can press the pound key to disconnect": lead words that do not open like a label, and a
+    # cue ("to", "for") right after the only key, make the sentence key first
+    after = sentence[markers[-1].end :]
+    raw_lead = [w for w in sentence[: markers[0].start] if w not in FILLER]
+    preamble = len(markers) == 1 and bool(raw_lead) and raw_lead[0] not in CUES
+    key_first_tail = preamble and bool(tail) and bool(after) and after[0] in ("to", "for")
+    label_first = bool(lead) and not heading and not key_first_tail
     out = []
     if label_first:
         previous_end = 0
