@@ -77,3 +77,55 @@ def test_a_prompt_that_names_keys_is_heard_again_before_the_map_key_is_trusted()
                   on_note=notes.append)
     texts = [n.text for n in notes if n.kind in ("retry", "press")]
     assert texts and "asking the line to repeat" in texts[0], texts
+
+
+# FreeSWITCH's demo IVR names its submenu in an offer of the main menu; the map's phrase for the submenu is
+# that very name.
+NAMED_LINE = """
+ivrnav: 1
+name: line
+start: main
+line: {wait: 5, repeats: 1}
+menus:
+  main:
+    prompt: Welcome to the test line. To hear the sample submenu, press 6. To do an echo test, press 2.
+    options:
+      - {press: "6", says: hear the sample submenu, to: submenu}
+      - {press: "2", says: do an echo test, to: echo}
+  submenu:
+    prompt: This is the sample submenu. To return to the main menu, press star.
+    options:
+      - {press: "*", says: return to the main menu, to: main}
+  echo:
+    prompt: You are in the echo test.
+    line: {terminal: true}
+"""
+
+NAMED_MAP = """
+ivrnav: 1
+name: map
+start: main
+menus:
+  main:
+    prompt: Welcome; 6 a submenu, 2 the echo test.
+    listen: [welcome to the test line]
+    options:
+      - {press: "6", says: submenu, to: submenu}
+      - {press: "2", says: echo test, to: echo}
+  submenu:
+    prompt: The sample submenu.
+    listen: [sample submenu]
+  echo:
+    prompt: The echo test.
+    listen: [you are in the echo test]
+"""
+
+
+def test_a_menu_named_in_the_current_menus_offer_is_not_entered_yet():
+    call = _call(NAMED_MAP, NAMED_LINE, "echo")
+    assert call.result.reached and call.line_visited == ["main", "echo"], call.result.detail
+
+
+def test_the_named_menu_is_still_recognised_once_the_line_plays_it():
+    call = _call(NAMED_MAP, NAMED_LINE, "submenu")
+    assert call.result.reached and call.line_visited[-1] == "submenu", call.result.detail

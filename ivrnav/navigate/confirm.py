@@ -63,8 +63,14 @@ OWN_OPTION_MATCH = 70.0  # an offer of one of the goal's own options (same key, 
 
 
 def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *, interim: bool = False,
-                 awaiting: bool = False, pressed: tuple[str | None, str] | None = None) -> bool:
-    """Whether ``name`` (the goal) was recognised only from another menu's offer of it (or not yet known).
+                 awaiting: bool = False, pressed: tuple[str | None, str] | None = None,
+                 offered_by: str | None = None) -> bool:
+    """Whether ``name`` (the goal, or a menu ``offered_by`` offers) was recognised only from another menu's
+    offer of it (or not yet known).
+
+    ``offered_by``: the menu the navigator is in and has not acted in yet. Its prompt names the menus its
+    options lead to ("To hear the sample submenu, press 6"): such a menu, like the goal, is recognised only
+    from words heard outside offers.
 
     "For Stargazer astrophysics news, press 3" names the goal but is the menu before it: a goal is claimed
     only when its phrases are heard outside such offers (or inside offers of the goal's own options). While
@@ -77,9 +83,12 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
     name and then press the pound key"), unless the offered key is the one we just pressed (the menu before
     it, replaying).
     """
-    if name != goal or goal not in menu_file.menus:
+    if name not in menu_file.menus:
         return False
-    menu = menu_file.menus[goal]
+    if name != goal and not (offered_by is not None and offered_by in menu_file.menus
+                             and any(o.to == name for o in menu_file.options_of(offered_by))):
+        return False
+    menu = menu_file.menus[name]
     if menu.enter is not None or menu.say is not None:
         return False  # an entry prompt's own instructions read like offers ("enter the six character code")
     if menu.confirm is not None and not menu.listen:
@@ -94,9 +103,9 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
         else:
             sentences[-1].append(token)
     done = sentences[:-1] if interim else sentences
-    if any(_offers_own_option(menu_file, goal, words) for words in done):
+    if any(_offers_own_option(menu_file, name, words) for words in done):
         return False  # the goal's own options are on offer: this is its own prompt
-    toward = awaiting and pressed is not None and _maps_to(menu_file, pressed, goal)
+    toward = awaiting and pressed is not None and _maps_to(menu_file, pressed, name)
     mentioned_outside_offers = False
     for n, words in enumerate(sentences):
         still_spoken = interim and n == len(sentences) - 1

@@ -230,7 +230,8 @@ class Navigator:
         if found is not None and offered_only(self.menu_file, self.goal, found[0].menu, self.context.tokens[found[1]:],
                                               interim=self.context.interim is not None,
                                               awaiting=self.phase is Phase.AWAITING,
-                                              pressed=self.last_action[:2] if self.last_action else None):
+                                              pressed=self.last_action[:2] if self.last_action else None,
+                                              offered_by=self._listening_in()):
             found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
         if found is not None:
             done = self._enter_menu(*found)
@@ -244,6 +245,11 @@ class Navigator:
         if actions:
             return actions
         return self._silence()
+
+    def _listening_in(self) -> str | None:
+        """The menu whose prompt is playing while we have not acted in it yet (its offers name other menus)."""
+        listening = self.phase is Phase.LISTENING and self.context.prompt_start is not None
+        return self.menu if listening else None
 
     def _prompt_end_guess(self) -> int:
         """Token index past which the current menu's prompt has (about) been said."""
