@@ -129,3 +129,96 @@ def test_a_menu_named_in_the_current_menus_offer_is_not_entered_yet():
 def test_the_named_menu_is_still_recognised_once_the_line_plays_it():
     call = _call(NAMED_MAP, NAMED_LINE, "submenu")
     assert call.result.reached and call.line_visited[-1] == "submenu", call.result.detail
+
+
+# Asterisk's privacy manager: sending the caller to voicemail releases the call at once.
+RELEASE_LINE = """
+ivrnav: 1
+name: line
+start: options
+line: {wait: 5, repeats: 1}
+menus:
+  options:
+    prompt: Dial 1 to talk to the caller. Dial 2 to send this caller to voicemail.
+    options:
+      - {press: "1", says: talk to the caller, to: connected}
+      - {press: "2", says: send this caller to voicemail, to: voicemail}
+    line: {invalid: {say: That is not a valid choice. Goodbye., hangup: true}}
+  connected:
+    prompt: "[connected]"
+    line: {sound: silence, terminal: true}
+  voicemail:
+    prompt: "[released]"
+    line: {hangup: true}
+"""
+
+RELEASE_MAP = """
+ivrnav: 1
+name: map
+start: options
+menus:
+  options:
+    prompt: 1 to talk, 2 for voicemail.
+    listen: [dial 1 to talk to the caller]
+    invalid: [not a valid choice]
+    options:
+      - {press: "1", says: talk, to: connected}
+      - {press: "2", says: voicemail, to: voicemail}
+  connected:
+    prompt: Put through.
+    confirm: {quiet: 6}
+  voicemail:
+    prompt: The caller goes to voicemail.
+    confirm: {hangup: true}
+"""
+
+
+def test_a_goal_that_ends_the_call_is_confirmed_by_the_hang_up_after_its_keys():
+    call = _call(RELEASE_MAP, RELEASE_LINE, "voicemail")
+    assert call.result.reached and call.line_visited[-1] == "voicemail", call.result.detail
+    assert "hung up" in call.result.detail and "saying nothing" in call.result.detail
+
+
+def test_without_the_hangup_rule_a_hang_up_is_a_failure():
+    call = _call(RELEASE_MAP.replace("confirm: {hangup: true}", "confirm: {quiet: 6}"), RELEASE_LINE, "voicemail")
+    assert not call.result.reached and call.result.reason == "hangup"
+
+
+def test_an_invalid_message_before_the_hang_up_is_no_confirmation():
+    # the line has no voicemail on 2: it rejects the key and hangs up
+    line = RELEASE_LINE.replace('{press: "2", says: send this caller to voicemail, to: voicemail}',
+                                '{press: "3", says: send this caller to voicemail, to: voicemail}')
+    call = _call(RELEASE_MAP, line, "voicemail")
+    assert not call.result.reached and call.result.reason == "hangup", call.result.detail
+
+
+def _hangup(words="", after=1.0, pressed=("options", "2"), expected=("voicemail",), awaiting=True, listen=""):
+    from ivrnav.navigate.confirm import hangup_confirmed
+    from ivrnav.navigate.settings import DEFAULT
+
+    text = RELEASE_MAP if not listen else RELEASE_MAP.replace(
+        "    confirm: {hangup: true}", f"    listen: [{listen}]\n    confirm: {{hangup: true}}")
+    mf = compile_text(text, "map.yaml").menu_file
+    return hangup_confirmed(mf, "voicemail", expected=frozenset(expected), awaiting=awaiting, acted_at=10.0,
+                            now=10.0 + after, pressed=pressed, words=words, invalid=("not a valid choice",),
+                            th=DEFAULT)
+
+
+def test_hangup_confirmation_needs_the_maps_keys_sent_toward_the_goal_and_soon():
+    from ivrnav.navigate.settings import DEFAULT
+
+    assert _hangup()
+    assert _hangup(after=DEFAULT.hangup_silent_within)  # exactly the window, up to rounding
+    assert not _hangup(after=DEFAULT.hangup_silent_within + 0.1)  # a late silent hang-up: a timeout elsewhere
+    assert not _hangup(pressed=("options", "1"))  # not the map's way to the goal
+    assert not _hangup(pressed=None)
+    assert not _hangup(expected=("connected",))
+    assert not _hangup(awaiting=False)  # the keys were still being sent
+
+
+def test_hangup_confirmation_after_words_needs_the_goals_own_phrase():
+    assert not _hangup(words="please leave a message after the tone")  # no listen phrase: only silence counts
+    assert _hangup(words="please leave a message after the tone", after=30.0, listen="leave a message")
+    assert _hangup(words="plead leave a message after the tone", after=30.0, listen="leave a message")  # noise
+    assert not _hangup(words="that is not a valid choice goodbye", listen="leave a message")
+    assert not _hangup(words="leave a message that is not a valid choice", listen="leave a message")

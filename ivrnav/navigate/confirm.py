@@ -15,6 +15,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers
+from ivrnav.navigate.settings import Thresholds
 from ivrnav.text import normalise
 
 QUIET_EPSILON = 1e-6  # time comparisons must not stall on float rounding (0.7999 vs 0.8)
@@ -45,6 +46,34 @@ def quiet_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str],
         return None
     quiet = due - acted_at
     return f"reached {goal} (confirmed: the line took the keys and said nothing for {quiet:g} s)"
+
+
+def hangup_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str], awaiting: bool, acted_at: float,
+                     now: float, pressed: tuple[str | None, str] | None, words: str, invalid: tuple[str, ...],
+                     th: Thresholds) -> str | None:
+    """How a goal that ends the call (``confirm: {hangup: true}``) is confirmed by the line hanging up, or None.
+
+    Strong evidence only: our keys were the map's own way to the goal and all sent, and since them the line
+    either said nothing and hung up within ``hangup_silent_within`` s (a released call), or said words that
+    are the goal's own listen phrases (its closing message, heard through noise) and no invalid message. A
+    goal without listen phrases has only its author's description as a prompt: only silence counts there.
+    """
+    menu = menu_file.menus.get(goal)
+    if menu is None or menu.confirm is None or not menu.confirm.hangup:
+        return None
+    if not awaiting or goal not in expected or pressed is None or not _maps_to(menu_file, pressed, goal):
+        return None
+    after = now - acted_at
+    if not words:
+        if after > th.hangup_silent_within + QUIET_EPSILON:
+            return None
+        return f"reached {goal} (confirmed: the line took the keys and hung up {after:.1f} s later, saying nothing)"
+    if any(fuzz.partial_ratio(normalise(p), words) >= th.invalid_match for p in invalid):
+        return None
+    if not any(p.regex.search(words) if p.regex is not None else fuzz.partial_ratio(normalise(p.text), words)
+               >= th.hangup_match for p in menu.listen):
+        return None
+    return f"reached {goal} (confirmed: the line said the goal's words and hung up)"
 
 
 def _maps_to(menu_file: MenuFile, pressed: tuple[str | None, str], goal: str) -> bool:

@@ -18,7 +18,7 @@ from ivrnav.menu.machine import Step, call_machine, trigger_for
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings
 from ivrnav.navigate import decisions as rules
 from ivrnav.navigate import holds, intake
-from ivrnav.navigate.confirm import offered_only, quiet_confirmed, quiet_due
+from ivrnav.navigate.confirm import hangup_confirmed, offered_only, quiet_confirmed, quiet_due
 from ivrnav.navigate.context import Context, Hearing, Pending
 from ivrnav.navigate.events import (
     Action,
@@ -139,8 +139,22 @@ class Navigator:
                 self.path[-1].sent_at = event.at
         elif isinstance(event, CallEnded):
             self.now = max(self.now, event.at)
+            confirmed = self._hangup_confirms(previous)
+            if confirmed:
+                self.timing.goal_at = self.now
+                return self._finish(True, "reached", confirmed)
             return self._finish(False, "hangup", f"the line ended the call ({event.reason})")
         return self._step()
+
+    def _hangup_confirms(self, phase: Phase) -> str | None:
+        """Whether the line's hang-up confirms a goal that ends the call (``confirm.hangup_confirmed``)."""
+        ctx = self.context
+        old = self.menu_file.menus[self.menu] if self.menu else None
+        return hangup_confirmed(self.menu_file, self.goal, expected=self.expected, awaiting=phase is Phase.AWAITING,
+                                acted_at=self.acted_at, now=self.now,
+                                pressed=self.last_action[:2] if self.last_action else None,
+                                words=" ".join(t for t in ctx.tokens[ctx.carried :] if t != BOUNDARY),
+                                invalid=old.invalid if old else (), th=self.th)
 
     def _admit(self, event: Event) -> Event | None:
         """The intake filter, the first thing every event passes through (None: dropped): repeated finals,

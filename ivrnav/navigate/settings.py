@@ -46,6 +46,9 @@ class Thresholds:
     ignored_min_chars: int = 16  # characters of the old prompt that must go on before we call keys ignored
     ignored_match: float = 88.0  # the old prompt going on after our keys: the line ignored them
     ignored_quiet_extra: float = 0.3  # seconds beyond `settle` of quiet before pressing ignored keys again
+    # --- a goal that ends the call (``confirm: {hangup: true}``, ivrnav.navigate.confirm)
+    hangup_silent_within: float = 5.0  # a silent hang-up this soon after the keys toward the goal confirms it
+    hangup_match: float = 75.0  # words heard before the hang-up must be the goal's (prompt or listen phrase)
     # --- the retry ladder
     slow_factor: float = 2.0  # inter-digit multiplier on the "press slower" rung
 
