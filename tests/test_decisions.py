@@ -245,6 +245,11 @@ def test_a_chosen_key_waits_settle_seconds_and_a_confirming_transcript():
 def test_a_wait_that_lasted_its_length_up_to_rounding_is_over():
     assert rules.settled(0.0, 0.0, rules.EPSILON)
     assert not rules.settled(0.0, 0.0, 2 * rules.EPSILON)
+    # the wake-up scheduled for "quiet since the last words" lands a rounding error short of it
+    last = 43.125954198473315
+    assert rules.prompt_done(False, True, (last + 0.8) - last, 0.4, TH)
+    assert rules.label_unheard(False, True, (last + 0.4 + 0.8) - last, 0.4, TH)
+    assert not rules.label_unheard(False, True, 1.19, 0.4, TH)
 
 
 # --- unknown prompts ----------------------------------------------------------------------------------------------
@@ -426,3 +431,29 @@ menus:
     for order in (["a", "b"], ["b", "a"]):
         match = rules.menu_by_offers(twins, offers, order, TH)
         assert match is not None and match.menu == order[0]
+
+
+def test_a_key_heard_joined_to_the_files_key_is_the_files_key():
+    wanted = OPTIONS[1]  # store hours on 2
+    assert rules.wanted_key([offer("23", "store hours")], OPTIONS, wanted, TH) == "2"  # "press 2 three ..."
+    assert rules.wanted_key([offer("32", "store hours")], OPTIONS, wanted, TH) == "32"  # not the file's key first
+
+
+def test_one_hearing_of_a_moved_key_is_not_believed_without_corroboration():
+    wanted = OPTIONS[1]  # store hours on 2
+    believed = rules.moved_key_believed
+    assert believed([offer("2", "hours")], OPTIONS, wanted, "2", TH)  # the file's key: nothing to weigh
+    assert not believed([offer("5", "hours")], OPTIONS, wanted, "5", TH)  # one hearing of a label fragment
+    # one certain hearing with the label all but exact is believed (a new key for it), an uncertain one not
+    exact = label_score("store hours", ("store", "hours"))
+    assert believed([offer("5", "store hours")], OPTIONS, wanted, "5", at(moved_key_label=exact))
+    assert not believed([offer("5", "store hours")], OPTIONS, wanted, "5", at(moved_key_label=exact + 0.01))
+    assert not believed([offer("5", "store hours", certain=False)], OPTIONS, wanted, "5", TH)
+    # the file's key offered for another label: the line reshuffled its keys
+    assert believed([offer("5", "hours"), offer("2", "pharmacy")], OPTIONS, wanted, "5", TH)
+    assert believed([offer("2", "gift cards"), offer("5", "hours")], OPTIONS, wanted, "5", TH)
+    # ... but not while that offer is still being said
+    assert not believed([offer("5", "hours"), offer("2", "pharmacy", complete=False)], OPTIONS, wanted, "5", TH)
+    # the moved key heard twice for the wanted label (the prompt repeated)
+    assert believed([offer("5", "hours"), offer("5", "hours")], OPTIONS, wanted, "5", TH)
+    assert not believed([offer("5", "hours"), offer("5", "pharmacy")], OPTIONS, wanted, "5", TH)

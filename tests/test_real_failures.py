@@ -222,3 +222,164 @@ def test_hangup_confirmation_after_words_needs_the_goals_own_phrase():
     assert _hangup(words="plead leave a message after the tone", after=30.0, listen="leave a message")  # noise
     assert not _hangup(words="that is not a valid choice goodbye", listen="leave a message")
     assert not _hangup(words="leave a message that is not a valid choice", listen="leave a message")
+
+
+WAKE_MAP = """
+ivrnav: 1
+name: map
+start: main
+globals:
+  - {press: "*", says: repeat, repeat: true}
+menus:
+  main:
+    prompt: Welcome to the shop. For sales press 1. For billing press 2.
+    options:
+      - {press: "1", says: sales, to: sales}
+      - {press: "2", says: billing, to: billing}
+  sales:
+    prompt: Sales.
+  billing:
+    prompt: Billing.
+"""
+
+
+def test_an_unheard_label_is_acted_on_at_a_scheduled_wake_up():
+    """An event-driven adapter only ticks at ``wakeup_at``: the moment the prompt counts as ended without the
+    wanted label must be one of those times, not the 10 s no-prompt timeout (the line would have hung up)."""
+    from ivrnav.navigate.events import Heard, SendDigits, Tick
+    from ivrnav.navigate.navigator import Navigator
+
+    nav = Navigator(compile_text(WAKE_MAP, "map.yaml").menu_file, "billing")
+    nav.handle(Heard("Welcome to the shop.", True, 0.0, 1.0))
+    nav.handle(Heard("For sales press 1. For something else press 2.", True, 1.2, 4.0))  # "billing" lost
+    actions, t = [], 4.0
+    while not actions and t < 20.0:
+        t = nav.wakeup_at()
+        actions = [a for a in nav.handle(Tick(t)) if isinstance(a, SendDigits)]
+    settings = nav.menu_file.menus["main"].settings
+    assert actions and actions[0].digits == "*", actions
+    assert t <= 4.0 + settings.settle + nav.th.prompt_done_quiet + 1e-6
+
+
+# Asterisk voicemail at 15% WER: "press 3 for [advanced] options" loses a word and reads as the wanted
+# "mailbox options" on 3; the file's 0 comes later in the same prompt.
+FRAGMENT_LINE = """
+ivrnav: 1
+name: line
+start: main
+line: {wait: 5, repeats: 1}
+menus:
+  main:
+    prompt: Press 1 for new messages. Press 3 for options. Press 0 for mailbox options.
+    options:
+      - {press: "1", says: new messages, to: messages}
+      - {press: "3", says: options, to: advanced}
+      - {press: "0", says: mailbox options, to: mailbox}
+  messages:
+    prompt: First message.
+    line: {terminal: true}
+  advanced:
+    prompt: Advanced options. Press 1 to call back.
+    options:
+      - {press: "1", says: call back, to: messages}
+  mailbox:
+    prompt: Mailbox options. Press 1 to record your unavailable message.
+    line: {terminal: true}
+"""
+
+FRAGMENT_MAP = """
+ivrnav: 1
+name: map
+start: main
+menus:
+  main:
+    prompt: 1 new messages, 0 mailbox options.
+    listen: [for new messages]
+    options:
+      - {press: "1", says: new messages, to: messages}
+      - {press: "0", says: mailbox options, to: mailbox}
+  messages:
+    prompt: First message.
+  mailbox:
+    prompt: Mailbox options.
+    listen: [record your unavailable message]
+"""
+
+
+def test_one_hearing_of_a_moved_key_waits_for_the_rest_of_the_prompt():
+    call = _call(FRAGMENT_MAP, FRAGMENT_LINE, "mailbox")
+    assert call.result.reached and call.line_visited == ["main", "mailbox"], call.result.detail
+    assert [k for k, _ in call.line_keys] == ["0"]
+    assert not call.result.drift
+
+
+def test_a_reshuffled_key_is_still_believed():
+    # the line swapped 0 and 3: the file's 0 is now offered for another label, so the heard 3 is believed
+    line = FRAGMENT_LINE.replace("Press 3 for options. Press 0 for mailbox options.",
+                                 "Press 3 for mailbox options. Press 0 for the operator.").replace(
+        '{press: "3", says: options, to: advanced}', '{press: "0", says: the operator, to: advanced}').replace(
+        '{press: "0", says: mailbox options, to: mailbox}', '{press: "3", says: mailbox options, to: mailbox}')
+    call = _call(FRAGMENT_MAP, line, "mailbox")
+    assert call.result.reached and call.line_visited == ["main", "mailbox"], call.result.detail
+    assert [k for k, _ in call.line_keys] == ["3"]
+
+
+# Twilio's gather: the menu plays once, waits 5 s for a key, then the call ends.
+ONCE_LINE = """
+ivrnav: 1
+name: line
+start: hello
+line: {wait: 5, repeats: 0}
+menus:
+  hello:
+    prompt: Hello. To speak to someone, press 1. Press 2 to record a message.
+    options:
+      - {press: "1", says: speak to someone, to: person}
+      - {press: "2", says: record a message, to: record}
+  person:
+    prompt: "[ringing]"
+    line: {sound: ringing, terminal: true}
+  record:
+    prompt: Record your message after the tone.
+    line: {terminal: true}
+"""
+
+ONCE_MAP = """
+ivrnav: 1
+name: map
+start: hello
+menus:
+  hello:
+    prompt: Hello; 1 for the operator, 2 to leave a message.
+    listen: [hello]
+    options:
+      - {press: "1", says: operator, to: person}
+      - {press: "2", says: record a message, to: record}
+  person:
+    prompt: It rings.
+    confirm: {quiet: 4}
+  record:
+    prompt: Record after the tone.
+    listen: [record your message]
+"""
+
+
+def test_a_line_that_never_repeats_gets_the_maps_key_before_it_hangs_up():
+    notes = []
+    nav = compile_text(ONCE_MAP, "map.yaml").menu_file
+    call = simulate_call(nav, line_file=compile_text(ONCE_LINE, "line.yaml").menu_file, goal="person",
+                         keep_trace=False, on_note=notes.append)
+    assert call.result.reached and call.line_visited[-1] == "person", call.result.detail
+    assert any("the line did not repeat" in n.text for n in notes)
+
+
+def test_a_line_that_says_something_after_the_request_is_heard_out():
+    # the line repeats at once: the repeat is heard, no blind key while it plays
+    line = ONCE_LINE.replace("line: {wait: 5, repeats: 0}", "line: {wait: 2, repeats: 2}")
+    notes = []
+    nav = compile_text(ONCE_MAP, "map.yaml").menu_file
+    call = simulate_call(nav, line_file=compile_text(line, "line.yaml").menu_file, goal="person",
+                         keep_trace=False, on_note=notes.append)
+    assert call.result.reached and call.line_visited[-1] == "person", call.result.detail
+    assert not any("the line did not repeat" in n.text for n in notes)
+    assert any("label not heard twice" in n.text for n in notes)

@@ -73,12 +73,13 @@ def hold_deadline(held_since: float, hold_max: float | None, max_call: float) ->
 
 def prompt_done(utterance_open: bool, heard_final: bool, quiet: float, settle: float, th: Thresholds) -> bool:
     """The prompt has ended: no utterance in progress, at least one final heard, and quiet since."""
-    return not utterance_open and heard_final and quiet >= max(settle, th.prompt_done_quiet)
+    return not utterance_open and heard_final and quiet + EPSILON >= max(settle, th.prompt_done_quiet)
 
 
 def label_unheard(utterance_open: bool, heard_final: bool, quiet: float, settle: float, th: Thresholds) -> bool:
     """The prompt ended (and stayed quiet a little longer) without naming the wanted label clearly."""
-    return prompt_done(utterance_open, heard_final, quiet, settle, th) and quiet >= settle + th.prompt_done_quiet
+    done = prompt_done(utterance_open, heard_final, quiet, settle, th)
+    return done and quiet + EPSILON >= settle + th.prompt_done_quiet
 
 
 # --- which key to press ----------------------------------------------------------------------------------
@@ -96,7 +97,36 @@ def wanted_key(offers: list[Offer], options: list[Option], wanted: Option, th: T
         score, best = max(scored)
         if options[best] is wanted and score >= th.offer_match and offer.complete:
             key = offer.key if offer.certain or offer.key == wanted.keys else wanted.keys
+            if len(key) > len(wanted.keys) and key.startswith(wanted.keys):
+                key = wanted.keys  # "press 1 two listen ...": a cue word heard as a digit joined the key
     return key
+
+
+def moved_key_believed(offers: list[Offer], options: list[Option], wanted: Option, key: str,
+                       th: Thresholds) -> bool:
+    """Whether a heard key that contradicts the file's is corroborated: one hearing may be a misheard digit
+    or a label fragment ("press 3 for [advanced] options" for "mailbox options"). Believed when the offer
+    is certain (a press word) with the wanted label all but exact, when the file's key is offered for
+    another label (the line reshuffled its keys), or when the moved key is offered for the wanted label
+    twice."""
+    if key == wanted.keys:
+        return True
+    for_wanted = 0
+    for offer in offers:
+        if not offer.complete:
+            continue
+        scored = [(best_label_score(o, offer), i) for i, o in enumerate(options)]
+        if not scored:
+            continue
+        score, best = max(scored)
+        fits_wanted = options[best] is wanted and score >= th.offer_match
+        if offer.key == wanted.keys and not fits_wanted:
+            return True
+        if offer.key == key and fits_wanted:
+            if offer.certain and score >= th.moved_key_label:
+                return True
+            for_wanted += 1
+    return for_wanted >= 2
 
 
 def settled(chosen_at: float, now: float, settle: float) -> bool:

@@ -91,6 +91,9 @@ class Navigator:
         self.distrusted: set[str] = set()  # menus where a file key led somewhere unexpected
         self.bad_offers: set[tuple[str, str]] = set()  # (key, label) on unknown prompts that misled us
         self.last_offer: tuple[str, str] | None = None
+        # (menu, wanted option, when): we wait for the line to repeat ``menu`` by itself; at ``when`` with no
+        # word from the line, it will not (many PBXs play a menu once, then hang up): press the map's key
+        self.repeat_due: tuple[str, Option, float] | None = None
         self.result: NavigationResult | None = None
         self._check_vars()
 
@@ -178,8 +181,11 @@ class Navigator:
         times.append(last_words + self.th.prompt_done_quiet)
         times.append(last_words + thresholds_for(settings).prompt_done_quiet)
         times.append(last_words + settings.settle)
+        times.append(last_words + settings.settle + thresholds_for(settings).prompt_done_quiet)  # label_unheard
         if self.menu and self.menu_file.menus[self.menu].hold:
             times.append(self._hold_deadline())
+        if self.repeat_due is not None:
+            times.append(self.repeat_due[2])
         due = quiet_due(self.menu_file, self.goal, self.expected, self.acted_at)
         if due is not None and self.phase is Phase.AWAITING:
             times.append(due)
@@ -240,6 +246,9 @@ class Navigator:
         if confirmed:
             self.timing.goal_at = self.now
             return self._finish(True, "reached", confirmed)
+        unrepeated = self._unrepeated()
+        if unrepeated is not None:
+            return unrepeated
         found = self._recognise()
         if found is not None and offered_only(self.menu_file, self.goal, found[0].menu, self.context.tokens[found[1]:],
                                               interim=self.context.interim is not None,
@@ -264,6 +273,19 @@ class Navigator:
         """The menu whose prompt is playing while we have not acted in it yet (its offers name other menus)."""
         listening = self.phase is Phase.LISTENING and self.context.prompt_start is not None
         return self.menu if listening else None
+
+    def _unrepeated(self) -> list[Action] | None:
+        """The line did not repeat the menu we asked it to (no repeat key): the map's key, once it stayed quiet."""
+        if self.repeat_due is None:
+            return None
+        name, wanted, when = self.repeat_due
+        if self.phase is not Phase.AWAITING or self.menu != name or self.hearing.last_words_at > self.acted_at:
+            self.repeat_due = None  # the line said something: recognition and the ladder take it from here
+            return None
+        if self.now + rules.EPSILON < when:
+            return None
+        self.repeat_due = None
+        return self._press(self.menu_file.menus[name], wanted.keys, wanted, "file key (the line did not repeat)")
 
     def _prompt_end_guess(self) -> int:
         """Token index past which the current menu's prompt has (about) been said."""
@@ -404,10 +426,14 @@ class Navigator:
         own_span = read_offers(ctx.tokens[start : self._beyond_prompt()])
         if rules.contradicts(own_span, options, self.th):  # only what was said while this prompt should play
             return self._unrecognise(menu)
-        key = rules.wanted_key(read_offers(ctx.tokens[start:], final_tail=not ctx.open), options, wanted, self.th)
+        offers = read_offers(ctx.tokens[start:], final_tail=not ctx.open)
+        key = rules.wanted_key(offers, options, wanted, self.th)
+        ended = rules.label_unheard(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle,
+                                    self._menu_th(menu))
+        if key is not None and not ended and not rules.moved_key_believed(offers, options, wanted, key, self.th):
+            return []  # one hearing of a moved key: the rest of the prompt may offer the file's key for it
         if key is None:
-            if rules.label_unheard(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle,
-                                   self._menu_th(menu)):
+            if ended:
                 # The prompt ended without naming the wanted label clearly. Hear it once more (repeat key,
                 # or the line's own repeat) before trusting the file's key blindly, unless the line named no
                 # key at all: a repeat of a prompt that offers nothing tells nothing (an unannounced key).
@@ -424,6 +450,7 @@ class Navigator:
                     self.expected = frozenset({menu.name})
                     self.acted_at = self.now
                     self._reset_context()
+                    self.repeat_due = (menu.name, wanted, self.now + self.th.repeat_wait)
                     return []
                 return self._press(menu, wanted.keys, wanted, "file key (label not heard twice)")
             return []

@@ -35,6 +35,7 @@ class Thresholds:
     prompt_done_quiet: float = 0.8  # seconds of quiet after a final transcript that mean a prompt has ended
     # --- offers (key, label) of a prompt
     offer_match: float = 70.0  # label score for an offer of a recognised menu's option
+    moved_key_label: float = 95.0  # one hearing of a moved key is believed only with a label this exact
     mismatch: float = 60.0  # below this for every option, an offer is not one of the menu's
     unknown_offer_match: float = 80.0  # stricter on prompts the file does not know, once every offer was heard
     unknown_offer_match_early: float = 92.0  # before such a prompt ends ("new service" may precede "service")
@@ -49,6 +50,8 @@ class Thresholds:
     # --- a goal that ends the call (``confirm: {hangup: true}``, ivrnav.navigate.confirm)
     hangup_silent_within: float = 5.0  # a silent hang-up this soon after the keys toward the goal confirms it
     hangup_match: float = 75.0  # words heard before the hang-up must be the goal's (prompt or listen phrase)
+    # --- a line asked to repeat by silence (no repeat key)
+    repeat_wait: float = 2.0  # seconds of quiet after which it will not: the map's key goes (PBXs wait ~5 s)
     # --- the retry ladder
     slow_factor: float = 2.0  # inter-digit multiplier on the "press slower" rung
 
