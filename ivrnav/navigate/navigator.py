@@ -601,7 +601,12 @@ class Navigator:
         self.last_offer = (offer.key, offer.text)
         if self.last_action is not None and self.last_action[0] is not None:
             self.distrusted.add(self.last_action[0])  # its key led to a prompt we did not expect
-        return self._press(None, offer.key, option, f"for {rules.label(option)!r} on an unknown prompt", source)
+        actions = self._press(None, offer.key, option, f"for {rules.label(option)!r} on an unknown prompt", source)
+        if offer.key == option.keys:
+            # the line offered the label on the map's own key: as good as being in ``source`` (a silent goal
+            # behind it is confirmed as after the map's own keys)
+            self.last_action = (source, offer.key, offer.key)
+        return actions
 
     def _route_options(self) -> list[Option]:
         """The option the route would take at each menu we expected to hear."""
