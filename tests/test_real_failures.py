@@ -4,6 +4,8 @@ simulated line: the navigator must reach the goal where it failed before, and ne
 from __future__ import annotations
 
 from ivrnav.menu.compiler import compile_text
+from ivrnav.navigate import decisions as rules
+from ivrnav.navigate.settings import DEFAULT as DEFAULT_TH
 from ivrnav.sim.runner import simulate_call
 
 
@@ -439,3 +441,91 @@ def test_a_silent_goal_behind_a_moved_key_on_an_unknown_prompt_is_not_claimed():
         '{press: "3", says: technical support, to: support}', '{press: "2", says: technical support, to: support}')
     call = _call(SILENT_MAP, line, "support")
     assert not call.result.reached and call.line_visited[-1] == "support"
+
+
+def test_the_no_prompt_wait_ends_at_its_wake_up_despite_float_rounding():
+    """(12.450000000000005 + 10) - 12.450000000000005 is 9.999999999999998: the 10 s no-prompt wait must be
+    over at its own wake-up, or an event-driven call with a silent line sleeps until max_call (asterisk_meetme
+    at 15% WER)."""
+    from ivrnav.navigate.events import Heard, Tick
+    from ivrnav.navigate.navigator import Navigator
+
+    nav = Navigator(compile_text(WAKE_MAP, "map.yaml").menu_file, "billing")
+    end = 12.450000000000005
+    nav.handle(Heard("Something nobody wrote down.", True, 11.0, end))
+    t = nav.wakeup_at()
+    while t is not None and t < end + 10 - 1e-6:
+        nav.handle(Tick(t))
+        t = nav.wakeup_at()
+    assert t is not None and abs(t - (end + 10)) < 1e-6
+    nav.drain_notes()
+    nav.handle(Tick(t))
+    assert [n.kind for n in nav.drain_notes()] == ["wait"]
+
+
+def test_after_an_entry_a_twin_opening_of_the_same_menu_waits_for_more_words():
+    from ivrnav.navigate.recognise import Match
+
+    th = DEFAULT_TH
+    short, long = "please the conference", "please the conference pin number followed by pound"
+    again = Match("confno", 83, "prompt")
+    assert rules.replay_too_short(again, short, "confno", True, True, th)
+    assert not rules.replay_too_short(again, long, "confno", True, True, th)
+    assert not rules.replay_too_short(again, short, "confno", True, False, th)  # a finished short prompt
+    assert not rules.replay_too_short(again, short, "confno", False, True, th)  # not acted yet
+    assert not rules.replay_too_short(Match("pin", 83, "prompt"), short, "confno", True, True, th)  # another menu
+    assert not rules.replay_too_short(Match("confno", 100, "listen"), short, "confno", True, True, th)  # its phrase
+    assert not rules.replay_too_short(again, "x" * th.min_unexpected_window, "confno", True, True, th)
+
+
+TWIN_LINE = """
+ivrnav: 1
+name: line
+start: confno
+line: {wait: 5, repeats: 2, vars: {room: "600", pin: "1234"}}
+vars:
+  room: {}
+  pin: {}
+menus:
+  confno:
+    prompt: Please enter the conference number followed by the pound key.
+    enter: "{room}#"
+    invalid: That is not a valid conference number.
+    next: pin
+  pin:
+    prompt: Please enter the conference pin number.
+    enter: "{pin}#"
+    invalid: That pin is invalid.
+    next: joined
+  joined:
+    prompt: You are now in the conference.
+    line: {terminal: true}
+"""
+
+TWIN_MAP = """
+ivrnav: 1
+name: map
+start: confno
+vars:
+  room: {default: "600"}
+  pin: {default: "1234"}
+menus:
+  confno:
+    prompt: Please enter the conference number.
+    enter: "{room}#"
+    next: pin
+  pin:
+    prompt: The PIN.
+    listen: [conference pin]
+    enter: "{pin}#"
+    next: joined
+  joined:
+    prompt: In the conference.
+    listen: [now in the conference]
+"""
+
+
+def test_a_next_menu_that_opens_like_the_last_one_is_not_taken_for_it():
+    call = _call(TWIN_MAP, TWIN_LINE, "joined")
+    assert call.result.reached and call.line_visited == ["confno", "pin", "joined"], call.result.detail
+    assert [k for k, _ in call.line_keys] == list("600#1234#")

@@ -55,6 +55,16 @@ def contradicts(offers: list[Offer], options: list[Option], th: Thresholds) -> b
     return all(max(best_label_score(o, offer) for o in options) < th.mismatch for offer in complete)
 
 
+def replay_too_short(match: Match, window: str, acted_in: str | None, awaiting: bool, spoken: bool,
+                     th: Thresholds) -> bool:
+    """After our keys, the menu we acted in is recognised again from a short opening still being spoken
+    (``spoken``): too early to say. The same menu again means the line did not take the keys, a claim as strong
+    as an unexpected menu; twin openings ("please enter the conference number" / "... conference pin number")
+    tell apart only further on. A finished short prompt is judged as it is."""
+    return (awaiting and spoken and match.menu == acted_in and match.by == "prompt"
+            and len(window) < th.min_unexpected_window)
+
+
 def leaves_hold(hold_menu: str, recognised: str) -> bool:
     """On hold, a recognised menu ends the hold unless it is the hold's own announcement again ("please
     continue to hold"), which is the hold going on, not another visit."""

@@ -307,6 +307,8 @@ class Navigator:
             window = ctx.words(s)
             match = self.recogniser.decide(window, expected)
             if match is not None:
+                if rules.replay_too_short(match, window, self.menu, self._still_old_menu(), ctx.open, self.th):
+                    continue
                 if current and match.menu != self.menu and rules.inside_prompt(window, current, self.th):
                     continue  # still the current prompt ("for home delivery, press 3"), not a new menu
                 if hold is not None and not rules.leaves_hold(hold, match.menu):
@@ -656,7 +658,7 @@ class Navigator:
             return []
         settings = self._menu_settings()
         quiet_from = max(self.hearing.last_words_at, self.acted_at, self.ladder_at)
-        if self.context.open or self.now - quiet_from < settings.no_prompt_timeout:
+        if self.context.open or self.now - quiet_from + rules.EPSILON < settings.no_prompt_timeout:
             return []
         self.ladder += 1
         self.ladder_at = self.now
