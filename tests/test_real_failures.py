@@ -529,3 +529,35 @@ def test_a_next_menu_that_opens_like_the_last_one_is_not_taken_for_it():
     call = _call(TWIN_MAP, TWIN_LINE, "joined")
     assert call.result.reached and call.line_visited == ["confno", "pin", "joined"], call.result.detail
     assert [k for k, _ in call.line_keys] == list("600#1234#")
+
+
+def test_a_phrase_said_in_order_through_insertions_and_fillers():
+    from ivrnav.text import in_order, normalise
+
+    def t(s):
+        return tuple(normalise(s).split())
+
+    phrase = t("about to enter an echo test")
+    assert in_order(phrase, t("you are about and to enter an um echo test"))
+    assert not in_order(phrase, t("you are about and to enter an um echo test"), max_gap=0)
+    assert not in_order(phrase, t("about to enter an echo"))  # a word lost, none allowed
+    assert in_order(phrase, t("about to enter an echo"), max_missing=1)
+    assert not in_order(phrase, t("about to enter echo"), max_missing=1)  # two lost
+    assert not in_order(phrase, t("echo test about to enter an"), max_missing=1)  # out of order
+    assert not in_order(phrase, t("about to enter the new shop and then an echo test"), max_missing=1)  # too far apart
+    assert in_order(t("only person in this conference"), t("the only person in number conference"), max_missing=1)
+    assert not in_order((), t("anything"))
+
+
+def test_an_expected_menus_phrase_through_noise_is_recognised_but_not_an_unexpected_ones():
+    from ivrnav.navigate.recognise import Recogniser
+
+    nav = compile_text(UNSAID_MAP, "map.yaml").menu_file
+    rec = Recogniser(nav)
+    heard = "you are currently the only person in number conference"
+    assert rec.decide(heard, frozenset({"joined"})).menu == "joined"
+    assert rec.decide(heard, frozenset({"user_menu"})) is None
+    # the goal's phrase said with a filler counts as heard outside offers (not only the recogniser's match)
+    from ivrnav.navigate.confirm import offered_only
+    assert not offered_only(nav, "muted", "muted", ["you", "are", "um", "now", "muted", "|"])
+    assert offered_only(nav, "muted", "muted", ["you", "are", "now", "enter", "|"])

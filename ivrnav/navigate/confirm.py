@@ -15,7 +15,8 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers
-from ivrnav.navigate.settings import Thresholds
+from ivrnav.navigate.recognise import said_in_order
+from ivrnav.navigate.settings import DEFAULT, Thresholds
 from ivrnav.text import normalise
 
 QUIET_EPSILON = 1e-6  # time comparisons must not stall on float rounding (0.7999 vs 0.8)
@@ -93,7 +94,7 @@ OWN_OPTION_MATCH = 70.0  # an offer of one of the goal's own options (same key, 
 
 def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *, interim: bool = False,
                  awaiting: bool = False, pressed: tuple[str | None, str] | None = None,
-                 offered_by: str | None = None) -> bool:
+                 offered_by: str | None = None, th: Thresholds = DEFAULT) -> bool:
     """Whether ``name`` (the goal, or a menu ``offered_by`` offers) was recognised only from another menu's
     offer of it (or not yet known).
 
@@ -142,7 +143,9 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
         if not text:
             continue
         hit = any(r.search(text) for r in regexes) or any(
-            fuzz.partial_ratio(normalise(p.text), text) >= EVIDENCE_MATCH for p in phrases) or (
+            fuzz.partial_ratio(normalise(p.text), text) >= EVIDENCE_MATCH or said_in_order(normalise(p.text), words,
+                                                                                          th)
+            for p in phrases) or (
             bool(head) and fuzz.partial_ratio(head, text) >= EVIDENCE_MATCH)
         if not hit:
             continue

@@ -254,7 +254,7 @@ class Navigator:
                                               interim=self.context.interim is not None,
                                               awaiting=self.phase is Phase.AWAITING,
                                               pressed=self.last_action[:2] if self.last_action else None,
-                                              offered_by=self._listening_in()):
+                                              offered_by=self._listening_in(), th=self.th):
             found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
         if found is not None:
             done = self._enter_menu(*found)

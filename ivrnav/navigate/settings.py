@@ -28,6 +28,8 @@ class Thresholds:
     listen_accept: float = 88.0  # a listen phrase heard
     listen_accept_unexpected: float = 96.0  # a near miss of a listen phrase does not prove an unexpected menu
     listen_slack: int = 12  # characters past an unexpected menu's phrase length it may open the window in
+    listen_gap: int = 2  # other words allowed between two words of an expected menu's phrase said in order ...
+    listen_missing_from: int = 5  # ... and a phrase of this many words may lose one of them
     # --- where a prompt begins and ends (ivrnav.navigate.context, ivrnav.navigate.decisions)
     windows: int = 4  # how many recent sentence starts are tried as the start of a new prompt
     prompt_heard_fraction: float = 0.7  # past this share of a menu's prompt words, later sentences are new
