@@ -457,3 +457,23 @@ def test_one_hearing_of_a_moved_key_is_not_believed_without_corroboration():
     # the moved key heard twice for the wanted label (the prompt repeated)
     assert believed([offer("5", "hours"), offer("5", "hours")], OPTIONS, wanted, "5", TH)
     assert not believed([offer("5", "hours"), offer("5", "pharmacy")], OPTIONS, wanted, "5", TH)
+    # the heard key is offered for another label too: one of the two hearings is wrong, keep the file's key
+    assert not believed([offer("1", "pharmacy"), offer("1", "store hours")], OPTIONS, wanted, "1", TH)
+    assert not believed([offer("1", "store hours"), offer("1", "gift cards"), offer("2", "pharmacy")], OPTIONS,
+                        wanted, "1", TH)
+
+
+def test_a_moved_key_is_pressed_when_corroborated_kept_when_taken_else_after_the_prompt():
+    wanted = OPTIONS[1]  # store hours on 2
+    weigh = rules.weigh_moved_key
+    reshuffled = [offer("5", "hours"), offer("2", "pharmacy")]
+    assert weigh(reshuffled, OPTIONS, wanted, "5", False, TH) == "5"
+    # "press 1 for pharmacy ... press 1 for store hours": 1 is taken, the file's 2 is the better bet at once
+    taken = [offer("1", "pharmacy"), offer("1", "store hours")]
+    assert weigh(taken, OPTIONS, wanted, "1", False, TH) == "2"
+    assert rules.key_taken(taken, OPTIONS, wanted, "1", TH)
+    assert not rules.key_taken([offer("1", "pharmacy", complete=False), offer("1", "store hours")], OPTIONS, wanted,
+                               "1", TH)
+    # one uncorroborated hearing: wait for the prompt's end, then believe it (a key moved to a new number)
+    assert weigh([offer("5", "hours")], OPTIONS, wanted, "5", False, TH) is None
+    assert weigh([offer("5", "hours")], OPTIONS, wanted, "5", True, TH) == "5"

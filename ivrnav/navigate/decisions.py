@@ -112,16 +112,40 @@ def wanted_key(offers: list[Offer], options: list[Option], wanted: Option, th: T
     return key
 
 
+def weigh_moved_key(offers: list[Offer], options: list[Option], wanted: Option, key: str, ended: bool,
+                    th: Thresholds) -> str | None:
+    """The key to press for ``wanted`` when the line was heard offering it on ``key``; None: wait for more of the
+    prompt. A corroborated move is pressed; a heard key that is also another label's is a mishearing (the file's
+    key); an uncorroborated one waits for the prompt's end, then is believed (a key moved to a new number)."""
+    if moved_key_believed(offers, options, wanted, key, th):
+        return key
+    if key_taken(offers, options, wanted, key, th):
+        return wanted.keys
+    return key if ended else None
+
+
+def key_taken(offers: list[Offer], options: list[Option], wanted: Option, key: str, th: Thresholds) -> bool:
+    """``key`` is also offered (complete) for a label that is not the wanted one."""
+    for offer in offers:
+        if offer.complete and offer.key == key and options:
+            score, best = max((best_label_score(o, offer), i) for i, o in enumerate(options))
+            if not (options[best] is wanted and score >= th.offer_match):
+                return True
+    return False
+
+
 def moved_key_believed(offers: list[Offer], options: list[Option], wanted: Option, key: str,
                        th: Thresholds) -> bool:
     """Whether a heard key that contradicts the file's is corroborated: one hearing may be a misheard digit
     or a label fragment ("press 3 for [advanced] options" for "mailbox options"). Believed when the offer
     is certain (a press word) with the wanted label all but exact, when the file's key is offered for
     another label (the line reshuffled its keys), or when the moved key is offered for the wanted label
-    twice."""
+    twice. Never when the heard key is also offered for another label: one key, two labels, one of them
+    misheard ("press 2 for sales ... press 2 for technical support"), and the file's key is the better bet."""
     if key == wanted.keys:
         return True
     for_wanted = 0
+    believed = False
     for offer in offers:
         if not offer.complete:
             continue
@@ -130,13 +154,14 @@ def moved_key_believed(offers: list[Offer], options: list[Option], wanted: Optio
             continue
         score, best = max(scored)
         fits_wanted = options[best] is wanted and score >= th.offer_match
+        if offer.key == key and not fits_wanted:
+            return False
         if offer.key == wanted.keys and not fits_wanted:
-            return True
+            believed = True
         if offer.key == key and fits_wanted:
-            if offer.certain and score >= th.moved_key_label:
-                return True
+            believed = believed or (offer.certain and score >= th.moved_key_label)
             for_wanted += 1
-    return for_wanted >= 2
+    return believed or for_wanted >= 2
 
 
 def settled(chosen_at: float, now: float, settle: float) -> bool:

@@ -432,8 +432,10 @@ class Navigator:
         key = rules.wanted_key(offers, options, wanted, self.th)
         ended = rules.label_unheard(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle,
                                     self._menu_th(menu))
-        if key is not None and not ended and not rules.moved_key_believed(offers, options, wanted, key, self.th):
-            return []  # one hearing of a moved key: the rest of the prompt may offer the file's key for it
+        if key is not None and key != wanted.keys:
+            key = rules.weigh_moved_key(offers, options, wanted, key, ended, self.th)
+            if key is None:
+                return []  # one hearing of a moved key: the rest of the prompt may offer the file's key for it
         if key is None:
             if ended:
                 # The prompt ended without naming the wanted label clearly. Hear it once more (repeat key,
