@@ -561,3 +561,50 @@ def test_an_expected_menus_phrase_through_noise_is_recognised_but_not_an_unexpec
     from ivrnav.navigate.confirm import offered_only
     assert not offered_only(nav, "muted", "muted", ["you", "are", "um", "now", "muted", "|"])
     assert offered_only(nav, "muted", "muted", ["you", "are", "now", "enter", "|"])
+
+
+# Plivo's voicemail demo at 15% WER: "Press 1 to leave a message" heard as "Press the to leave a message";
+# the opening is misheard too, so the prompt is unknown.
+HOMOPHONE_LINE = """
+ivrnav: 1
+name: line
+start: main
+line: {wait: 5, repeats: 1}
+menus:
+  main:
+    prompt: Hello there. Press the to leave a message. Press 2 to be connected to a real person.
+    options:
+      - {press: "1", says: leave a message, to: record}
+      - {press: "2", says: be connected to a real person, to: person}
+  record:
+    prompt: Please record your message after the beep.
+    line: {terminal: true}
+  person:
+    prompt: "[ringing]"
+    line: {sound: ringing, terminal: true}
+"""
+
+HOMOPHONE_MAP = """
+ivrnav: 1
+name: map
+start: main
+menus:
+  main:
+    prompt: Welcome to the demo; 1 for voicemail, 2 for a person.
+    listen: [welcome to the plivo demo]
+    options:
+      - {press: "1", says: leave a message, to: record}
+      - {press: "2", says: real person, to: person}
+  record:
+    prompt: Record after the beep.
+    listen: [record your message]
+  person:
+    prompt: Rings a person.
+    confirm: {quiet: 6}
+"""
+
+
+def test_a_homophone_key_on_an_unknown_prompt_is_the_files_key():
+    call = _call(HOMOPHONE_MAP, HOMOPHONE_LINE, "record")
+    assert call.result.reached and call.line_visited == ["main", "record"], call.result.detail
+    assert [k for k, _ in call.line_keys] == ["1"]

@@ -594,22 +594,25 @@ class Navigator:
             self._record_unrecognised(start)
             return None
         offer, option, source = found
-        if not self._ready(offer.key, option, self.settings.settle):
+        # a key heard only as a homophone ("press the to leave a message": "to" read as 2) is not the line's
+        # word against the file's: the file's key, as in a recognised menu (rules.wanted_key)
+        key = offer.key if offer.certain else option.keys
+        if not self._ready(key, option, self.settings.settle):
             return []
         self.record.keep_unrecognised(" ".join(ctx.texts()))
-        self._drift("unknown_prompt", None, f"unknown prompt offered {rules.label(option)!r} on key {offer.key} "
-                    f"(file: {source}.{option.keys})", option.keys, offer.key)
+        self._drift("unknown_prompt", None, f"unknown prompt offered {rules.label(option)!r} on key {key} "
+                    f"(file: {source}.{option.keys})", option.keys, key)
         self.state.lost(self.now)
         self.path.append(PathEntry(None, self.now, "label"))
         self.state.phase = Phase.LISTENING
         self.last_offer = (offer.key, offer.text)
         if self.last_action is not None and self.last_action[0] is not None:
             self.distrusted.add(self.last_action[0])  # its key led to a prompt we did not expect
-        actions = self._press(None, offer.key, option, f"for {rules.label(option)!r} on an unknown prompt", source)
-        if offer.key == option.keys:
+        actions = self._press(None, key, option, f"for {rules.label(option)!r} on an unknown prompt", source)
+        if key == option.keys:
             # the line offered the label on the map's own key: as good as being in ``source`` (a silent goal
             # behind it is confirmed as after the map's own keys)
-            self.last_action = (source, offer.key, offer.key)
+            self.last_action = (source, key, key)
         return actions
 
     def _route_options(self) -> list[Option]:
