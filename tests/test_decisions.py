@@ -13,6 +13,7 @@ from ivrnav.menu.model import Option
 from ivrnav.navigate import decisions as rules
 from ivrnav.navigate.offers import Offer, label_score
 from ivrnav.navigate.plan import distances_to
+from ivrnav.navigate.recognise import Match
 from ivrnav.navigate.settings import DEFAULT
 
 TH = DEFAULT
@@ -477,3 +478,16 @@ def test_a_moved_key_is_pressed_when_corroborated_kept_when_taken_else_after_the
     # one uncorroborated hearing: wait for the prompt's end, then believe it (a key moved to a new number)
     assert weigh([offer("5", "hours")], OPTIONS, wanted, "5", False, TH) is None
     assert weigh([offer("5", "hours")], OPTIONS, wanted, "5", True, TH) == "5"
+
+
+def test_after_an_entry_a_twin_opening_of_the_same_menu_waits_for_more_words():
+    th = TH
+    short, long = "please the conference", "please the conference pin number followed by pound"
+    again = Match("confno", 83, "prompt")
+    assert rules.replay_too_short(again, short, "confno", True, True, th)
+    assert not rules.replay_too_short(again, long, "confno", True, True, th)
+    assert not rules.replay_too_short(again, short, "confno", True, False, th)  # a finished short prompt
+    assert not rules.replay_too_short(again, short, "confno", False, True, th)  # not acted yet
+    assert not rules.replay_too_short(Match("pin", 83, "prompt"), short, "confno", True, True, th)  # another menu
+    assert not rules.replay_too_short(Match("confno", 100, "listen"), short, "confno", True, True, th)  # its phrase
+    assert not rules.replay_too_short(again, "x" * th.min_unexpected_window, "confno", True, True, th)

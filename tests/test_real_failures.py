@@ -4,8 +4,6 @@ simulated line: the navigator must reach the goal where it failed before, and ne
 from __future__ import annotations
 
 from ivrnav.menu.compiler import compile_text
-from ivrnav.navigate import decisions as rules
-from ivrnav.navigate.settings import DEFAULT as DEFAULT_TH
 from ivrnav.sim.runner import simulate_call
 
 
@@ -461,21 +459,6 @@ def test_the_no_prompt_wait_ends_at_its_wake_up_despite_float_rounding():
     nav.drain_notes()
     nav.handle(Tick(t))
     assert [n.kind for n in nav.drain_notes()] == ["wait"]
-
-
-def test_after_an_entry_a_twin_opening_of_the_same_menu_waits_for_more_words():
-    from ivrnav.navigate.recognise import Match
-
-    th = DEFAULT_TH
-    short, long = "please the conference", "please the conference pin number followed by pound"
-    again = Match("confno", 83, "prompt")
-    assert rules.replay_too_short(again, short, "confno", True, True, th)
-    assert not rules.replay_too_short(again, long, "confno", True, True, th)
-    assert not rules.replay_too_short(again, short, "confno", True, False, th)  # a finished short prompt
-    assert not rules.replay_too_short(again, short, "confno", False, True, th)  # not acted yet
-    assert not rules.replay_too_short(Match("pin", 83, "prompt"), short, "confno", True, True, th)  # another menu
-    assert not rules.replay_too_short(Match("confno", 100, "listen"), short, "confno", True, True, th)  # its phrase
-    assert not rules.replay_too_short(again, "x" * th.min_unexpected_window, "confno", True, True, th)
 
 
 TWIN_LINE = """
