@@ -56,3 +56,34 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 def normalise(text: str) -> str:
     return " ".join(tokens(text))
+
+
+def in_order(phrase: tuple[str, ...] | list[str], words: tuple[str, ...] | list[str], *, max_missing: int = 0,
+             max_gap: int = 2) -> bool:
+    """Whether ``phrase``'s words are said in ``words`` in order, with at most ``max_gap`` other words between
+    two of them ("about and to enter an um echo test" says "about to enter an echo test") and at most
+    ``max_missing`` of them lost. A speech recogniser's insertions and fillers break a character-level
+    ratio long before they break the phrase."""
+    n = len(phrase)
+    if n == 0 or len(words) < n - max_missing:
+        return False
+    present = set(words)
+    if sum(w in present for w in phrase) < n - max_missing:
+        return False
+    for i, word in enumerate(words):
+        if word not in phrase[: max_missing + 1]:
+            continue
+        k = phrase.index(word)
+        missing, j = k, i + 1
+        for want in phrase[k + 1 :]:
+            found = next((x for x in range(j, min(len(words), j + max_gap + 1)) if words[x] == want), None)
+            if found is None:
+                missing += 1
+                if missing > max_missing:
+                    break
+            else:
+                j = found + 1
+        else:
+            if missing <= max_missing:
+                return True
+    return False

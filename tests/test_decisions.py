@@ -13,6 +13,7 @@ from ivrnav.menu.model import Option
 from ivrnav.navigate import decisions as rules
 from ivrnav.navigate.offers import Offer, label_score
 from ivrnav.navigate.plan import distances_to
+from ivrnav.navigate.recognise import Match
 from ivrnav.navigate.settings import DEFAULT
 
 TH = DEFAULT
@@ -245,6 +246,11 @@ def test_a_chosen_key_waits_settle_seconds_and_a_confirming_transcript():
 def test_a_wait_that_lasted_its_length_up_to_rounding_is_over():
     assert rules.settled(0.0, 0.0, rules.EPSILON)
     assert not rules.settled(0.0, 0.0, 2 * rules.EPSILON)
+    # the wake-up scheduled for "quiet since the last words" lands a rounding error short of it
+    last = 43.125954198473315
+    assert rules.prompt_done(False, True, (last + 0.8) - last, 0.4, TH)
+    assert rules.label_unheard(False, True, (last + 0.4 + 0.8) - last, 0.4, TH)
+    assert not rules.label_unheard(False, True, 1.19, 0.4, TH)
 
 
 # --- unknown prompts ----------------------------------------------------------------------------------------------
@@ -426,3 +432,62 @@ menus:
     for order in (["a", "b"], ["b", "a"]):
         match = rules.menu_by_offers(twins, offers, order, TH)
         assert match is not None and match.menu == order[0]
+
+
+def test_a_key_heard_joined_to_the_files_key_is_the_files_key():
+    wanted = OPTIONS[1]  # store hours on 2
+    assert rules.wanted_key([offer("23", "store hours")], OPTIONS, wanted, TH) == "2"  # "press 2 three ..."
+    assert rules.wanted_key([offer("32", "store hours")], OPTIONS, wanted, TH) == "32"  # not the file's key first
+
+
+def test_one_hearing_of_a_moved_key_is_not_believed_without_corroboration():
+    wanted = OPTIONS[1]  # store hours on 2
+    believed = rules.moved_key_believed
+    assert believed([offer("2", "hours")], OPTIONS, wanted, "2", TH)  # the file's key: nothing to weigh
+    assert not believed([offer("5", "hours")], OPTIONS, wanted, "5", TH)  # one hearing of a label fragment
+    # one certain hearing with the label all but exact is believed (a new key for it), an uncertain one not
+    exact = label_score("store hours", ("store", "hours"))
+    assert believed([offer("5", "store hours")], OPTIONS, wanted, "5", at(moved_key_label=exact))
+    assert not believed([offer("5", "store hours")], OPTIONS, wanted, "5", at(moved_key_label=exact + 0.01))
+    assert not believed([offer("5", "store hours", certain=False)], OPTIONS, wanted, "5", TH)
+    # the file's key offered for another label: the line reshuffled its keys
+    assert believed([offer("5", "hours"), offer("2", "pharmacy")], OPTIONS, wanted, "5", TH)
+    assert believed([offer("2", "gift cards"), offer("5", "hours")], OPTIONS, wanted, "5", TH)
+    # ... but not while that offer is still being said
+    assert not believed([offer("5", "hours"), offer("2", "pharmacy", complete=False)], OPTIONS, wanted, "5", TH)
+    # the moved key heard twice for the wanted label (the prompt repeated)
+    assert believed([offer("5", "hours"), offer("5", "hours")], OPTIONS, wanted, "5", TH)
+    assert not believed([offer("5", "hours"), offer("5", "pharmacy")], OPTIONS, wanted, "5", TH)
+    # the heard key is offered for another label too: one of the two hearings is wrong, keep the file's key
+    assert not believed([offer("1", "pharmacy"), offer("1", "store hours")], OPTIONS, wanted, "1", TH)
+    assert not believed([offer("1", "store hours"), offer("1", "gift cards"), offer("2", "pharmacy")], OPTIONS,
+                        wanted, "1", TH)
+
+
+def test_a_moved_key_is_pressed_when_corroborated_kept_when_taken_else_after_the_prompt():
+    wanted = OPTIONS[1]  # store hours on 2
+    weigh = rules.weigh_moved_key
+    reshuffled = [offer("5", "hours"), offer("2", "pharmacy")]
+    assert weigh(reshuffled, OPTIONS, wanted, "5", False, TH) == "5"
+    # "press 1 for pharmacy ... press 1 for store hours": 1 is taken, the file's 2 is the better bet at once
+    taken = [offer("1", "pharmacy"), offer("1", "store hours")]
+    assert weigh(taken, OPTIONS, wanted, "1", False, TH) == "2"
+    assert rules.key_taken(taken, OPTIONS, wanted, "1", TH)
+    assert not rules.key_taken([offer("1", "pharmacy", complete=False), offer("1", "store hours")], OPTIONS, wanted,
+                               "1", TH)
+    # one uncorroborated hearing: wait for the prompt's end, then believe it (a key moved to a new number)
+    assert weigh([offer("5", "hours")], OPTIONS, wanted, "5", False, TH) is None
+    assert weigh([offer("5", "hours")], OPTIONS, wanted, "5", True, TH) == "5"
+
+
+def test_after_an_entry_a_twin_opening_of_the_same_menu_waits_for_more_words():
+    th = TH
+    short, long = "please the conference", "please the conference pin number followed by pound"
+    again = Match("confno", 83, "prompt")
+    assert rules.replay_too_short(again, short, "confno", True, True, th)
+    assert not rules.replay_too_short(again, long, "confno", True, True, th)
+    assert not rules.replay_too_short(again, short, "confno", True, False, th)  # a finished short prompt
+    assert not rules.replay_too_short(again, short, "confno", False, True, th)  # not acted yet
+    assert not rules.replay_too_short(Match("pin", 83, "prompt"), short, "confno", True, True, th)  # another menu
+    assert not rules.replay_too_short(Match("confno", 100, "listen"), short, "confno", True, True, th)  # its phrase
+    assert not rules.replay_too_short(again, "x" * th.min_unexpected_window, "confno", True, True, th)

@@ -88,3 +88,9 @@ def test_unpunctuated_stream_stays_label_first():
     assert sorted(got) == ["1", "2", "3"]
     assert got["1"].endswith("account balances and recent transactions")
     assert got["2"] == "credit card services" and got["3"] == "report fraud"
+
+
+def test_a_preamble_before_a_key_first_offer_is_not_its_label():
+    assert keys("Finally, you can press the pound key to disconnect from the PBX.") == {"#": "disconnect from the pbx"}
+    assert keys("Welcome to Acme press 1 for sales.") == {"1": "sales"}
+    assert keys("For sales press 1 to be connected.") == {"1": "sales"}  # a cue opens the label

@@ -529,4 +529,4 @@ def _confirm(raw: dict[str, Any] | None) -> Confirm | None:
         return None
     sound = raw.get("sound", ())
     return Confirm(quiet=raw.get("quiet"), sound=(sound,) if isinstance(sound, str) else tuple(sound),
-                   human=bool(raw.get("human", False)))
+                   human=bool(raw.get("human", False)), hangup=bool(raw.get("hangup", False)))

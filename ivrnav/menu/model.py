@@ -106,12 +106,14 @@ class Confirm:
     """How the navigator knows a goal was reached when the goal says nothing it can recognise (map side).
 
     ``quiet``: the line took the keys that lead here and said nothing (no invalid message) for that many
-    seconds; ``sound``: ringing or music began; ``human``: a person spoke.
+    seconds; ``sound``: ringing or music began; ``human``: a person spoke; ``hangup``: the goal ends the call
+    (the line hung up right after the keys that lead here, saying nothing or only the goal's own words).
     """
 
     quiet: float | None = None
     sound: tuple[str, ...] = ()
     human: bool = False
+    hangup: bool = False
 
 
 @dataclass(frozen=True, slots=True)

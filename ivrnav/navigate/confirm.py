@@ -15,6 +15,8 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers
+from ivrnav.navigate.recognise import said_in_order
+from ivrnav.navigate.settings import DEFAULT, Thresholds
 from ivrnav.text import normalise
 
 QUIET_EPSILON = 1e-6  # time comparisons must not stall on float rounding (0.7999 vs 0.8)
@@ -47,6 +49,34 @@ def quiet_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str],
     return f"reached {goal} (confirmed: the line took the keys and said nothing for {quiet:g} s)"
 
 
+def hangup_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str], awaiting: bool, acted_at: float,
+                     now: float, pressed: tuple[str | None, str] | None, words: str, invalid: tuple[str, ...],
+                     th: Thresholds) -> str | None:
+    """How a goal that ends the call (``confirm: {hangup: true}``) is confirmed by the line hanging up, or None.
+
+    Strong evidence only: our keys were the map's own way to the goal and all sent, and since them the line
+    either said nothing and hung up within ``hangup_silent_within`` s (a released call), or said words that
+    are the goal's own listen phrases (its closing message, heard through noise) and no invalid message. A
+    goal without listen phrases has only its author's description as a prompt: only silence counts there.
+    """
+    menu = menu_file.menus.get(goal)
+    if menu is None or menu.confirm is None or not menu.confirm.hangup:
+        return None
+    if not awaiting or goal not in expected or pressed is None or not _maps_to(menu_file, pressed, goal):
+        return None
+    after = now - acted_at
+    if not words:
+        if after > th.hangup_silent_within + QUIET_EPSILON:
+            return None
+        return f"reached {goal} (confirmed: the line took the keys and hung up {after:.1f} s later, saying nothing)"
+    if any(fuzz.partial_ratio(normalise(p), words) >= th.invalid_match for p in invalid):
+        return None
+    if not any(p.regex.search(words) if p.regex is not None else fuzz.partial_ratio(normalise(p.text), words)
+               >= th.hangup_match for p in menu.listen):
+        return None
+    return f"reached {goal} (confirmed: the line said the goal's words and hung up)"
+
+
 def _maps_to(menu_file: MenuFile, pressed: tuple[str | None, str], goal: str) -> bool:
     menu, keys = pressed
     if menu is None or menu not in menu_file.menus:
@@ -63,8 +93,14 @@ OWN_OPTION_MATCH = 70.0  # an offer of one of the goal's own options (same key, 
 
 
 def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *, interim: bool = False,
-                 awaiting: bool = False, pressed: tuple[str | None, str] | None = None) -> bool:
-    """Whether ``name`` (the goal) was recognised only from another menu's offer of it (or not yet known).
+                 awaiting: bool = False, pressed: tuple[str | None, str] | None = None,
+                 offered_by: str | None = None, th: Thresholds = DEFAULT) -> bool:
+    """Whether ``name`` (the goal, or a menu ``offered_by`` offers) was recognised only from another menu's
+    offer of it (or not yet known).
+
+    ``offered_by``: the menu the navigator is in and has not acted in yet. Its prompt names the menus its
+    options lead to ("To hear the sample submenu, press 6"): such a menu, like the goal, is recognised only
+    from words heard outside offers.
 
     "For Stargazer astrophysics news, press 3" names the goal but is the menu before it: a goal is claimed
     only when its phrases are heard outside such offers (or inside offers of the goal's own options). While
@@ -77,9 +113,12 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
     name and then press the pound key"), unless the offered key is the one we just pressed (the menu before
     it, replaying).
     """
-    if name != goal or goal not in menu_file.menus:
+    if name not in menu_file.menus:
         return False
-    menu = menu_file.menus[goal]
+    if name != goal and not (offered_by is not None and offered_by in menu_file.menus
+                             and any(o.to == name for o in menu_file.options_of(offered_by))):
+        return False
+    menu = menu_file.menus[name]
     if menu.enter is not None or menu.say is not None:
         return False  # an entry prompt's own instructions read like offers ("enter the six character code")
     if menu.confirm is not None and not menu.listen:
@@ -94,9 +133,9 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
         else:
             sentences[-1].append(token)
     done = sentences[:-1] if interim else sentences
-    if any(_offers_own_option(menu_file, goal, words) for words in done):
+    if any(_offers_own_option(menu_file, name, words) for words in done):
         return False  # the goal's own options are on offer: this is its own prompt
-    toward = awaiting and pressed is not None and _maps_to(menu_file, pressed, goal)
+    toward = awaiting and pressed is not None and _maps_to(menu_file, pressed, name)
     mentioned_outside_offers = False
     for n, words in enumerate(sentences):
         still_spoken = interim and n == len(sentences) - 1
@@ -104,7 +143,9 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
         if not text:
             continue
         hit = any(r.search(text) for r in regexes) or any(
-            fuzz.partial_ratio(normalise(p.text), text) >= EVIDENCE_MATCH for p in phrases) or (
+            fuzz.partial_ratio(normalise(p.text), text) >= EVIDENCE_MATCH or said_in_order(normalise(p.text), words,
+                                                                                          th)
+            for p in phrases) or (
             bool(head) and fuzz.partial_ratio(head, text) >= EVIDENCE_MATCH)
         if not hit:
             continue

@@ -55,6 +55,16 @@ def contradicts(offers: list[Offer], options: list[Option], th: Thresholds) -> b
     return all(max(best_label_score(o, offer) for o in options) < th.mismatch for offer in complete)
 
 
+def replay_too_short(match: Match, window: str, acted_in: str | None, awaiting: bool, spoken: bool,
+                     th: Thresholds) -> bool:
+    """After our keys, the menu we acted in is recognised again from a short opening still being spoken
+    (``spoken``): too early to say. The same menu again means the line did not take the keys, a claim as strong
+    as an unexpected menu; twin openings ("please enter the conference number" / "... conference pin number")
+    tell apart only further on. A finished short prompt is judged as it is."""
+    return (awaiting and spoken and match.menu == acted_in and match.by == "prompt"
+            and len(window) < th.min_unexpected_window)
+
+
 def leaves_hold(hold_menu: str, recognised: str) -> bool:
     """On hold, a recognised menu ends the hold unless it is the hold's own announcement again ("please
     continue to hold"), which is the hold going on, not another visit."""
@@ -73,12 +83,13 @@ def hold_deadline(held_since: float, hold_max: float | None, max_call: float) ->
 
 def prompt_done(utterance_open: bool, heard_final: bool, quiet: float, settle: float, th: Thresholds) -> bool:
     """The prompt has ended: no utterance in progress, at least one final heard, and quiet since."""
-    return not utterance_open and heard_final and quiet >= max(settle, th.prompt_done_quiet)
+    return not utterance_open and heard_final and quiet + EPSILON >= max(settle, th.prompt_done_quiet)
 
 
 def label_unheard(utterance_open: bool, heard_final: bool, quiet: float, settle: float, th: Thresholds) -> bool:
     """The prompt ended (and stayed quiet a little longer) without naming the wanted label clearly."""
-    return prompt_done(utterance_open, heard_final, quiet, settle, th) and quiet >= settle + th.prompt_done_quiet
+    done = prompt_done(utterance_open, heard_final, quiet, settle, th)
+    return done and quiet + EPSILON >= settle + th.prompt_done_quiet
 
 
 # --- which key to press ----------------------------------------------------------------------------------
@@ -96,7 +107,61 @@ def wanted_key(offers: list[Offer], options: list[Option], wanted: Option, th: T
         score, best = max(scored)
         if options[best] is wanted and score >= th.offer_match and offer.complete:
             key = offer.key if offer.certain or offer.key == wanted.keys else wanted.keys
+            if len(key) > len(wanted.keys) and key.startswith(wanted.keys):
+                key = wanted.keys  # "press 1 two listen ...": a cue word heard as a digit joined the key
     return key
+
+
+def weigh_moved_key(offers: list[Offer], options: list[Option], wanted: Option, key: str, ended: bool,
+                    th: Thresholds) -> str | None:
+    """The key to press for ``wanted`` when the line was heard offering it on ``key``; None: wait for more of the
+    prompt. A corroborated move is pressed; a heard key that is also another label's is a mishearing (the file's
+    key); an uncorroborated one waits for the prompt's end, then is believed (a key moved to a new number)."""
+    if moved_key_believed(offers, options, wanted, key, th):
+        return key
+    if key_taken(offers, options, wanted, key, th):
+        return wanted.keys
+    return key if ended else None
+
+
+def key_taken(offers: list[Offer], options: list[Option], wanted: Option, key: str, th: Thresholds) -> bool:
+    """``key`` is also offered (complete) for a label that is not the wanted one."""
+    for offer in offers:
+        if offer.complete and offer.key == key and options:
+            score, best = max((best_label_score(o, offer), i) for i, o in enumerate(options))
+            if not (options[best] is wanted and score >= th.offer_match):
+                return True
+    return False
+
+
+def moved_key_believed(offers: list[Offer], options: list[Option], wanted: Option, key: str,
+                       th: Thresholds) -> bool:
+    """Whether a heard key that contradicts the file's is corroborated: one hearing may be a misheard digit
+    or a label fragment ("press 3 for [advanced] options" for "mailbox options"). Believed when the offer
+    is certain (a press word) with the wanted label all but exact, when the file's key is offered for
+    another label (the line reshuffled its keys), or when the moved key is offered for the wanted label
+    twice. Never when the heard key is also offered for another label: one key, two labels, one of them
+    misheard ("press 2 for sales ... press 2 for technical support"), and the file's key is the better bet."""
+    if key == wanted.keys:
+        return True
+    for_wanted = 0
+    believed = False
+    for offer in offers:
+        if not offer.complete:
+            continue
+        scored = [(best_label_score(o, offer), i) for i, o in enumerate(options)]
+        if not scored:
+            continue
+        score, best = max(scored)
+        fits_wanted = options[best] is wanted and score >= th.offer_match
+        if offer.key == key and not fits_wanted:
+            return False
+        if offer.key == wanted.keys and not fits_wanted:
+            believed = True
+        if offer.key == key and fits_wanted:
+            believed = believed or (offer.certain and score >= th.moved_key_label)
+            for_wanted += 1
+    return believed or for_wanted >= 2
 
 
 def settled(chosen_at: float, now: float, settle: float) -> bool:

@@ -18,7 +18,7 @@ from ivrnav.menu.machine import Step, call_machine, trigger_for
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings
 from ivrnav.navigate import decisions as rules
 from ivrnav.navigate import holds, intake
-from ivrnav.navigate.confirm import offered_only, quiet_confirmed, quiet_due
+from ivrnav.navigate.confirm import hangup_confirmed, offered_only, quiet_confirmed, quiet_due
 from ivrnav.navigate.context import Context, Hearing, Pending
 from ivrnav.navigate.events import (
     Action,
@@ -31,7 +31,7 @@ from ivrnav.navigate.events import (
     SendDigits,
     Tick,
 )
-from ivrnav.navigate.offers import BOUNDARY, read_offers
+from ivrnav.navigate.offers import BOUNDARY, Offer, mentions_keys, read_offers
 from ivrnav.navigate.plan import NoRoute, Route, distances_to, plan
 from ivrnav.navigate.recognise import Match, Recogniser
 from ivrnav.navigate.record import Note, Record
@@ -92,6 +92,9 @@ class Navigator:
         self.distrusted: set[str] = set()  # menus where a file key led somewhere unexpected
         self.bad_offers: set[tuple[str, str]] = set()  # (key, label) on unknown prompts that misled us
         self.last_offer: tuple[str, str] | None = None
+        # (menu, wanted option, when): we wait for the line to repeat ``menu`` by itself; at ``when`` with no
+        # word from the line, it will not (many PBXs play a menu once, then hang up): press the map's key
+        self.repeat_due: tuple[str, Option, float] | None = None
         self.result: NavigationResult | None = None
         self._check_vars()
 
@@ -141,8 +144,22 @@ class Navigator:
                 self.path[-1].sent_at = event.at
         elif isinstance(event, CallEnded):
             self.now = max(self.now, event.at)
+            confirmed = self._hangup_confirms(previous)
+            if confirmed:
+                self.timing.goal_at = self.now
+                return self._finish(True, "reached", confirmed)
             return self._finish(False, "hangup", f"the line ended the call ({event.reason})")
         return self._step()
+
+    def _hangup_confirms(self, phase: Phase) -> str | None:
+        """Whether the line's hang-up confirms a goal that ends the call (``confirm.hangup_confirmed``)."""
+        ctx = self.context
+        old = self.menu_file.menus[self.menu] if self.menu else None
+        return hangup_confirmed(self.menu_file, self.goal, expected=self.expected, awaiting=phase is Phase.AWAITING,
+                                acted_at=self.acted_at, now=self.now,
+                                pressed=self.last_action[:2] if self.last_action else None,
+                                words=" ".join(t for t in ctx.tokens[ctx.carried :] if t != BOUNDARY),
+                                invalid=old.invalid if old else (), th=self.th)
 
     def _admit(self, event: Event) -> Event | None:
         """The intake filter, the first thing every event passes through (None: dropped): repeated finals,
@@ -171,8 +188,11 @@ class Navigator:
         times.append(last_words + self.th.prompt_done_quiet)
         times.append(last_words + thresholds_for(settings).prompt_done_quiet)
         times.append(last_words + settings.settle)
+        times.append(last_words + settings.settle + thresholds_for(settings).prompt_done_quiet)  # label_unheard
         if self.menu and self.menu_file.menus[self.menu].hold:
             times.append(self._hold_deadline())
+        if self.repeat_due is not None:
+            times.append(self.repeat_due[2])
         due = quiet_due(self.menu_file, self.goal, self.expected, self.acted_at)
         if due is not None and self.phase is Phase.AWAITING:
             times.append(due)
@@ -233,11 +253,15 @@ class Navigator:
         if confirmed:
             self.timing.goal_at = self.now
             return self._finish(True, "reached", confirmed)
+        unrepeated = self._unrepeated()
+        if unrepeated is not None:
+            return unrepeated
         found = self._recognise()
         if found is not None and offered_only(self.menu_file, self.goal, found[0].menu, self.context.tokens[found[1]:],
                                               interim=self.context.interim is not None,
                                               awaiting=self.phase is Phase.AWAITING,
-                                              pressed=self.last_action[:2] if self.last_action else None):
+                                              pressed=self.last_action[:2] if self.last_action else None,
+                                              offered_by=self._listening_in(), th=self.th):
             found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
         if found is not None:
             done = self._enter_menu(*found)
@@ -252,6 +276,24 @@ class Navigator:
             return actions
         return self._silence()
 
+    def _listening_in(self) -> str | None:
+        """The menu whose prompt is playing while we have not acted in it yet (its offers name other menus)."""
+        listening = self.phase is Phase.LISTENING and self.context.prompt_start is not None
+        return self.menu if listening else None
+
+    def _unrepeated(self) -> list[Action] | None:
+        """The line did not repeat the menu we asked it to (no repeat key): the map's key, once it stayed quiet."""
+        if self.repeat_due is None:
+            return None
+        name, wanted, when = self.repeat_due
+        if self.phase is not Phase.AWAITING or self.menu != name or self.hearing.last_words_at > self.acted_at:
+            self.repeat_due = None  # the line said something: recognition and the ladder take it from here
+            return None
+        if self.now + rules.EPSILON < when:
+            return None
+        self.repeat_due = None
+        return self._press(self.menu_file.menus[name], wanted.keys, wanted, "file key (the line did not repeat)")
+
     def _prompt_end_guess(self) -> int:
         """Token index past which the current menu's prompt has (about) been said."""
         assert self.menu is not None and self.context.prompt_start is not None
@@ -261,7 +303,7 @@ class Navigator:
     def _recognise(self) -> tuple[Match, int] | None:
         """A menu whose prompt starts at a sentence start of the context, with that token index."""
         ctx = self.context
-        return ctx.read("recognise", (self.menu, ctx.prompt_start, ctx.carried, self._expected_now()),
+        return ctx.read("recognise", (self.menu, self.phase, ctx.prompt_start, ctx.carried, self._expected_now()),
                         self._read_menu)
 
     def _read_menu(self) -> tuple[Match, int] | None:
@@ -277,6 +319,8 @@ class Navigator:
             window = ctx.words(s)
             match = self.recogniser.decide(window, expected)
             if match is not None:
+                if rules.replay_too_short(match, window, self.menu, self._still_old_menu(), ctx.open, self.th):
+                    continue
                 if current and match.menu != self.menu and rules.inside_prompt(window, current, self.th):
                     continue  # still the current prompt ("for home delivery, press 3"), not a new menu
                 if hold is not None and not rules.leaves_hold(hold, match.menu):
@@ -391,15 +435,26 @@ class Navigator:
         if menu.type_ahead and menu.name not in self.distrusted:
             return self._press(menu, wanted.keys, wanted, "type-ahead")
         ctx = self.context
-        contradicted, key = ctx.read("offers", (menu.name, wanted, ctx.prompt_start),
-                                     lambda: self._read_offers(menu, wanted))
-        if contradicted:  # only what was said while this prompt should play
+        options = [o for o in self.menu_file.options_of(menu) if o.says]
+        start = ctx.prompt_start or 0
+        reading = ctx.read("offers", (menu.name, wanted, ctx.prompt_start),
+                           lambda: self._read_offers(menu, options, wanted))
+        if reading is None:  # only what was said while this prompt should play
             return self._unrecognise(menu)
+        offers, key = reading
+        ended = rules.label_unheard(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle,
+                                    self._menu_th(menu))
+        if key is not None and key != wanted.keys:
+            key = rules.weigh_moved_key(offers, options, wanted, key, ended, self.th)
+            if key is None:
+                return []  # one hearing of a moved key: the rest of the prompt may offer the file's key for it
         if key is None:
-            if rules.label_unheard(ctx.open, bool(ctx.finals), self._quiet(), menu.settings.settle,
-                                   self._menu_th(menu)):
+            if ended:
                 # The prompt ended without naming the wanted label clearly. Hear it once more (repeat key,
-                # or the line's own repeat) before trusting the file's key blindly.
+                # or the line's own repeat) before trusting the file's key blindly, unless the line named no
+                # key at all: a repeat of a prompt that offers nothing tells nothing (an unannounced key).
+                if not mentions_keys(ctx.tokens[start:]):
+                    return self._press(menu, wanted.keys, wanted, "file key (the line names no keys)")
                 if self.unheard.get(menu.name, 0) == 0:
                     self.unheard[menu.name] = 1
                     repeat = rules.repeat_option(self.menu_file.options_of(menu))
@@ -411,6 +466,7 @@ class Navigator:
                     self.expected = frozenset({menu.name})
                     self.acted_at = self.now
                     self._reset_context()
+                    self.repeat_due = (menu.name, wanted, self.now + self.th.repeat_wait)
                     return []
                 return self._press(menu, wanted.keys, wanted, "file key (label not heard twice)")
             return []
@@ -421,16 +477,15 @@ class Navigator:
                         wanted.keys, key)
         return self._press(menu, key, wanted, f"for {rules.label(wanted)!r}")
 
-    def _read_offers(self, menu: Menu, wanted: Option) -> tuple[bool, str | None]:
-        """Whether the offers heard during this menu's prompt contradict it, and the wanted option's key."""
+    def _read_offers(self, menu: Menu, options: list[Option], wanted: Option) -> tuple[list[Offer], str | None] | None:
+        """The offers heard since this menu's prompt began and the key they give the wanted option; None when
+        the offers heard while the prompt should play contradict the menu."""
         ctx = self.context
-        options = [o for o in self.menu_file.options_of(menu) if o.says]
         start = ctx.prompt_start or 0
-        own_span = read_offers(ctx.tokens[start : self._beyond_prompt()])
-        if rules.contradicts(own_span, options, self.th):
-            return True, None
-        return False, rules.wanted_key(read_offers(ctx.tokens[start:], final_tail=not ctx.open), options, wanted,
-                                       self.th)
+        if rules.contradicts(read_offers(ctx.tokens[start : self._beyond_prompt()]), options, self.th):
+            return None
+        offers = read_offers(ctx.tokens[start:], final_tail=not ctx.open)
+        return offers, rules.wanted_key(offers, options, wanted, self.th)
 
     def _ready(self, key: str, option: Option, settle: float) -> bool:
         """Whether a chosen key may go now; choosing a new key starts its wait."""
@@ -561,18 +616,26 @@ class Navigator:
             self._record_unrecognised(start)
             return None
         offer, option, source = found
-        if not self._ready(offer.key, option, self.settings.settle):
+        # a key heard only as a homophone ("press the to leave a message": "to" read as 2) is not the line's
+        # word against the file's: the file's key, as in a recognised menu (rules.wanted_key)
+        key = offer.key if offer.certain else option.keys
+        if not self._ready(key, option, self.settings.settle):
             return []
         self.record.keep_unrecognised(" ".join(ctx.texts()))
-        self._drift("unknown_prompt", None, f"unknown prompt offered {rules.label(option)!r} on key {offer.key} "
-                    f"(file: {source}.{option.keys})", option.keys, offer.key)
+        self._drift("unknown_prompt", None, f"unknown prompt offered {rules.label(option)!r} on key {key} "
+                    f"(file: {source}.{option.keys})", option.keys, key)
         self.state.lost(self.now)
         self.path.append(PathEntry(None, self.now, "label"))
         self.state.phase = Phase.LISTENING
         self.last_offer = (offer.key, offer.text)
         if self.last_action is not None and self.last_action[0] is not None:
             self.distrusted.add(self.last_action[0])  # its key led to a prompt we did not expect
-        return self._press(None, offer.key, option, f"for {rules.label(option)!r} on an unknown prompt", source)
+        actions = self._press(None, key, option, f"for {rules.label(option)!r} on an unknown prompt", source)
+        if key == option.keys:
+            # the line offered the label on the map's own key: as good as being in ``source`` (a silent goal
+            # behind it is confirmed as after the map's own keys)
+            self.last_action = (source, key, key)
+        return actions
 
     def _route_options(self) -> list[Option]:
         """The option the route would take at each menu we expected to hear."""
@@ -622,7 +685,7 @@ class Navigator:
             return []
         settings = self._menu_settings()
         quiet_from = max(self.hearing.last_words_at, self.acted_at, self.ladder_at)
-        if self.context.open or self.now - quiet_from < settings.no_prompt_timeout:
+        if self.context.open or self.now - quiet_from + rules.EPSILON < settings.no_prompt_timeout:
             return []
         self.ladder += 1
         self.ladder_at = self.now

@@ -156,6 +156,12 @@ def _markers(sentence: list[str]) -> list[_Marker]:
     return out
 
 
+def mentions_keys(words: list[str]) -> bool:
+    """Whether the words name any key at all (a press word, a digit, # or *): a prompt that names none offers
+    nothing a repeat could tell us ("You are the only person in this conference", the star menu unsaid)."""
+    return any(w in PRESS_WORDS or w.isdigit() or w in ("#", "*") for w in words)
+
+
 def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
     """All (key, label) offers in a token stream (with ``|`` boundaries).
 
@@ -202,7 +208,13 @@ def _sentence_offers(sentence: list[str], *, ended: bool) -> list[Offer]:
     lead = _clean(sentence[: markers[0].start])
     tail = _key_first_label(sentence[markers[-1].end :])
     heading = ended and bool(tail) and any(m.bare for m in markers[1:])
-    label_first = bool(lead) and not heading
+    # "Finally, you can press the pound key to disconnect": lead words that do not open like a label, and a
+    # cue ("to", "for") right after the only key, make the sentence key first
+    after = sentence[markers[-1].end :]
+    raw_lead = [w for w in sentence[: markers[0].start] if w not in FILLER]
+    preamble = len(markers) == 1 and bool(raw_lead) and raw_lead[0] not in CUES
+    key_first_tail = preamble and bool(tail) and bool(after) and after[0] in ("to", "for")
+    label_first = bool(lead) and not heading and not key_first_tail
     out = []
     if label_first:
         previous_end = 0

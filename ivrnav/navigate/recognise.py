@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.settings import DEFAULT, Thresholds
-from ivrnav.text import CACHED_TEXT, normalise
+from ivrnav.text import CACHED_TEXT, in_order, normalise
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,13 @@ class Match:
     menu: str
     score: float
     by: str  # "prompt" or "listen"
+
+
+def said_in_order(phrase: str, words: list[str], th: Thresholds) -> bool:
+    """A listen phrase (normalised) said in order in ``words`` despite insertions (``text.in_order``)."""
+    tokens = phrase.split()
+    return in_order(tokens, words, max_missing=1 if len(tokens) >= th.listen_missing_from else 0,
+                    max_gap=th.listen_gap)
 
 
 class Recogniser:
@@ -84,6 +91,7 @@ class Recogniser:
         for name, regex in self.listen_regex:
             if regex.search(window):  # type: ignore[attr-defined]
                 self._keep(scores, name, 100.0, "listen", expected)
+        words: list[str] | None = None
         for name, phrase in self.listen_plain:
             if len(window) + 2 >= len(phrase):
                 # an unexpected menu's phrase must open the window: "card services" inside another menu's
@@ -92,6 +100,12 @@ class Recogniser:
                 score = fuzz.partial_ratio(phrase, area)
                 if score >= self.th.listen_accept:
                     self._keep(scores, name, score, "listen", expected)
+                elif name in expected:
+                    # an expected menu's phrase said through inserted words or fillers (one word may be lost
+                    # from a long phrase): as good as the phrase heard at the threshold
+                    words = window.split() if words is None else words
+                    if said_in_order(phrase, words, self.th):
+                        self._keep(scores, name, self.th.listen_accept, "listen", expected)
 
     def _keep(self, scores: dict[str, Match], name: str, score: float, by: str, expected: frozenset[str]) -> None:
         if name in expected:

@@ -28,6 +28,8 @@ class Thresholds:
     listen_accept: float = 88.0  # a listen phrase heard
     listen_accept_unexpected: float = 96.0  # a near miss of a listen phrase does not prove an unexpected menu
     listen_slack: int = 12  # characters past an unexpected menu's phrase length it may open the window in
+    listen_gap: int = 2  # other words allowed between two words of an expected menu's phrase said in order ...
+    listen_missing_from: int = 5  # ... and a phrase of this many words may lose one of them
     # --- where a prompt begins and ends (ivrnav.navigate.context, ivrnav.navigate.decisions)
     windows: int = 4  # how many recent sentence starts are tried as the start of a new prompt
     prompt_heard_fraction: float = 0.7  # past this share of a menu's prompt words, later sentences are new
@@ -35,6 +37,7 @@ class Thresholds:
     prompt_done_quiet: float = 0.8  # seconds of quiet after a final transcript that mean a prompt has ended
     # --- offers (key, label) of a prompt
     offer_match: float = 70.0  # label score for an offer of a recognised menu's option
+    moved_key_label: float = 95.0  # one hearing of a moved key is believed only with a label this exact
     mismatch: float = 60.0  # below this for every option, an offer is not one of the menu's
     unknown_offer_match: float = 80.0  # stricter on prompts the file does not know, once every offer was heard
     unknown_offer_match_early: float = 92.0  # before such a prompt ends ("new service" may precede "service")
@@ -46,6 +49,11 @@ class Thresholds:
     ignored_min_chars: int = 16  # characters of the old prompt that must go on before we call keys ignored
     ignored_match: float = 88.0  # the old prompt going on after our keys: the line ignored them
     ignored_quiet_extra: float = 0.3  # seconds beyond `settle` of quiet before pressing ignored keys again
+    # --- a goal that ends the call (``confirm: {hangup: true}``, ivrnav.navigate.confirm)
+    hangup_silent_within: float = 5.0  # a silent hang-up this soon after the keys toward the goal confirms it
+    hangup_match: float = 75.0  # words heard before the hang-up must be the goal's (prompt or listen phrase)
+    # --- a line asked to repeat by silence (no repeat key)
+    repeat_wait: float = 2.0  # seconds of quiet after which it will not: the map's key goes (PBXs wait ~5 s)
     # --- the retry ladder
     slow_factor: float = 2.0  # inter-digit multiplier on the "press slower" rung
 
