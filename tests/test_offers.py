@@ -94,3 +94,11 @@ def test_a_preamble_before_a_key_first_offer_is_not_its_label():
     assert keys("Finally, you can press the pound key to disconnect from the PBX.") == {"#": "disconnect from the pbx"}
     assert keys("Welcome to Acme press 1 for sales.") == {"1": "sales"}
     assert keys("For sales press 1 to be connected.") == {"1": "sales"}  # a cue opens the label
+
+
+def test_a_cue_heard_as_a_digit_after_the_key_is_not_part_of_it():
+    assert keys("Press 1 four coverage questions.") == {"1": "coverage questions"}
+    assert keys("Press 3 two listen to a song.") == {"3": "listen to a song"}
+    assert keys("To execute an echo test dial 600.") == {"600": "execute an echo test"}
+    assert keys("Dial 8500 to enter the voicemail system.") == {"8500": "enter the voicemail system"}
+    assert keys("Press 1 2 for sales.") == {"12": "sales"}  # a cue follows: the run is the key

@@ -57,6 +57,7 @@ def stream_tokens(texts: list[str]) -> list[str]:
 
 
 KEY_FILLERS = frozenset({"the", "um", "uh", "er", "erm", "ah", "extension", "number", "digit", "digits"})
+CUE_DIGITS = frozenset("24")  # "to"/"two", "for"/"four": cue words an STT writes as digits
 MAX_KEYS = 4  # the longest key a prompt offers ("dial 8500"); longer digit runs are data, not keys
 SPEECH_ALTERNATIVE = frozenset({"say"})  # "press 1 or say billing": what follows "say" is not a label
 _NOT_A_LABEL_START = frozenset("0123456789")
@@ -105,6 +106,11 @@ def _key_at(words: list[str], i: int) -> tuple[str, int, bool] | None:
         key, j = _digit_run(words, j)
         if len(key) > MAX_KEYS:
             return None
+        if len(key) > 1 and key[-1] in CUE_DIGITS and j < len(words) and words[j] != BOUNDARY \
+                and words[j] not in CUES and not words[j].isdigit():
+            # "press 1 four coverage questions": the last "digit" is the cue "for" (or "to") heard as a
+            # number; a real multi-digit key is followed by its cue ("dial 600 for ...") or ends the offer
+            key = key[:-1]  # the cue digit stays inside the marker: not a label word
         certain = True
     else:
         key = KEY_HOMOPHONES.get(word, word)
