@@ -591,3 +591,58 @@ def test_a_homophone_key_on_an_unknown_prompt_is_the_files_key():
     call = _call(HOMOPHONE_MAP, HOMOPHONE_LINE, "record")
     assert call.result.reached and call.line_visited == ["main", "record"], call.result.detail
     assert [k for k, _ in call.line_keys] == ["1"]
+
+
+# The map presses 3 on sight for the agent queue; the line moved it, and its invalid message "Sorry, this is
+# not a valid option" matches the agent goal's generic ``re:this is \w+``. The goal is where the map does not
+# predict it, on one phrase: not claimed. When the agent answers (both phrases), it is.
+LONE_PHRASE_MAP = """
+ivrnav: 1
+name: map
+start: main
+goal: agent
+menus:
+  main:
+    prompt: Welcome to Acme. For billing, press 2. For support, press 3.
+    type_ahead: true
+    options:
+      - {press: "2", says: billing, to: billing}
+      - {press: "3", says: support, to: queue}
+  billing:
+    prompt: Billing. Please enter your account number.
+  queue:
+    prompt: Please hold for the next available agent.
+    hold: true
+    next: agent
+  agent:
+    prompt: Thank you for holding, this is Priya in support. How may I help you?
+    listen: ["re:this is \\\\w+", "re:how (can|may) i help"]
+    human: true
+"""
+LONE_PHRASE_LINE = """
+ivrnav: 1
+name: line
+start: main
+line: {invalid_message: "Sorry, this is not a valid option.", unmapped_key: invalid}
+menus:
+  main:
+    prompt: Welcome to Acme. For billing, press 2. For support, press 4.
+    options:
+      - {press: "2", to: billing}
+      - {press: "4", to: queue}
+  billing:
+    prompt: Billing. Please enter your account number.
+  queue:
+    prompt: Please hold for the next available agent.
+    next: agent
+  agent:
+    prompt: Thank you for holding, this is Priya in support. How may I help you?
+    line: {terminal: true}
+"""
+
+
+def test_a_goal_where_the_map_does_not_predict_it_is_not_claimed_on_one_generic_phrase():
+    call = _call(LONE_PHRASE_MAP, LONE_PHRASE_LINE, "agent")
+    assert call.result.reached
+    assert call.line_visited[-1] == "agent"  # claimed where the line is, not on "sorry, this is not ..."
+    assert [k for k, _ in call.line_keys] == ["3", "4"]  # the moved key was found after the invalid message

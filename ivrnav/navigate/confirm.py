@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers
-from ivrnav.navigate.recognise import said_in_order
+from ivrnav.navigate.recognise import Match, Recogniser, said_in_order
 from ivrnav.navigate.settings import DEFAULT, Thresholds
 from ivrnav.text import normalise
 
@@ -170,3 +170,16 @@ def _offers_own_option(menu_file: MenuFile, goal: str, words: list[str]) -> bool
     options = menu_file.options_of(goal)
     return any(o.key == opt.keys and max((label_score(x, o.label) for x in opt.says), default=0) >= OWN_OPTION_MATCH
                for o in read_offers([*words, BOUNDARY]) for opt in options)
+
+
+def unexpected_goal_unproven(recogniser: Recogniser, goal: str, match: Match, window: str,
+                             expected: frozenset[str], th: Thresholds = DEFAULT) -> bool:
+    """The goal recognised where the line was not expected to be, on one phrase alone: not claimed (yet).
+
+    Where the map predicts the goal, one phrase is enough. Anywhere else a lone phrase is as likely a garbled
+    other prompt ("sorry, this is not a valid option" heard as "sorry, this is prescription a valid option"
+    matches a human goal's ``re:this is \\w+``): the claim waits for a second of the goal's phrases (its
+    prompt's opening or another listen phrase), as a person who answers goes on to say."""
+    if match.menu != goal or goal in expected:
+        return False
+    return recogniser.evidence(goal, window) < th.unexpected_goal_evidence

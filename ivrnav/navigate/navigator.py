@@ -18,7 +18,13 @@ from ivrnav.menu.machine import Step, call_machine, trigger_for
 from ivrnav.menu.model import Menu, MenuFile, Option, Settings
 from ivrnav.navigate import decisions as rules
 from ivrnav.navigate import holds, intake
-from ivrnav.navigate.confirm import hangup_confirmed, offered_only, quiet_confirmed, quiet_due
+from ivrnav.navigate.confirm import (
+    hangup_confirmed,
+    offered_only,
+    quiet_confirmed,
+    quiet_due,
+    unexpected_goal_unproven,
+)
 from ivrnav.navigate.context import Context, Hearing, Pending
 from ivrnav.navigate.events import (
     Action,
@@ -263,6 +269,9 @@ class Navigator:
                                               pressed=self.last_action[:2] if self.last_action else None,
                                               offered_by=self._listening_in(), th=self.th):
             found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
+        if found is not None and unexpected_goal_unproven(self.recogniser, self.goal, found[0],
+                                                          self.context.words(found[1]), self._expected_now(), self.th):
+            found = None  # the goal where the map does not predict it, on one phrase: wait for a second
         if found is not None:
             done = self._enter_menu(*found)
             if done:

@@ -27,6 +27,7 @@ class Thresholds:
     margin: float = 6.0  # over the runner-up (unless both have the same prompt)
     listen_accept: float = 88.0  # a listen phrase heard
     listen_accept_unexpected: float = 96.0  # a near miss of a listen phrase does not prove an unexpected menu
+    unexpected_goal_evidence: int = 2  # phrases of the goal heard before it is claimed where it was not expected
     listen_slack: int = 12  # characters past an unexpected menu's phrase length it may open the window in
     listen_gap: int = 2  # other words allowed between two words of an expected menu's phrase said in order ...
     listen_missing_from: int = 5  # ... and a phrase of this many words may lose one of them
