@@ -122,6 +122,8 @@ class CallDriver:
             begin, until = self._utterance_start, now
         else:
             begin, until = placed
+        logger.debug("heard final=%s start=%.2f end=%.2f arrived=%.2f (stt %s)", final, begin, until, now,
+                     "times" if placed is not None else "no times")
         self._events.put_nowait(Heard(text, final, begin, until))
         if final:
             self._utterance_start = None
