@@ -13,7 +13,7 @@ the line answered) and a voice:
   previous sentence). The sentences scheduled together (a prompt) start only once all of them are
   rendered: a real IVR plays a recorded prompt without gaps, and on a busy machine a sentence rendered
   while the previous one plays would leave seconds of silence inside the prompt, which any caller takes
-  for its end;
+  for its end. The wait shifts the prompt, pauses between sentences kept, and what follows with it;
 * ``sip_dtmf_received`` from the room becomes ``line.press(digit, t)``; when a key barges in and the
   line drops sentences from its queue, their audio is cancelled (the playing one cut off);
 * when the line hangs up (or ``leave_after`` elapses) it waits for its last words and disconnects.
@@ -103,6 +103,7 @@ class LineParticipant:
         self._keys: list[tuple[rtc.SipDTMF, float]] = []
         self._playing: dict[tuple[float, str], asyncio.Task[None]] = {}
         self._rendered: dict[str, np.ndarray] = {}
+        self._audio_lag = 0.0  # seconds the audio runs behind the line's schedule (waits for rendering)
         self._emitted: set[tuple[float, str]] = set()
         self._play_lock = asyncio.Lock()
         self._current: tuple[float, str] | None = None
@@ -246,13 +247,16 @@ class LineParticipant:
                     self._source.clear_queue()  # cut off mid-sentence, as an IVR does on barge-in
         now = self.now()
         batch: list[asyncio.Future[Any]] = []  # the prompt's sentences: all rendered before the first plays
+        first: list[float] = []  # the prompt's scheduled start
         for key in sorted(scheduled):
             start, text = key
             if key in self._playing or start < now - LATE:
                 continue
             future = asyncio.get_running_loop().run_in_executor(self._executor, self._render, text)
             batch.append(future)
-            self._playing[key] = asyncio.create_task(self._play(key, future, batch))  # batch: complete by then
+            first = first or [start]
+            # ``batch`` and ``first`` are complete before any of these tasks runs
+            self._playing[key] = asyncio.create_task(self._play(key, future, batch, first))
 
     def _render(self, text: str) -> np.ndarray:
         assert self._synthesize is not None
@@ -261,10 +265,12 @@ class LineParticipant:
         return self._rendered[text]
 
     async def _play(self, key: tuple[float, str], audio_future: asyncio.Future[Any],
-                    before: list[asyncio.Future[Any]]) -> None:
+                    prompt: list[asyncio.Future[Any]], first: list[float]) -> None:
         start, text = key
         audio = await audio_future
-        await asyncio.gather(*before)  # every sentence of its prompt is ready
+        await asyncio.gather(*prompt)  # every sentence of its prompt is ready
+        self._audio_lag = max(self._audio_lag, self.now() - first[0])
+        start += self._audio_lag
         delay = start - self.now()
         if delay > 0:
             await asyncio.sleep(delay)
