@@ -167,8 +167,19 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         a, b = by["sip"][key], by["room"][key]
         return round(a / b, 2) if a and b else None
 
+    per_menu = {}
+    for menu, goal in CALLS:
+        ttg = {r["path"]: r["time_to_goal"] for r in rows if r["menu"] == menu and r["reached"]}
+        delay = {p: _median([d for r in rows if r["menu"] == menu and r["path"] == p for d in r["key_delay"]])
+                 for p in ("room", "sip")}
+        per_menu[f"{menu}:{goal}"] = {
+            "time_to_goal": {p: round(ttg[p], 3) if p in ttg else None for p in ("room", "sip")},
+            "time_to_goal_ratio": round(ttg["sip"] / ttg["room"], 2) if ttg.get("sip") and ttg.get("room") else None,
+            "key_delay_median": delay,
+            "keys": {p: sum(r["keys"] for r in rows if r["menu"] == menu and r["path"] == p) for p in ("room", "sip")},
+            "key_delay_ratio": round(delay["sip"] / delay["room"], 2) if delay["sip"] and delay["room"] else None}
     return {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-            "calls": rows, "summary": by,
+            "calls": rows, "summary": by, "per_menu": per_menu,
             "ratios_sip_over_room": {k: ratio(k) for k in ("key_delay_median", "time_to_goal_median",
                                                            "call_wall_median")}}
 
@@ -193,10 +204,20 @@ def section(report: dict[str, Any]) -> list[str]:
         b = by[path]
         lines.append(f"| {path} | {b['calls']} | {b['reached']} | {_fmt(b['key_delay_median'])} | "
                      f"{_fmt(b['key_delay_max'])} | {_fmt(b['time_to_goal_median'])} | {_fmt(b['call_wall_median'])} |")
+    lines += ["", "| call | time to goal room | time to goal SIP | SIP / room | key delay room | key delay SIP "
+              "| SIP / room | keys room / SIP |",
+              "|---|---|---|---|---|---|---|---|"]
+    for name, m in report.get("per_menu", {}).items():
+        t, d = m["time_to_goal"], m["key_delay_median"]
+        lines.append(f"| {name} | {_fmt(t['room'])} | {_fmt(t['sip'])} | {_fmt(m['time_to_goal_ratio'], 'x')} | "
+                     f"{_fmt(d['room'])} | {_fmt(d['sip'])} | {_fmt(m['key_delay_ratio'], 'x')} | "
+                     f"{m['keys']['room']} / {m['keys']['sip']} |")
     lines += ["", "SIP / room: key delay " + _fmt(ratios["key_delay_median"], "x") + ", time to goal "
               + _fmt(ratios["time_to_goal_median"], "x") + ", call wall time " + _fmt(ratios["call_wall_median"], "x")
-              + ". The bridge adds RTP jitter buffering to the audio (so the STT hears later) and plays each key as",
-              "a 250 ms RFC 4733 event plus a 250 ms gap, so an entry of n keys needs n x 0.5 s on the wire.", ""]
+              + ". A call with more keys than its route needs retried (a key again or a repeat); its time to goal"
+              " counts the retries. The bridge adds RTP jitter buffering to the audio (so the STT hears later)",
+              "and plays each key as a 250 ms RFC 4733 event plus a 250 ms gap, so an entry of n keys needs",
+              "n x 0.5 s on the wire.", ""]
     return lines
 
 

@@ -143,12 +143,9 @@ async def call(
 
 
 def choices(keys: list[str] | str) -> list[str]:
-    """The option keys of a call: without the file's repeat key (``*``). With a real STT on a busy machine a
-    transcript can come late enough for the navigator to ask the line to repeat once; that is a retry, not a
-    different choice (known: the navigator reads STT lag as the prompt's end; see the README's Status)."""
-    keys = keys.split() if isinstance(keys, str) else keys
-    assert keys.count("*") <= 1, keys
-    return [k for k in keys if k != "*"]
+    """The keys of a call, exactly (no repeat key tolerated: the driver reads STT lag as lag, not as the
+    prompt's end; see ``ivrnav.livekit.linetime``)."""
+    return keys.split() if isinstance(keys, str) else list(keys)
 
 
 def pacing(report: LineReport) -> list[float]:

@@ -2,8 +2,9 @@
 STT check, the call's key terms set and restored, IVR detection paused and restored or stopped, and the
 person at the goal handed over in the parent agent's chat context.
 
-The session gets no audio here: the line's transcripts are the session's own ``user_input_transcribed``
-events, emitted as its STT pipeline would. Keys go to a recording DTMF sender."""
+The session gets no audio here: the line's transcripts are STT stream events handed to the task as its
+STT node does (``NavigateIVR.hear_speech``), without times (as from an STT that gives none).
+Keys go to a recording DTMF sender."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ pytest.importorskip("livekit.agents")
 import livekit.plugins.silero  # noqa: F401  (plugins register on the main thread)
 from livekit import rtc
 from livekit.agents import Agent, AgentSession
-from livekit.agents.voice.events import UserInputTranscribedEvent
+from livekit.agents import stt as lk_stt
 
 from ivrnav.livekit.dtmf import DtmfSender
 from ivrnav.livekit.stt_options import call_keyterms, limit_for
@@ -93,7 +94,8 @@ class Call:
         await asyncio.wait_for(wait(), timeout)
 
     def hear(self, text: str, final: bool = True) -> None:
-        self.session.emit("user_input_transcribed", UserInputTranscribedEvent(transcript=text, is_final=final))
+        assert self.task is not None
+        self.task.hear_speech(speech(text, final))
 
     async def until_keys(self, n: int, timeout: float = 10.0) -> None:
         async def wait() -> None:
@@ -105,6 +107,11 @@ class Call:
     async def finish(self, timeout: float = 15.0) -> None:
         await asyncio.wait_for(self.done.wait(), timeout)
         await asyncio.sleep(0.1)  # let the framework hand the parent agent back its activity
+
+
+def speech(text: str, final: bool = True) -> lk_stt.SpeechEvent:
+    kind = lk_stt.SpeechEventType.FINAL_TRANSCRIPT if final else lk_stt.SpeechEventType.INTERIM_TRANSCRIPT
+    return lk_stt.SpeechEvent(type=kind, alternatives=[lk_stt.SpeechData(language="en", text=text)])
 
 
 async def reach_agent(call: Call) -> None:
@@ -272,8 +279,9 @@ async def test_the_example_agent_returns_hangup_and_ends_its_session(whisper: An
     await session.start(agent=agent)
     try:
         await asyncio.sleep(0.2)
-        session.emit("user_input_transcribed", UserInputTranscribedEvent(
-            transcript="Thank you for calling Acme Bank. Calls may be monitored or recorded.", is_final=True))
+        task = session.current_agent
+        assert isinstance(task, NavigateIVR)
+        task.hear_speech(speech("Thank you for calling Acme Bank. Calls may be monitored or recorded."))
         await asyncio.sleep(0.2)
         room.emit("participant_disconnected", types.SimpleNamespace(identity="ivr-line"))
         await asyncio.wait_for(closed.wait(), 15)

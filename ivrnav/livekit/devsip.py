@@ -324,6 +324,16 @@ class LoopbackTelephone:
             self._outbound = made.sip_trunk_id
         return self._outbound
 
+    async def outbound_trunk_to(self, address: str, name: str = "ivrnav-loopback-elsewhere") -> str:
+        """An outbound trunk to another SIP endpoint on loopback (``host:port``), e.g. a ``BusyPhone``."""
+        if not address.startswith(f"{LOOPBACK}:"):
+            raise ValueError(f"the loopback telephone only calls {LOOPBACK}, not {address}")
+        trunk = api.SIPOutboundTrunkInfo(name=name, address=address, numbers=[CALLER_NUMBER],
+                                         transport=api.SIP_TRANSPORT_UDP)
+        async with self.api() as lk:
+            made = await lk.sip.create_outbound_trunk(api.CreateSIPOutboundTrunkRequest(trunk=trunk))
+        return made.sip_trunk_id
+
     async def route(self, number: str, room: str) -> LineRoute:
         """Deliver calls to ``number`` into ``room``: an inbound trunk for it and a direct dispatch rule."""
         async with self.api() as lk:

@@ -8,8 +8,12 @@ the line answered) and a voice:
 * it publishes one audio track and waits for a caller (any other participant) to subscribe to it,
   then answers (``line.start``);
 * whenever the line schedules an utterance (one sentence of a prompt, as a final ``Heard`` in its
-  queue), the sentence is synthesised once with the offline Piper voice and played on the track at the
-  utterance's scheduled start (or as soon as it is ready, never overlapping the previous sentence);
+  queue), the sentence is synthesised once with the offline Piper voice (and kept: prompts repeat) and
+  played on the track at the utterance's scheduled start (or as soon as it is ready, never overlapping the
+  previous sentence). The sentences scheduled together (a prompt) start only once all of them are
+  rendered: a real IVR plays a recorded prompt without gaps, and on a busy machine a sentence rendered
+  while the previous one plays would leave seconds of silence inside the prompt, which any caller takes
+  for its end. The wait shifts the prompt, pauses between sentences kept, and what follows with it;
 * ``sip_dtmf_received`` from the room becomes ``line.press(digit, t)``; when a key barges in and the
   line drops sentences from its queue, their audio is cancelled (the playing one cut off);
 * when the line hangs up (or ``leave_after`` elapses) it waits for its last words and disconnects.
@@ -98,6 +102,8 @@ class LineParticipant:
         self._wake = asyncio.Event()
         self._keys: list[tuple[rtc.SipDTMF, float]] = []
         self._playing: dict[tuple[float, str], asyncio.Task[None]] = {}
+        self._rendered: dict[str, np.ndarray] = {}
+        self._audio_lag = 0.0  # seconds the audio runs behind the line's schedule (waits for rendering)
         self._emitted: set[tuple[float, str]] = set()
         self._play_lock = asyncio.Lock()
         self._current: tuple[float, str] | None = None
@@ -240,20 +246,31 @@ class LineParticipant:
                 if self._current == key:
                     self._source.clear_queue()  # cut off mid-sentence, as an IVR does on barge-in
         now = self.now()
+        batch: list[asyncio.Future[Any]] = []  # the prompt's sentences: all rendered before the first plays
+        first: list[float] = []  # the prompt's scheduled start
         for key in sorted(scheduled):
             start, text = key
             if key in self._playing or start < now - LATE:
                 continue
             future = asyncio.get_running_loop().run_in_executor(self._executor, self._render, text)
-            self._playing[key] = asyncio.create_task(self._play(key, future))
+            batch.append(future)
+            first = first or [start]
+            # ``batch`` and ``first`` are complete before any of these tasks runs
+            self._playing[key] = asyncio.create_task(self._play(key, future, batch, first))
 
     def _render(self, text: str) -> np.ndarray:
         assert self._synthesize is not None
-        return np.asarray(self._synthesize(text, SAMPLE_RATE), dtype=np.int16)
+        if text not in self._rendered:
+            self._rendered[text] = np.asarray(self._synthesize(text, SAMPLE_RATE), dtype=np.int16)
+        return self._rendered[text]
 
-    async def _play(self, key: tuple[float, str], audio_future: asyncio.Future[Any]) -> None:
+    async def _play(self, key: tuple[float, str], audio_future: asyncio.Future[Any],
+                    prompt: list[asyncio.Future[Any]], first: list[float]) -> None:
         start, text = key
         audio = await audio_future
+        await asyncio.gather(*prompt)  # every sentence of its prompt is ready
+        self._audio_lag = max(self._audio_lag, self.now() - first[0])
+        start += self._audio_lag
         delay = start - self.now()
         if delay > 0:
             await asyncio.sleep(delay)

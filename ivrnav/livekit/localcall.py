@@ -7,8 +7,10 @@ dispatch rule for the menu's ``phone``. ``dial()`` is the very code of ``ivrnav 
 trunk differs. Audio crosses as G.711 RTP and keys as RFC 4733 events, through livekit-sip both ways.
 
 ``callee`` picks who is at the number: ``"ivr"`` (the menu's line answers), ``"nobody"`` (the number is
-routed to a room nobody is in: it rings until the ringing timeout) or ``"refuses"`` (the callee's trunk
-demands credentials the caller does not have: livekit-sip rejects the INVITE).
+routed to a room nobody is in: it rings until the ringing timeout), ``"refuses"`` (the callee's trunk
+demands credentials the caller does not have: livekit-sip rejects the INVITE) or ``"busy"`` (the call
+goes through a second outbound trunk to a ``BusyPhone``, a SIP endpoint on 127.0.0.1 that answers
+``busy_status``, 486 Busy Here by default; livekit-sip hands the caller that SIP status).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Literal
 
 from livekit import api
 
+from ivrnav.livekit.busyphone import BusyPhone
 from ivrnav.livekit.devsip import LOOPBACK, LineRoute, LoopbackTelephone
 from ivrnav.livekit.dial import LiveKitSettings, dial
 from ivrnav.livekit.line_participant import LineParticipant, LineReport
@@ -31,7 +34,7 @@ from ivrnav.navigate.result import NavigationResult
 
 __all__ = ["Callee", "LocalCall", "local_call"]
 
-Callee = Literal["ivr", "nobody", "refuses"]
+Callee = Literal["ivr", "nobody", "refuses", "busy"]
 LINE_IDENTITY = "ivr"
 LINE_WAIT = 30.0
 
@@ -86,12 +89,19 @@ async def local_call(
     leave_after: float | None = None,
     ringing_timeout: float = DEFAULT_RINGING_TIMEOUT,
     synthesize: Callable[[str, int], Any] | None = None,
+    busy_status: int = 486,
 ) -> LocalCall:
     """Dial ``menu_file``'s phone through the loopback telephone with a running ``agent_name`` worker."""
     number = menu_file.phone or "+18005550100"
     ivr_room = f"ivr-{secrets.token_hex(4)}"
-    trunk = await phone.outbound_trunk()
-    route = await (_refusing_route(phone, number) if callee == "refuses" else phone.route(number, ivr_room))
+    busy: BusyPhone | None = None
+    route: LineRoute | None = None
+    if callee == "busy":
+        busy = BusyPhone(busy_status).start()
+        trunk = await phone.outbound_trunk_to(busy.address, "ivrnav-busy")
+    else:
+        trunk = await phone.outbound_trunk()
+        route = await (_refusing_route(phone, number) if callee == "refuses" else phone.route(number, ivr_room))
     line: LineParticipant | None = None
     line_task: asyncio.Task[LineReport] | None = None
     dial_task: asyncio.Task[NavigationResult] | None = None
@@ -122,8 +132,14 @@ async def local_call(
             line_task.cancel()
             with contextlib.suppress(BaseException):
                 await line_task
-        with contextlib.suppress(Exception):
-            await phone.unroute(route)
+        if busy is not None:
+            busy.stop()
+            with contextlib.suppress(Exception):
+                async with phone.api() as lk:
+                    await lk.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk))
+        if route is not None:
+            with contextlib.suppress(Exception):
+                await phone.unroute(route)
 
 
 async def _with_worker(phone: LoopbackTelephone, secrets_: Mapping[str, str], body: Callable[[str], Any]) -> Any:

@@ -29,22 +29,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from livekit import rtc
-from livekit.agents import llm
+from livekit.agents import llm, utils
 from livekit.agents import stt as lk_stt
 from livekit.agents.job import get_job_context
 from livekit.agents.llm.tool_context import StopResponse
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
-from livekit.agents.voice.agent import AgentTask
-from livekit.agents.voice.events import UserInputTranscribedEvent
+from livekit.agents.voice.agent import AgentTask, ModelSettings
 
 from ivrnav.livekit.driver import CallDriver
 from ivrnav.livekit.dtmf import DIRECT, SIP_BRIDGE, DtmfSender
+from ivrnav.livekit.linetime import level_dbfs
 from ivrnav.livekit.observe import NavigationSpan, navigation_span, record_result
 from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT, wait_answered
 from ivrnav.livekit.stt_options import call_keyterms, fit_keyterms, limit_for
@@ -144,6 +144,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._utterance = ""
         self._utterance_final = True
         self._final_heard = asyncio.Event()
+        self._stream_base = 0.0  # line seconds before the current STT stream's time 0
         self.goal_transcript: str = ""
         self._span: NavigationSpan | None = None
         self.setup_error: NavigateIVRSetupError | None = None
@@ -190,13 +191,11 @@ class NavigateIVR(AgentTask[NavigationResult]):
         if self._use_keyterms:
             self._set_keyterms(stt)
         self._driver = CallDriver(self._navigator, send_digits=send, say=say, on_note=self._note)
-        self.session.on("user_input_transcribed", self._on_transcribed)
         room.on("participant_disconnected", self._on_participant_disconnected)
         room.on("disconnected", self._on_room_disconnected)
         self._run_task = asyncio.create_task(self._run(), name="ivrnav-navigate")
 
     async def on_exit(self) -> None:
-        self.session.off("user_input_transcribed", self._on_transcribed)
         if self._room is not None:
             self._room.off("participant_disconnected", self._on_participant_disconnected)
             self._room.off("disconnected", self._on_room_disconnected)
@@ -208,6 +207,32 @@ class NavigateIVR(AgentTask[NavigationResult]):
 
     async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
         raise StopResponse()  # the IVR's words are for the navigator, never a turn to answer
+
+    async def stt_node(self, audio: AsyncIterable[rtc.AudioFrame],
+                       model_settings: ModelSettings) -> AsyncIterator[lk_stt.SpeechEvent]:
+        """The framework's STT node, watched: the navigator gets each transcript with the STT's own times
+        and the line audio's level, so a transcript that is late is not read as a late prompt (see
+        ``CallDriver``). Our own stream, so its times are seconds of the audio fed here."""
+        stt = self._listening_stt()
+        assert stt is not None  # on_enter checked
+        async with stt.stream(conn_options=self.session.conn_options.stt_conn_options) as stream:
+            base = self._driver.line_position if self._driver is not None else 0.0
+            self._stream_base = base
+
+            async def forward() -> None:
+                async for frame in audio:
+                    if self._driver is not None:
+                        self._driver.line_audio(frame.samples_per_channel / frame.sample_rate,
+                                                level_dbfs(frame.data))
+                    stream.push_frame(frame)
+
+            forwarding = asyncio.create_task(forward(), name="ivrnav-stt-input")
+            try:
+                async for event in stream:
+                    self.hear_speech(event, base)
+                    yield event
+            finally:
+                await utils.aio.cancel_and_wait(forwarding)
 
     async def _run(self) -> None:
         assert self._driver is not None and self._room is not None
@@ -333,16 +358,24 @@ class NavigateIVR(AgentTask[NavigationResult]):
         if self._on_note is not None:
             self._on_note(note)
 
-    def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
+    def hear_speech(self, ev: lk_stt.SpeechEvent, base: float = 0.0) -> None:
+        """One event of the STT stream (``stt_node`` calls it): transcripts go to the navigator, with the
+        STT's times (``base``: line seconds before the stream's time 0)."""
+        final = ev.type == lk_stt.SpeechEventType.FINAL_TRANSCRIPT
+        if (not final and ev.type != lk_stt.SpeechEventType.INTERIM_TRANSCRIPT) or not ev.alternatives:
+            return
         if self._driver is None or not self._answered:
             return  # before the answer: ringing and early media are not the call's
         self._watch_ivr_detection()
-        text = ev.transcript.strip()
+        data = ev.alternatives[0]
+        text = data.text.strip()
         if text:
-            self._utterance, self._utterance_final = text, ev.is_final
-        if ev.is_final:
+            self._utterance, self._utterance_final = text, final
+        if final:
             self._final_heard.set()
-        self._driver.transcript(ev.transcript, ev.is_final)
+        timed = data.end_time > 0  # an STT without times leaves them 0
+        self._driver.transcript(data.text, final, data.start_time + base if timed else None,
+                                data.end_time + base if timed else None)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         if self._driver is None or not self._answered:  # before the answer, wait_answered sees it

@@ -271,7 +271,9 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
     if config.stt == "offline":  # load the models off the event loop, before the line starts talking
         await asyncio.to_thread(stt.prewarm)
         await asyncio.to_thread(tts.prewarm)
-    session: AgentSession = AgentSession(stt=stt, tts=tts, llm=None)
+    # vad=None: the framework's default Silero VAD would only time turns (there are none to take) and, on a
+    # busy machine, take the CPU the STT needs to keep up with the line (its own VAD cuts utterances).
+    session: AgentSession = AgentSession(stt=stt, tts=tts, llm=None, vad=None)
     options = room_io.RoomOptions(
         participant_identity=request.line_identity,
         # the task must see the line hang up and report "hangup"; we close the session ourselves
