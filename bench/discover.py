@@ -144,6 +144,7 @@ def recovered(ex: Explorer, line: MenuFile) -> dict:
     true_edges = {e for e in edges if e[0] in menus}
     return {"menus": len(menus), "menus_found": len(found_menus), "edges": len(true_edges),
             "edges_found": len(found_edges & true_edges), "missing": sorted(menus - found_menus),
+            "missing_edges": sorted(true_edges - found_edges),
             "map": {k: sorted(v) for k, v in m.items()}}
 
 

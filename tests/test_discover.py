@@ -234,6 +234,63 @@ def test_templated_prompts_that_differ_in_the_offers_words_are_different_menus_a
     assert {n.kind for n in ex.nodes.values()} >= {"hold", "human"}
 
 
+SAME_KEYS_TEMPLATED = """\
+ivrnav: 1
+name: Same keys
+start: main
+menus:
+  main:
+    prompt: Welcome to scheduling services. For rewards points, press 1. For outages, press 2. To set up direct
+      deposit, press 3. To ask about coverage, press 4.
+    options:
+      - {press: "1", says: rewards points, to: rewards}
+      - {press: "2", says: outages, to: outages}
+      - {press: "3", says: direct deposit, to: deeper}
+      - {press: "4", says: coverage, to: coverage}
+  deeper:
+    prompt: Welcome to scheduling services. To request your records, press 1. For check orders, press 2. For
+      appointments, press 3. To check an order, press 4.
+    options:
+      - {press: "1", says: records, to: rewards}
+      - {press: "2", says: check orders, to: outages}
+      - {press: "3", says: appointments, to: coverage}
+      - {press: "4", says: check an order, to: outages}
+  rewards: {prompt: Information about rewards points is available on our website., line: {hangup_after: true}}
+  outages: {prompt: Information about outages is available on our website., line: {hangup_after: true}}
+  coverage: {prompt: Information about coverage is available on our website., line: {hangup_after: true}}
+line: {unmapped_key: invalid}
+"""
+
+
+def test_templated_menus_offering_the_same_keys_for_other_things_are_two_menus_not_a_repeat(tmp_path: Path):
+    path = tmp_path / "same_keys.yaml"
+    path.write_text(SAME_KEYS_TEMPLATED)
+    ex = _crawl(path, {})
+    main_menu = ex.nodes[ex.root]
+    assert main_menu.outcomes["3"].kind == "to"  # not "repeat": the second menu offers other things
+    deeper = ex.nodes[main_menu.outcomes["3"].to or ""]
+    assert "records" in deeper.prompt and set(deeper.outcomes) >= {"1", "2", "3", "4"}
+
+
+def test_a_count_in_an_entry_prompt_is_not_an_offer_so_the_prompt_is_an_entry():
+    text = "To check on a prescription, enter the seven digit prescription number, then press pound."
+    assert "7" not in offers_in(text) and kind_of(text, offers_in(text)) == "entry"
+    code = ("Using your telephone keypad, enter the six character confirmation code for your trip. For letters, "
+            "press the key with that letter on it. For example, for the letter C, press 2.")
+    assert "6" not in offers_in(code) and kind_of(code, offers_in(code)) == "entry"
+    assert offers_in("To set a new 4 digit PIN, press 4.") == {"4": "set a new 4 digit pin"}
+
+
+def test_an_entry_takes_the_value_of_the_length_it_asks_for_and_names_said_by_their_initials():
+    ex = Explorer(values={"rx_number": "4417203", "dob": "07041962", "zip": "60614", "pickup_day": "today"})
+    # "day" is a word of pickup_day, but the prompt asks for 2 + 2 + 4 digits: only the 8-digit dob fits
+    assert ex._entry_var("For your security, enter the patient's date of birth using two digits for the month, "
+                         "two digits for the day, and four digits for the year.") == "dob"
+    ex = Explorer(values={"npi": "1467582930", "service_date": "06022025", "service_type": "physical therapy"})
+    assert ex._entry_var("Provider services. Please enter your ten digit National Provider Identifier, or N P I, "
+                         "followed by the pound sign.") == "npi"
+
+
 def test_discovery_at_telephone_word_error_rates_still_maps_the_bank_menus(tmp_path: Path):
     line = compile_file(BANK).menu_file
     ex = Explorer(values=BANK_VALUES, avoid=(), budget=Budget())

@@ -33,6 +33,7 @@ MAX_HEARINGS = 8  # hearings kept per node (enough to pick a typical one)
 SAME_NODE = 86.0  # rapidfuzz ratio of two hearings of one prompt, after normalisation
 SAME_NODE_SAME_KEYS = 65.0  # ... when both hearings offer the same two or more keys
 SAME_SHORT = 97.0  # ... when the prompt is a few words only
+LABELS_DIFFER = 50.0  # mean rapidfuzz ratio of the labels two prompts give their common keys, below which they differ
 MIN_SPLIT_WORDS = 4  # a known prompt split off a run-on observation has at least this many words
 ENTRY = "<entry>"  # frontier key meaning "type the entry's value"
 SAY = "<say>"  # frontier key meaning "say the prompt's example phrase"
@@ -80,6 +81,15 @@ def name_for(text: str, kind: str, label: str, *, first: bool, taken: Container[
 def _stem(word: str) -> str:
     """Enough of a word to match "statement" with "statements" and "refill" with "refills"."""
     return word[:6] if len(word) > 6 else word.rstrip("s")
+
+
+def _labels_differ(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Two prompts that give two or more common keys labels that, on the whole, do not sound alike."""
+    common = [k for k in a if k in b and a[k] and b[k]]
+    if len(common) < 2:
+        return False
+    mean = sum(fuzz.ratio(normalise(a[k]), normalise(b[k])) for k in common) / len(common)
+    return mean < LABELS_DIFFER
 
 
 def unique(name: str, taken: Container[str]) -> str:
@@ -425,8 +435,12 @@ class Explorer:
         keys = set(offers_in(seen.text))
         said = {_stem(w) for w in tokens(label) if w.isalpha() and w not in STOP_WORDS} & {
             _stem(w) for w in text.split()}
+        offers = offers_in(seen.text)
         for node in self.nodes.values():
-            score = max((fuzz.ratio(text, normalise(h)) for h in node.hearings), default=0.0)
+            # templated menus ("Welcome to scheduling services. For rewards points, press 1. ...") sound alike
+            # and offer the same keys: what they offer under those keys tells them apart
+            score = max((fuzz.ratio(text, normalise(h)) for h in node.hearings
+                         if not _labels_differ(offers, offers_in(h))), default=0.0)
             bar = SAME_NODE_SAME_KEYS if len(keys) >= 2 and keys == set(node.offers) else SAME_NODE
             if len(text.split()) < MIN_SPLIT_WORDS:
                 bar = SAME_SHORT  # "Reservations." and "Reservaciones." are 92% alike
@@ -518,24 +532,27 @@ class Explorer:
                     self._enqueue_key(node, key, label)
 
     def _entry_var(self, text: str) -> str:
-        """The given value this entry asks for: by the words of its name ("card_last4": "... your new card"),
-        then by how many digits the prompt asks for; else a name from the prompt (no value: not crossed)."""
-        words = {_stem(w) for w in tokens(text)}
-        count = DIGIT_COUNT.search(text.lower())
-        length = None
-        if count:
-            length = int(count.group(1)) if count.group(1).isdigit() else int(tokens(count.group(1))[0])
+        """The given value this entry asks for: among the values that fit the digits the prompt asks for ("your
+        ten digit ..."; "two digits for the month, two for the day and four for the year" is eight), the one
+        whose name the prompt says ("card_last4": "... your new card"; "dob": "date of birth"); else a name
+        from the prompt (no value: not crossed)."""
+        words = tokens(text)
+        stems = {_stem(w) for w in words}
+        initials = {"".join(w[0] for w in words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+        counts = [int(c) if c.isdigit() else int(tokens(c)[0]) for c in DIGIT_COUNT.findall(text.lower())]
+        lengths = set(counts) | ({sum(counts)} if len(counts) > 1 else set())
         scored = []
         for name, value in self.values.items():
+            if lengths and not (value.isdigit() and len(value) in lengths):
+                continue  # the prompt asks for so many digits: a value of another length is another var's
             parts = [p for p in re.findall(r"[a-z]+", name.lower()) if p not in STOP_WORDS]
-            overlap = sum(_stem(p) in words for p in parts)
-            fits = length is not None and value.isdigit() and len(value) == length
-            if overlap or fits:
-                scored.append((overlap, fits, name))
+            overlap = sum(_stem(p) in stems or (len(p) >= 2 and p in initials) for p in parts)
+            if overlap or lengths:
+                scored.append((overlap, name))
         if scored:
             best = max(scored)
-            if sum(1 for s in scored if s[:2] == best[:2]) == 1:
-                return best[2]
+            if sum(1 for s in scored if s[0] == best[0]) == 1:
+                return best[1]
         return entry_subject(text)
 
     def _name_for(self, text: str, kind: str, label: str, *, first: bool) -> str:

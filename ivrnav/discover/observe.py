@@ -48,6 +48,8 @@ KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 TERMINATOR = re.compile(r"\b(?:followed by|then press|and then|ending with|and press)\b[^.]*\b(?:pound|hash|#)")
 ENTRY_SUBJECT = re.compile(r"\byour ([a-z][a-z -]{2,60}?)(?= followed\b| then\b| and\b| now\b| using\b| on\b|[,.]|$)")
+# "enter the seven digit prescription number": a number followed by one of these is a count, not a key
+COUNT_WORDS = frozenset(["digit", "digits", "character", "characters", "letter", "letters", "number", "numbers"])
 _DIGITS_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                            "twelve", "digit", "digits", "numeric", "number"])
 
@@ -171,8 +173,20 @@ def offers_in(text: str) -> dict[str, str]:
         key = key or (words[i + 1] if i + 1 < len(words) and words[i + 1] in KEYS else "")
         if key and key not in out:
             out[key] = ""
-    # "if this is an emergency, hang up and dial 9 1 1" is advice, never an option of the line
-    return {k: v for k, v in out.items() if k not in EMERGENCY_NUMBERS}
+    # "if this is an emergency, hang up and dial 9 1 1" is advice, never an option of the line; a key only
+    # ever said as a count ("enter the seven digit number") is not offered
+    counts = _counted(words)
+    return {k: v for k, v in out.items() if k not in EMERGENCY_NUMBERS and k not in counts}
+
+
+def _counted(words: tuple[str, ...]) -> set[str]:
+    """Digits every mention of which is followed by a count word ("seven digit", "six character")."""
+    said: dict[str, bool] = {}
+    for i, word in enumerate(words):
+        if len(word) == 1 and word.isdigit():
+            follows = words[i + 1].rstrip("-") if i + 1 < len(words) else ""
+            said[word] = said.get(word, True) and follows in COUNT_WORDS
+    return {k for k, only_counts in said.items() if only_counts}
 
 
 def kind_of(text: str, offers: dict[str, str]) -> str:
