@@ -246,7 +246,9 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
                     secrets=list(values.values()))
     # A user reads the draft ("no value for var 'conference'") and resumes with that value: the line's own
     # demo value for the entry the draft's menu stands for, given under the draft's name.
-    if ex.root is not None and any(ENTRY in n.skipped for n in ex.nodes.values()):
+    for attempt in range(3):  # each pass may reach entries behind the ones it crossed
+        if ex.root is None or not any(ENTRY in n.skipped for n in ex.nodes.values()):
+            break
         more = {}
         menus, _ = true_tree(src.line)
         m = mapping(ex, src.line, menus)
@@ -256,9 +258,10 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
                     needed = re.findall(r"\{(\w+)\}", src.line.menus[true].enter or "")
                     if needed and all(v in values for v in needed):
                         more[node.entry_var] = "".join(values[v] for v in needed)
-        if more and ex.give(more):
-            stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=2), settings=ProbeSettings(),
-                            secrets=list(values.values()) + list(more.values()))
+        if not (more and ex.give(more)):
+            break
+        stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=2 + attempt), settings=ProbeSettings(),
+                        secrets=list(values.values()) + list(more.values()))
     wall = time.perf_counter() - t0
     row = {"line": src.name, "kind": src.kind, "wer": wer, "stopped": stopped, "calls": ex.calls,
            "line_minutes": round(ex.line_seconds / 60, 2), "draft_menus": len(ex.nodes), "wall_s": round(wall, 2)}

@@ -68,6 +68,18 @@ def test_a_lost_sentence_inside_a_prompt_does_not_split_the_menu():
     assert [n.text for n in obs.nodes] == ["Main menu. For support, press 2."]
 
 
+def test_a_sentence_two_prompts_share_is_no_repeat_until_the_second_prompt_has_been_heard_out():
+    risk = [_s("Welcome to RISK company!", 0), _s("please select an Action.", 2),
+            _s("Call to your extension.", 4), _s("Or wait answer from operator!", 6)]
+    main_menu = [_s("Welcome to A T L InfoTech!", 20), _s("please select an Action.", 22)]
+    # the line is still speaking the main menu: its second sentence is not yet a repeat of the risk prompt
+    obs = read_observation([*risk, *main_menu], gap=1.2, ended="silence", silence_after=0.2, tail_open=True)
+    assert obs.ended != "repeat"
+    rest = [_s("press 1, to listen Voice Mail.", 24), _s("press 2, to call Freeswitch I V R.", 26)]
+    obs = read_observation([*risk, *main_menu, *rest], gap=1.2, ended="silence", silence_after=3)
+    assert obs.ended != "repeat" and len(obs.nodes) == 2  # two prompts, the second moved on from the first
+
+
 def test_prompt_kinds_are_read_from_their_words():
     assert kind_of("Please hold for the next available agent.", {}) == "hold"
     assert kind_of("Hi, my name is Dana. How can I help you?", {}) == "human"
@@ -289,6 +301,8 @@ def test_an_entry_takes_the_value_of_the_length_it_asks_for_and_names_said_by_th
     ex = Explorer(values={"npi": "1467582930", "service_date": "06022025", "service_type": "physical therapy"})
     assert ex._entry_var("Provider services. Please enter your ten digit National Provider Identifier, or N P I, "
                          "followed by the pound sign.") == "npi"
+    ex = Explorer(values={"room": "600", "pin": "1234", "conference": "600"})
+    assert ex._entry_var("Please enter the conference pin number.") == "pin"  # the later word is the one asked
 
 
 def test_discovery_at_telephone_word_error_rates_still_maps_the_bank_menus(tmp_path: Path):

@@ -547,12 +547,14 @@ class Explorer:
                 continue  # the prompt asks for so many digits: a value of another length is another var's
             parts = [p for p in re.findall(r"[a-z]+", name.lower()) if p not in STOP_WORDS]
             overlap = sum(_stem(p) in stems or (len(p) >= 2 and p in initials) for p in parts)
+            # "the conference pin number": of two names the prompt says, the later word is what is asked for
+            last = max((i for i, w in enumerate(words) for p in parts if _stem(p) == _stem(w)), default=-1)
             if overlap or lengths:
-                scored.append((overlap, name))
+                scored.append((overlap, last, name))
         if scored:
             best = max(scored)
-            if sum(1 for s in scored if s[0] == best[0]) == 1:
-                return best[1]
+            if sum(1 for s in scored if s[:2] == best[:2]) == 1:
+                return best[2]
         return entry_subject(text)
 
     def _name_for(self, text: str, kind: str, label: str, *, first: bool) -> str:

@@ -99,17 +99,19 @@ def segments(sentences: list[Sentence], gap: float) -> list[list[Sentence]]:
     return out
 
 
-def repeat_of(earlier: list[Sentence], segment: list[Sentence]) -> tuple[int, int] | None:
+def repeat_of(earlier: list[Sentence], segment: list[Sentence], *, open_: bool = False) -> tuple[int, int] | None:
     """``(index in earlier, leading message sentences)`` where ``segment`` starts saying ``earlier`` again.
 
     Sentences are aligned pairwise from there: one sentence alone must sound the same (``SAME_SENTENCE``);
-    two or more may each carry word errors if together they agree (``SAME_RUN``)."""
+    two or more may each carry word errors if together they agree (``SAME_RUN``). While the segment is
+    ``open_`` (the line is still speaking it), a run shorter than the earlier prompt is no verdict yet: "Welcome
+    to A. Please select an action." may be the start of another prompt that shares a sentence."""
     best: tuple[float, int, int] | None = None
     for lead in range(min(MAX_MESSAGE_SENTENCES, len(segment) - 1) + 1):
         said = segment[lead:]
         for i in range(len(earlier)):
             pairs = [sentence_score(e.text, r.text) for e, r in zip(earlier[i:], said, strict=False)]
-            if not pairs or pairs[0] < SAME_FIRST:
+            if not pairs or pairs[0] < SAME_FIRST or (open_ and len(said) < len(earlier) - i):
                 continue
             score = sum(pairs) / len(pairs)
             if score >= (SAME_SENTENCE if len(pairs) == 1 else SAME_RUN) and (best is None or score > best[0]):
@@ -119,14 +121,16 @@ def repeat_of(earlier: list[Sentence], segment: list[Sentence]) -> tuple[int, in
     return None
 
 
-def read_observation(sentences: list[Sentence], *, gap: float, ended: str, silence_after: float) -> Observation:
-    """Split an observation into the nodes the line played (see the module docstring)."""
+def read_observation(sentences: list[Sentence], *, gap: float, ended: str, silence_after: float,
+                     tail_open: bool = False) -> Observation:
+    """Split an observation into the nodes the line played (see the module docstring). ``tail_open``: the
+    last segment may still grow (the line is speaking)."""
     segs = segments(sentences, gap)
     obs = Observation(ended=ended, silence_after=silence_after)
     flat: list[Sentence] = []
     bounds: list[int] = []  # index in ``flat`` where each kept segment starts
-    for seg in segs:
-        found = repeat_of(flat, seg) if flat else None
+    for n, seg in enumerate(segs):
+        found = repeat_of(flat, seg, open_=tail_open and n == len(segs) - 1) if flat else None
         if found is not None:
             index, lead = found
             seg_start = max(b for b in bounds if b <= index)

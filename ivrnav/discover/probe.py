@@ -223,7 +223,8 @@ class Probe:
 
     def _observe(self) -> list[Action]:
         s = self.probe_settings
-        obs = read_observation(self.observed, gap=s.gap, ended="silence", silence_after=self._quiet())
+        obs = read_observation(self.observed, gap=s.gap, ended="silence", silence_after=self._quiet(),
+                               tail_open=self._quiet() + 1e-9 < s.gap)
         if obs.ended == "repeat":
             return self._done(True, "observed", "the line repeated itself", observation=obs)
         if self.now - self.observe_from >= s.max_observe:
