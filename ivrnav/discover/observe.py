@@ -107,15 +107,22 @@ def repeat_of(earlier: list[Sentence], segment: list[Sentence], *, open_: bool =
     ``open_`` (the line is still speaking it), a run shorter than the earlier prompt is no verdict yet: "Welcome
     to A. Please select an action." may be the start of another prompt that shares a sentence."""
     best: tuple[float, int, int] | None = None
+    pending = 0.0  # the best score of a run that is still being said
     for lead in range(min(MAX_MESSAGE_SENTENCES, len(segment) - 1) + 1):
         said = segment[lead:]
         for i in range(len(earlier)):
             pairs = [sentence_score(e.text, r.text) for e, r in zip(earlier[i:], said, strict=False)]
-            if not pairs or pairs[0] < SAME_FIRST or (open_ and len(said) < len(earlier) - i):
+            if not pairs or pairs[0] < SAME_FIRST:
                 continue
             score = sum(pairs) / len(pairs)
-            if score >= (SAME_SENTENCE if len(pairs) == 1 else SAME_RUN) and (best is None or score > best[0]):
+            if score < (SAME_SENTENCE if len(pairs) == 1 else SAME_RUN):
+                continue
+            if open_ and len(said) < len(earlier) - i:
+                pending = max(pending, score)
+            elif best is None or score > best[0]:
                 best = (score, i, lead)
+        if pending and (best is None or pending >= best[0]):
+            return None  # the likeliest reading is still being said: wait for it
         if best is not None:
             return best[1], best[2]
     return None
