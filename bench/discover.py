@@ -109,13 +109,21 @@ def mapping(ex: Explorer, line: MenuFile, menus: set[str]) -> dict[str, set[str]
             top = max(scores.values(), default=0.0)
             hits |= {n for n, v in scores.items() if v >= CONTAINS and v >= top - 2}
         out[node.name] = hits
-    for node in ex.nodes.values():  # silent menus: the true option of the same key from the parent
-        if node.kind == "silent" and node.via:
-            parent, key = node.via
-            for p in out.get(parent, set()):
-                target = next((o.to for o in line.menus[p].options if o.keys == key and o.to), None)
-                if target:
-                    out[node.name].add(target)
+    # menus that say nothing (music, ringing, a hang-up): where the true line goes by the same key (or by
+    # itself) from the true menus of every draft node that leads there
+    for _ in range(3):  # a quiet reached from a quiet
+        for node in ex.nodes.values():
+            outs = [(k, o.to) for k, o in node.outcomes.items() if o.kind == "to" and o.to and k != ENTRY]
+            outs += [("", node.next)] if node.next else []
+            for key, to in outs:
+                if ex.nodes[to].kind != "silent":
+                    continue
+                for p in out.get(node.name, set()):
+                    true = line.menus[p]
+                    target = true.next if key == "" else next((o.to for o in true.options if o.keys == key and o.to),
+                                                              None)
+                    if target and target not in out[node.name]:
+                        out[to].add(target)
     return out
 
 
@@ -157,7 +165,9 @@ def navigate_draft(draft_text: str, line: MenuFile, names: dict[str, str], m: di
     draft = compiled.menu_file
     strict = not compiled.warnings  # `ivrnav validate --strict` passes
     by_name = {v: k for k, v in names.items()}
-    goals = [g for g in draft.menus if g != draft.start and m.get(by_name.get(g, ""), set())]
+    # a hang-up is no place to navigate to and stay at
+    goals = [g for g in draft.menus if g != draft.start and m.get(by_name.get(g, ""), set())
+             and not draft.menus[g].line.hangup]
     reached = false = calls = 0
     for goal in goals:
         for seed in range(seeds):
@@ -271,8 +281,9 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
     score = recovered(ex, src.line)
     text = write_draft(ex, name=f"Draft of {src.name}")
     names = display_names(ex)
-    nav = navigate_draft(text, src.line, names, {k: set(v) for k, v in score["map"].items()}, values, nav_wer,
-                         seeds)
+    # the draft's vars are named by the draft (a value given on a later pass under the draft's name)
+    nav = navigate_draft(text, src.line, names, {k: set(v) for k, v in score["map"].items()},
+                         {**values, **ex.values}, nav_wer, seeds)
     base = fuzz_baseline(src.line, ex.calls, seed=7)
     score.pop("map")
     return {**row, **score, **nav, "fuzz_menus_found": base["menus_found"], "fuzz_edges_found": base["edges_found"]}

@@ -305,6 +305,62 @@ def test_an_entry_takes_the_value_of_the_length_it_asks_for_and_names_said_by_th
     assert ex._entry_var("Please enter the conference pin number.") == "pin"  # the later word is the one asked
 
 
+QUIET_PLACES = """\
+ivrnav: 1
+name: Quiet places
+start: main
+line: {unmapped_key: invalid}
+menus:
+  main:
+    prompt: For the conference, press 1. To leave, press 2.
+    options:
+      - {press: "1", says: the conference, to: joined}
+      - {press: "2", says: leave, to: gone}
+  joined:
+    prompt: You are currently the only person in this conference.
+    next: music
+  music:
+    prompt: "[music]"
+    options: [{press: "*", to: user_menu}]
+    line: {sound: music, terminal: true}
+  user_menu:
+    prompt: Press 1 to mute yourself, or 8 to exit.
+    options:
+      - {press: "1", says: mute yourself, to: muted}
+      - {press: "8", says: exit, to: music}
+    line: {timeout: {to: music}, repeats: 0}
+  muted:
+    prompt: You are now muted.
+    next: music
+  gone:
+    prompt: "[hang-up]"
+    line: {hangup: true}
+"""
+
+
+def test_a_hang_up_and_the_quiet_after_an_announcement_are_places_and_keys_lead_on_from_the_quiet(tmp_path: Path):
+    path = tmp_path / "quiet.yaml"
+    path.write_text(QUIET_PLACES)
+    ex = _crawl(path, {})
+    main_menu = ex.nodes[ex.root]
+    gone = ex.nodes[main_menu.outcomes["2"].to or ""]
+    assert gone.kind == "silent" and gone.hangs_up  # the line ended the call at once on 2
+    joined = ex.nodes[main_menu.outcomes["1"].to or ""]
+    assert joined.kind == "message" and not joined.waits
+    quiet = ex.nodes[joined.next or ""]
+    assert quiet.kind == "silent" and quiet.outcomes["*"].kind == "to"  # the probe pressed into the quiet
+    assert "mute yourself" in ex.nodes[quiet.outcomes["*"].to or ""].prompt
+    assert quiet.outcomes["0"].kind == "ignored"  # a key that changed nothing is no new place
+    draft = write_draft(ex, name="quiet")
+    compiled = compile_text(draft, "quiet.yaml")
+    assert compiled.warnings == ()
+    menus = compiled.menu_file.menus
+    assert any(m.line.hangup for m in menus.values())
+    # the announcement and the quiet it runs into are one menu: recognised by its words, with the quiet's keys
+    conference = next(m for m in menus.values() if "only person" in m.prompt)
+    assert [o.keys for o in conference.options] == ["*"] and conference.next is None
+
+
 def test_discovery_at_telephone_word_error_rates_still_maps_the_bank_menus(tmp_path: Path):
     line = compile_file(BANK).menu_file
     ex = Explorer(values=BANK_VALUES, avoid=(), budget=Budget())

@@ -106,7 +106,7 @@ def unique(name: str, taken: Container[str]) -> str:
 
 @dataclass(slots=True)
 class Outcome:
-    kind: str  # "to", "repeat", "invalid", "hangup", "failed"
+    kind: str  # "to", "repeat", "invalid", "ignored" (nothing changed), "hangup", "failed"
     to: str | None = None
     detail: str = ""
 
@@ -336,15 +336,19 @@ class Explorer:
     def _merge(self, node: Node, key: str, obs: Observation) -> None:
         first = obs.nodes[0] if obs.nodes else None
         if first is None:
-            if obs.ended == "hangup":
-                node.outcomes[key] = Outcome("hangup", detail="the line ended the call at once")
+            if node.kind == "silent" and obs.ended != "hangup":
+                node.outcomes[key] = Outcome("ignored", detail="the line stayed as quiet as before")
                 return
-            # the line took the key and said nothing: music, ringing, an echo test, a transfer
+            # the line took the key and said nothing (music, ringing, an echo test, a transfer), or ended the
+            # call at once: a place of its own, reached by this key (a goal can be a hang-up or a transfer)
             label = node.offers.get(key, "")
-            name = self._unique(name_for("", "silent", label, first=False, taken=self.nodes))
-            self.nodes[name] = Node(name, "silent", [], waits=True, depth=node.depth + 1, via=(node.name, key),
-                                    label=label, silent_wait=True)
+            gone = obs.ended == "hangup"
+            name = self._unique("hangup" if gone else name_for("", "silent", label, first=False, taken=self.nodes))
+            self.nodes[name] = Node(name, "silent", [], waits=not gone, depth=node.depth + 1, via=(node.name, key),
+                                    label=label, silent_wait=not gone, hangs_up=gone)
             node.outcomes[key] = Outcome("to", name)
+            if not gone:
+                self._enqueue(self.nodes[name])
             return
         # the node itself again, maybe after a message: a repeat key, or a key the line refused
         if self._same(first, node):
@@ -396,7 +400,20 @@ class Explorer:
                 last.hangs_up = last.hangs_up or not last.offers
             elif obs.ended in ("silence", "limit") and not tail.repeated:
                 last.silent_wait = True
+                if last.kind in ("message", "hold") and last.next is None and not last.outcomes:
+                    names.append(self._silence_after(last))
         return names
+
+    def _silence_after(self, node: Node) -> str:
+        """An announcement or a hold the line stayed quiet after, neither repeating it nor hanging up: the
+        quiet is a place of its own (music, ringing, a conference, an echo test) that keys may lead on from."""
+        name = self._unique(name_for("", "silent", "", first=False, taken=self.nodes))
+        node.waits, node.next = False, name
+        self.nodes[name] = Node(name, "silent", [], waits=True, depth=node.depth + 1, via=(node.name, ""),
+                                silent_wait=True)
+        if node.kind != "hold":  # keys do nothing on hold
+            self._enqueue(self.nodes[name])
+        return name
 
     def _split_known(self, nodes: list[ObservedNode]) -> list[ObservedNode]:
         """Prompts that ran into each other with no pause ("...card specialist. Please hold for the next
@@ -491,7 +508,7 @@ class Explorer:
             return
         for key, label in node.offers.items():
             self._enqueue_key(node, key, label)
-        if node.kind == "menu" and node.waits:
+        if (node.kind == "menu" and node.waits) or (node.kind == "silent" and node.waits):
             for key in self.try_keys:
                 if key not in node.offers:
                     node.unoffered.append(key)
