@@ -101,9 +101,12 @@ def mapping(ex: Explorer, line: MenuFile, menus: set[str]) -> dict[str, set[str]
     out: dict[str, set[str]] = {}
     said = {name: normalise(spoken(line, name)) for name in menus}
     for node in ex.nodes.values():
-        # each hearing stands for the true prompts it says best (two when prompts ran on into each other)
+        # each hearing stands for the true prompts it says best (two when prompts ran on into each other); an
+        # announcement heard with what it runs into (a prompt with a long pause or a shared ending is two)
         hits: set[str] = set()
-        for h in node.hearings:
+        after = ex.nodes.get(node.next or "")
+        chained = [f"{h} {after.prompt}" for h in node.hearings] if after is not None and after.hearings else []
+        for h in [*node.hearings, *chained]:
             heard = normalise(h)
             scores = {n: fuzz.partial_ratio(s, heard) for n, s in said.items() if s and len(s) <= len(heard) * 1.3}
             top = max(scores.values(), default=0.0)
@@ -149,6 +152,13 @@ def recovered(ex: Explorer, line: MenuFile) -> dict:
                                 and line.menus[src].enter}  # an entry's edge carries no key
             for dst in m[node.name] - {src}:  # two true menus said as one run-on draft menu
                 found_edges.add((src, "", dst))
+            # an announcement that runs into a menu says, with it, one true menu ("Congratulations. ... dial 2
+            # ..."): the menu's keys are that true menu's
+            after = ex.nodes.get(node.next or "")
+            if not node.waits and after is not None and src not in m.get(after.name, set()):
+                for key, outcome in after.outcomes.items():
+                    if outcome.kind == "to" and outcome.to and key != ENTRY:
+                        found_edges |= {(src, key, dst) for dst in m.get(outcome.to, set())}
     true_edges = {e for e in edges if e[0] in menus}
     return {"menus": len(menus), "menus_found": len(found_menus), "edges": len(true_edges),
             "edges_found": len(found_edges & true_edges), "missing": sorted(menus - found_menus),
@@ -265,9 +275,12 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
         for node in ex.nodes.values():
             if ENTRY in node.skipped and node.entry_var:
                 for true in m.get(node.name, ()):
-                    needed = re.findall(r"\{(\w+)\}", src.line.menus[true].enter or "")
+                    enter = src.line.menus[true].enter or ""
+                    needed = re.findall(r"\{(\w+)\}", enter)
                     if needed and all(v in values for v in needed):
                         more[node.entry_var] = "".join(values[v] for v in needed)
+                    elif enter and not needed:  # the line wants one number (a demo mailbox): the user knows it
+                        more[node.entry_var] = enter.rstrip("#")
         if not (more and ex.give(more)):
             break
         stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=2 + attempt), settings=ProbeSettings(),

@@ -13,7 +13,7 @@ from ivrnav.discover.crawl import SimulatedCalls, crawl, load_state, save_state
 from ivrnav.discover.draft import write_draft
 from ivrnav.discover.explorer import Budget, Explorer
 from ivrnav.discover.fix import propose, read_traces
-from ivrnav.discover.observe import Sentence, kind_of, offers_in, read_observation
+from ivrnav.discover.observe import Sentence, entry_subject, kind_of, offers_in, read_observation
 from ivrnav.discover.probe import Probe, Step
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.navigate.events import CallEnded, Done, Heard, SendDigits, Tick
@@ -359,6 +359,49 @@ def test_a_hang_up_and_the_quiet_after_an_announcement_are_places_and_keys_lead_
     # the announcement and the quiet it runs into are one menu: recognised by its words, with the quiet's keys
     conference = next(m for m in menus.values() if "only person" in m.prompt)
     assert [o.keys for o in conference.options] == ["*"] and conference.next is None
+
+
+SHARED_ENDING = """\
+ivrnav: 1
+name: Shared ending
+start: welcome
+line: {unmapped_key: invalid}
+menus:
+  welcome:
+    prompt: Congratulations. You have installed the demo. Like a normal phone you will navigate it by dialing digits.
+      To learn more about the demo, dial 2 now. To hear a goodbye, dial 3. Finally, press pound to hang up.
+    options: &opts
+      - {press: "2", says: learn more about the demo, to: more_info}
+      - {press: "3", says: hear a goodbye, to: goodbye}
+      - {press: "#", says: hang up, to: goodbye}
+  instruct:
+    prompt: To learn more about the demo, dial 2 now. To hear a goodbye, dial 3. Finally, press pound to hang up.
+    options: *opts
+  more_info:
+    prompt: The demo is an open source example of a phone menu. It runs on any computer.
+    next: instruct
+  goodbye:
+    prompt: Goodbye, and thank you for trying the demo.
+    line: {hangup_after: true}
+"""
+
+
+def test_an_announcement_that_runs_into_the_welcomes_ending_leads_to_one_menu_both_share(tmp_path: Path):
+    path = tmp_path / "shared.yaml"
+    path.write_text(SHARED_ENDING)
+    ex = _crawl(path, {})
+    welcome = ex.nodes[ex.root]
+    assert welcome.kind == "message" and "Congratulations" in welcome.prompt  # the welcome's own head
+    menu = ex.nodes[welcome.next or ""]
+    assert menu.prompt.startswith("To learn more") and set(menu.outcomes) >= {"2", "3", "#"}
+    more = ex.nodes[menu.outcomes["2"].to or ""]  # not a "repeat": the line said something new first
+    assert "open source example" in more.prompt and more.next == menu.name
+    assert compile_text(write_draft(ex, name="shared"), "shared.yaml").warnings == ()
+
+
+def test_an_entry_with_no_your_is_named_by_what_it_asks_for():
+    assert entry_subject("password") == "password"
+    assert entry_subject("Comedian Mail. Mailbox?") == "mailbox"
 
 
 def test_discovery_at_telephone_word_error_rates_still_maps_the_bank_menus(tmp_path: Path):

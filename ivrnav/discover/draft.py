@@ -12,6 +12,7 @@ import json
 from rapidfuzz import fuzz
 
 from ivrnav.discover.explorer import ENTRY, SAY, Explorer, Node, Outcome, name_for, unique
+from ivrnav.discover.observe import offers_in
 from ivrnav.menu.lint import SIMILAR_SAYS
 from ivrnav.text import normalise
 
@@ -175,6 +176,10 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
         out.append(f"    say: {_q(node.say)}  # the prompt's own example; say what you need")
     options, nxt = links(node, ex)
     offers = _distinct_labels(node, [k for k, _ in options])
+    # a label voted from other hearings that the prompt written here does not say would be a lint warning
+    # ("says ..., but the prompt never says that"): the draft's prompt and its labels must agree
+    said = offers_in(node.prompt)
+    offers = {k: label if k in said else "" for k, label in offers.items()}
     if options and node.kind not in ("human", "hold", "entry"):
         out.append("    options:")
         for key, outcome in options:
