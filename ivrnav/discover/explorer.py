@@ -19,12 +19,14 @@ from rapidfuzz import fuzz
 
 from ivrnav.discover.observe import (
     EMERGENCY_NUMBERS,
+    SAME_SENTENCE,
     Observation,
     ObservedNode,
     entry_subject,
     entry_terminated,
     kind_of,
     offers_in,
+    sentence_score,
 )
 from ivrnav.discover.probe import ProbeResult, Step
 from ivrnav.text import normalise, tokens
@@ -34,7 +36,10 @@ SAME_NODE = 86.0  # rapidfuzz ratio of two hearings of one prompt, after normali
 SAME_NODE_SAME_KEYS = 65.0  # ... when both hearings offer the same two or more keys
 SAME_SHORT = 97.0  # ... when the prompt is a few words only
 LABELS_DIFFER = 50.0  # mean rapidfuzz ratio of the labels two prompts give their common keys, below which they differ
-MIN_SPLIT_WORDS = 4  # a known prompt split off a run-on observation has at least this many words
+MIN_SPLIT_WORDS = 4
+SHARED_TAIL_SENTENCES = 2  # sentences two prompts must end with alike to be two ways into one menu
+REFUSAL_WORDS = 10  # the most words of a refusal the line says in its own words before the menu again
+SENTENCE = re.compile(r"[^.?!]+[.?!]*")  # a known prompt split off a run-on observation has at least this many words
 ENTRY = "<entry>"  # frontier key meaning "type the entry's value"
 SAY = "<say>"  # frontier key meaning "say the prompt's example phrase"
 EXAMPLE = re.compile(r"\b(?:you can say|say something like|for example,? say|say)\b,?\s+(.+?)(?:[.?!]|$)")
@@ -81,6 +86,11 @@ def name_for(text: str, kind: str, label: str, *, first: bool, taken: Container[
 def _stem(word: str) -> str:
     """Enough of a word to match "statement" with "statements" and "refill" with "refills"."""
     return word[:6] if len(word) > 6 else word.rstrip("s")
+
+
+def _sentences(text: str) -> list[str]:
+    """A hearing's sentences (the transcripts it was joined from end in . ? or !)."""
+    return [x.strip() for x in SENTENCE.findall(text) if x.strip()]
 
 
 def _labels_differ(a: dict[str, str], b: dict[str, str]) -> bool:
@@ -334,6 +344,7 @@ class Explorer:
                 at += count
 
     def _merge(self, node: Node, key: str, obs: Observation) -> None:
+        obs.nodes = [piece for seen in obs.nodes for piece in self._split_shared_tail(seen)]
         first = obs.nodes[0] if obs.nodes else None
         if first is None:
             if node.kind == "silent" and obs.ended != "hangup":
@@ -355,8 +366,11 @@ class Explorer:
             node.outcomes[key] = Outcome("repeat")
             node.hearings.append(first.text)
             return
+        # a refusal is said as one ("that is not a valid option"), or is a few words before the menu again (an
+        # announcement that runs back into the menu, "Asterisk is an open source PBX. ...", is a place)
         refused = kind_of(first.text, {}) == "message" and not offers_in(first.text) and (
-            (len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node))
+            (len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node)
+             and len(first.text.split()) <= REFUSAL_WORDS)
             or INVALID_CUE.search(first.text.lower()) is not None)
         if refused:
             node.messages.setdefault("invalid", first.text)
@@ -414,6 +428,61 @@ class Explorer:
         if node.kind != "hold":  # keys do nothing on hold
             self._enqueue(self.nodes[name])
         return name
+
+    def _split_shared_tail(self, seen: ObservedNode) -> list[ObservedNode]:
+        """A prompt that ends as a known menu ends but begins otherwise ("Asterisk is an open source PBX. ...
+        If you would like to learn more, dial 2 ..." after the welcome's "Congratulations. ... If you would
+        like to learn more, dial 2 ..."): the shared sentences are one menu that both announcements run into.
+        The known menu is split (its head becomes an announcement of its own) and so is what was heard."""
+        said = [x.text for x in seen.sentences]
+        best: tuple[int, Node] | None = None
+        for known in self.nodes.values():
+            if known.kind != "menu" or not known.hearings:
+                continue
+            ks = _sentences(known.prompt)
+            n = 0
+            while n < min(len(ks), len(said)) and sentence_score(ks[-1 - n], said[-1 - n]) >= SAME_SENTENCE:
+                n += 1
+            if SHARED_TAIL_SENTENCES <= n < max(len(ks), len(said)) and (best is None or n > best[0]) \
+                    and not offers_in(" ".join(ks[:-n])) and not offers_in(" ".join(said[:-n])):
+                best = (n, known)
+        if best is None:
+            return [seen]
+        n, known = best
+        if n < len(_sentences(known.prompt)):
+            self._split_node(known, n)
+        if n == len(said):
+            return [seen]
+        return [ObservedNode(seen.sentences[:-n], waits=False),
+                ObservedNode(seen.sentences[-n:], waits=seen.waits, repeated=seen.repeated, message=seen.message,
+                             again=seen.again)]
+
+    def _split_node(self, known: Node, tail: int) -> None:
+        """``known`` keeps its last ``tail`` sentences (and its keys); what it said before them becomes an
+        announcement that runs into it, and everything that led to ``known`` now leads to that."""
+        heads, tails = [], []
+        for hearing in known.hearings:
+            parts = _sentences(hearing)
+            if len(parts) > tail:
+                heads.append(" ".join(parts[:-tail]))
+                tails.append(" ".join(parts[-tail:]))
+        if not heads:
+            return
+        kind = kind_of(heads[0], {})
+        name = self._unique(self._name_for(heads[0], kind, known.label, first=self.root == known.name))
+        head = Node(name, kind, heads, waits=False, next=known.name, depth=known.depth, via=known.via,
+                    label=known.label, sentence_count=max(known.sentence_count - tail, 1))
+        for other in self.nodes.values():
+            for outcome in other.outcomes.values():
+                if outcome.to == known.name:
+                    outcome.to = name
+            if other.next == known.name:
+                other.next = name
+        if self.root == known.name:
+            self.root = name
+        self.nodes[name] = head
+        known.hearings, known.sentence_count = tails, tail
+        known.via, known.depth, known.label = (name, ""), known.depth + 1, ""
 
     def _split_known(self, nodes: list[ObservedNode]) -> list[ObservedNode]:
         """Prompts that ran into each other with no pause ("...card specialist. Please hold for the next

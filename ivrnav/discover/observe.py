@@ -209,10 +209,18 @@ def kind_of(text: str, offers: dict[str, str]) -> str:
     return "menu" if offers else "message"
 
 
+SUBJECT_WORDS = re.compile(r"\b(?:mailbox|password|passcode|pin|extension|account number|member id|id number|"
+                           r"zip code|conference number|date of birth|confirmation code|phone number)\b")
+
+
 def entry_subject(text: str) -> str:
-    """What an entry prompt asks for, as a var name: "enter your ten digit account number" -> ``account_number``."""
+    """What an entry prompt asks for, as a var name: "enter your ten digit account number" -> ``account_number``;
+    "Comedian Mail. Mailbox?" -> ``mailbox``."""
     match = ENTRY_SUBJECT.search(text.lower())
     words = re.findall(r"[a-z]+", match.group(1)) if match else []
+    if not words:
+        named = SUBJECT_WORDS.findall(text.lower())
+        words = named[-1].split() if named else []
     kept = [w for w in words if w not in _DIGITS_WORDS] or [w for w in words if w not in {"digit", "digits"}]
     name = "_".join(kept[-3:]) if kept else "entry"
     return name if name[0].isalpha() else f"v_{name}"
