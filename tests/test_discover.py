@@ -404,6 +404,41 @@ def test_an_entry_with_no_your_is_named_by_what_it_asks_for():
     assert entry_subject("Comedian Mail. Mailbox?") == "mailbox"
 
 
+def test_later_hearings_correct_what_a_word_error_made_of_a_prompt_and_a_key_heard_once_is_not_tried():
+    from ivrnav.discover.explorer import ENTRY, Node
+
+    ex = Explorer(values={"npi": "1467582930"})
+    misheard = "Provider services. Please online your ten digit National Provider with, N P I, followed buy the pound."
+    node = Node("npi_prompt", "message", [misheard, "Provider services. Please enter your ten digit National "
+                                          "Provider Identifier, or N P I, followed by the pound sign."])
+    menu = Node("members", "menu", ["Members, to find a doctor, press 1. four questions about a claim, press 2.",
+                                    "Members, to find a doctor, press 1. For questions about a claim, press 2.",
+                                    "Members, to find a doctor, press 1. For questions about a claim, press 2."])
+    ex.nodes = {"npi_prompt": node, "members": menu}
+    ex.root = "members"
+    ex._refresh_frontier()
+    assert node.kind == "entry" and node.entry_var == "npi"
+    queued = {(f.node, f.key) for f in ex.queue}
+    assert ("npi_prompt", ENTRY) in queued
+    assert {k for n, k in queued if n == "members"} == {"1", "2"}  # no "14" from "press 1. four questions"
+    assert kind_of("Provider services, my name Keisha. Can I have your N P I?", {}) == "human"
+
+
+def test_the_draft_labels_an_option_only_with_words_its_prompt_says():
+    from ivrnav.discover.explorer import Node, Outcome
+
+    ex = Explorer()
+    root = Node("main", "menu", ["For sales, press 1. For support, press 2.", "For sales, press 1. For support, "
+                                 "press 2.", "For sales, press 1. press 3 for billing."])
+    root.outcomes = {k: Outcome("to", f"leaf{k}") for k in "123"}
+    ex.nodes = {"main": root, **{f"leaf{k}": Node(f"leaf{k}", "message", [f"You reached desk {k}."]) for k in "123"}}
+    ex.root = "main"
+    compiled = compile_text(write_draft(ex, name="labels"), "labels.yaml")
+    assert compiled.warnings == ()  # "billing" was heard once, in a hearing the draft does not show
+    options = {o.keys: o.says for o in compiled.menu_file.menus["main"].options}
+    assert options["1"] and options["2"] and not options["3"]
+
+
 def test_discovery_at_telephone_word_error_rates_still_maps_the_bank_menus(tmp_path: Path):
     line = compile_file(BANK).menu_file
     ex = Explorer(values=BANK_VALUES, avoid=(), budget=Budget())

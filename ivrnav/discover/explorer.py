@@ -378,6 +378,12 @@ class Explorer:
                 node.terminated = True  # many lines end an entry only with "#", whether or not they say so
                 self.queue.appendleft(Frontier(node.name, ENTRY))
                 return
+            if key == ENTRY and self._entry_var(node.prompt) != node.entry_var and \
+                    self._entry_var(node.prompt) in self.values:
+                # the first hearing named the wrong value ("enter the press D"): the best of the hearings now
+                node.entry_var = self._entry_var(node.prompt)
+                self.queue.appendleft(Frontier(node.name, ENTRY))
+                return
             node.outcomes[key] = Outcome("invalid", detail=first.text)
             return
         label = node.offers.get(key, "") if key not in (ENTRY, SAY) else ""
@@ -608,14 +614,34 @@ class Explorer:
             self.queue.append(Frontier(node.name, key))
 
     def _refresh_frontier(self) -> None:
-        """Later hearings may reveal offers the first one missed (a word error ate "press 2")."""
+        """Later hearings may reveal offers the first one missed (a word error ate "press 2"), or what the
+        prompt is (a word error ate "enter" or "my name is"). A key offered in one hearing of several is a
+        word error more often than an offer ("press 1. four questions" is no key 14)."""
         queued = {(f.node, f.key) for f in self.queue}
-        for node in self.nodes.values():
+        for node in list(self.nodes.values()):
+            if node.kind == "message" and not node.outcomes and node.next is None:
+                self._reclassify(node)
             if node.kind != "menu" or node.depth >= self.budget.max_depth:
                 continue
+            votes = node.key_votes()
             for key, label in node.offers.items():
+                if len(node.hearings) >= 3 and votes.get(key, 0) < 2:
+                    continue
                 if key not in node.outcomes and key not in node.skipped and (node.name, key) not in queued:
                     self._enqueue_key(node, key, label)
+
+    def _reclassify(self, node: Node) -> None:
+        """A message that half its hearings or more call an entry, a hold or a person is one."""
+        kinds = [kind_of(h, offers_in(h)) for h in node.hearings]
+        best = max(("entry", "human", "hold", "speech"), key=kinds.count)
+        if kinds.count(best) * 2 < len(kinds) or not kinds.count(best):
+            return
+        node.kind = best
+        if best == "entry":
+            text = next(h for h, k in zip(node.hearings, kinds, strict=True) if k == "entry")
+            node.entry_var = self._entry_var(text)
+            node.terminated = entry_terminated(text)
+        self._enqueue(node)
 
     def _entry_var(self, text: str) -> str:
         """The given value this entry asks for: among the values that fit the digits the prompt asks for ("your
