@@ -342,9 +342,12 @@ def section(report: dict) -> list[str]:
              "`ivrnav discover` maps each line (the bundled menus, the real trees of bench/real, "
              f"{args['generated']} generated IVRs) hearing only its transcripts, at each WER below; the line file,",
              "which the crawler never reads, scores it. A true menu (reachable by its own options and `next`) is",
-             "recovered when a draft menu's hearings say its prompt; a true edge when the draft links the two by",
-             "the same key. Entries are crossed with the line's demo values given under the draft's var names",
-             "after a first pass (what a user does when the draft says `give --var NAME=...`). Then every draft",
+             "recovered when a draft menu's hearings say its prompt (an announcement is heard with the menu it",
+             "runs into), or, for a menu that says nothing (music, ringing, a hang-up), when the draft reaches a",
+             "wordless place by the key (or the `next`) the true line takes there; a true edge when the draft",
+             "links the two by the same key. Entries are crossed with the line's demo values given under the",
+             "draft's var names over up to three passes (what a user does when the draft says",
+             "`give --var NAME=...`). Then every draft menu but a hang-up is a goal: the draft",
              f"menu is a goal: the draft navigates the true line at {100 * args['nav_wer']:g}% WER "
              f"({args['seeds']} seeds), judged by the line. Fuzzer: random keys at every pause, the same number of",
              "calls, credited with every menu the line entered (generous: it cannot name them).", "",

@@ -422,6 +422,7 @@ def test_later_hearings_correct_what_a_word_error_made_of_a_prompt_and_a_key_hea
     assert ("npi_prompt", ENTRY) in queued
     assert {k for n, k in queued if n == "members"} == {"1", "2"}  # no "14" from "press 1. four questions"
     assert kind_of("Provider services, my name Keisha. Can I have your N P I?", {}) == "human"
+    assert kind_of("Operator, how can I direct your call?", {}) == "human"
 
 
 def test_the_draft_labels_an_option_only_with_words_its_prompt_says():

@@ -33,7 +33,8 @@ MAX_MESSAGE_SENTENCES = 2  # sentences a line may put before a repeated prompt (
 
 # What a prompt's words say about the node: rules as data, checked in this order.
 KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("human", re.compile(r"\bmy name(?: is)? [a-z]+\b|\bhow (?:can|may) i (?:help|assist)\b|\bthis is \w+ speaking\b")),
+    ("human", re.compile(r"\bmy name(?: is)? [a-z]+\b|\bhow (?:can|may) i (?:help|assist|direct your call)\b|"
+                         r"\bthis is \w+ speaking\b")),
     ("hold", re.compile(r"\bplease hold\b|\bhold for\b|\bnext available\b|\bremain on the line\b|"
                         r"\bstay on the line\b|\byour call is important\b|"
                         r"\bin the order (?:it was|they are) received\b|"
