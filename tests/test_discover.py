@@ -440,6 +440,40 @@ def test_the_draft_labels_an_option_only_with_words_its_prompt_says():
     assert options["1"] and options["2"] and not options["3"]
 
 
+MUSIC_QUEUE = """\
+ivrnav: 1
+name: Music queue
+start: greeting
+line: {hold: 30}
+menus:
+  greeting:
+    prompt: Please hold while we try to connect you. You are currently caller number 2.
+    next: hold1
+  hold1: {prompt: "[music]", hold: true, next: announce}
+  announce:
+    prompt: All of our representatives are currently busy. Please stay on the line.
+    next: hold2
+  hold2: {prompt: "[music]", hold: true, next: agent}
+  agent: {human: true, prompt: "Support, this is Dana speaking, how can I help you?"}
+"""
+
+
+def test_music_an_stt_writes_between_prompts_is_a_wordless_place_each_time_and_the_draft_folds_it_into_the_hold(
+        tmp_path: Path):
+    path = tmp_path / "music.yaml"
+    path.write_text(MUSIC_QUEUE)
+    ex = _crawl(path, {})
+    chain, at = [], ex.root
+    while at is not None:
+        chain.append(ex.nodes[at])
+        at = ex.nodes[at].next
+    assert [n.kind for n in chain] == ["hold", "silent", "hold", "silent", "human"]  # two musics, not one loop
+    compiled = compile_text(write_draft(ex, name="music"), "music.yaml")
+    assert compiled.warnings == ()
+    menus = compiled.menu_file.menus
+    assert len(menus) == 3 and all(m.hold or m.human for m in menus.values())
+
+
 def test_discovery_at_telephone_word_error_rates_still_maps_the_bank_menus(tmp_path: Path):
     line = compile_file(BANK).menu_file
     ex = Explorer(values=BANK_VALUES, avoid=(), budget=Budget())

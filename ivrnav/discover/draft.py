@@ -95,8 +95,9 @@ def quiet_after(node: Node, ex: Explorer) -> Node | None:
     """The quiet an announcement or a hold runs into ("Agent logged in." then music): the draft writes the two
     as one menu, recognised by the words and staying there (the quiet alone gives nothing to recognise)."""
     after = ex.nodes.get(node.next or "")
+    # a hold's music is the hold itself, also when the line moves on from it (to a person, another message)
     if node.kind in ("message", "hold") and after is not None and after.kind == "silent" and not after.hangs_up \
-            and after.via == (node.name, ""):
+            and after.via == (node.name, "") and (after.next is None or node.kind == "hold"):
         return after
     return None
 
@@ -108,14 +109,14 @@ def links(node: Node, ex: Explorer) -> tuple[list[tuple[str, Outcome]], str | No
     that moved on from such a prompt by itself cannot be said); holds, people and silences take no keys."""
     quiet = quiet_after(node, ex)
     if quiet is not None:  # the keys that led on from the quiet are the announcement's options
-        return [(k, o) for k, o in quiet.outcomes.items() if o.kind == "to"], None
+        return [(k, o) for k, o in quiet.outcomes.items() if o.kind == "to"], quiet.next
     if node.kind in ("entry", "speech"):
         done = node.outcomes.get(ENTRY if node.kind == "entry" else SAY)
         return [], done.to if done is not None and done.kind == "to" else None
     if node.kind == "human" or (node.kind == "silent" and node.hangs_up):
         return [], None
-    if node.kind == "silent":  # keys that led on from the quiet (an echo test's "#")
-        return [(k, o) for k, o in node.outcomes.items() if o.kind == "to"], None
+    if node.kind == "silent":  # keys that led on from the quiet (an echo test's "#"), or where music moved on to
+        return [(k, o) for k, o in node.outcomes.items() if o.kind == "to"], node.next
     # an unoffered key that only replays the menu is how the line treats any bad key: not an option
     options = [] if node.kind == "hold" else [
         (k, o) for k, o in node.outcomes.items() if k not in (ENTRY, SAY) and o.kind in ("to", "repeat")
@@ -154,11 +155,13 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
         out = [f"  {names[node.name]}:", f"    # the line said nothing for {SILENT_CONFIRM:g}+ s here "
                "(music, ringing, an echo test or a transfer?)", f"    prompt: {_q('(no words)')}",
                f"    confirm: {{quiet: {SILENT_CONFIRM:g}}}"]
-        options, _ = links(node, ex)
+        options, nxt = links(node, ex)
         if options:
             out.append("    options:")
             out += [f"      - {{press: {_q(k)}, to: {names[o.to or '']}}}" for k, o in options if o.kind == "to"]
-        else:
+        if nxt:
+            out.append(f"    next: {names[nxt]}  # the line moved on by itself")
+        elif not options:
             out.append("    line: {terminal: true}  # nothing was found beyond this quiet")
         return out
     out = [f"  {names[node.name]}:", f"    # {confidence}", f"    prompt: {_q(node.prompt)}"]

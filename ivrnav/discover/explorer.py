@@ -22,8 +22,10 @@ from ivrnav.discover.observe import (
     SAME_SENTENCE,
     Observation,
     ObservedNode,
+    Sentence,
     entry_subject,
     entry_terminated,
+    is_sound,
     kind_of,
     offers_in,
     sentence_score,
@@ -86,6 +88,32 @@ def name_for(text: str, kind: str, label: str, *, first: bool, taken: Container[
 def _stem(word: str) -> str:
     """Enough of a word to match "statement" with "statements" and "refill" with "refills"."""
     return word[:6] if len(word) > 6 else word.rstrip("s")
+
+
+def _split_sounds(nodes: list[ObservedNode]) -> list[ObservedNode]:
+    """Sound markers ("[music]") heard within a prompt's run are places of their own. The line moved on from
+    every piece but the observation's last by itself."""
+    if not any(is_sound(x.text) for n in nodes for x in n.sentences):
+        return nodes
+    out: list[ObservedNode] = []
+    for seen in nodes:
+        run: list[Sentence] = []
+        for sentence in seen.sentences:
+            if is_sound(sentence.text):
+                if run:
+                    out.append(ObservedNode(run, waits=False))
+                out.append(ObservedNode([sentence], waits=False))
+                run = []
+            else:
+                run.append(sentence)
+        if run:
+            out.append(ObservedNode(run, waits=seen.waits, repeated=seen.repeated, message=seen.message,
+                                    again=seen.again))
+    for piece in out[:-1]:
+        if is_sound(piece.text):
+            piece.waits = False
+    out[-1].waits = nodes[-1].waits
+    return out
 
 
 def _sentences(text: str) -> list[str]:
@@ -339,7 +367,7 @@ class Explorer:
             at = 0
             for name, count in zip(step.nodes, counts, strict=True):
                 node = self.nodes[name]
-                if len(node.hearings) < MAX_HEARINGS:
+                if len(node.hearings) < MAX_HEARINGS and node.kind != "silent":  # a sound is no hearing
                     node.hearings.append(" ".join(sentences[at : at + count]))
                 at += count
 
@@ -393,9 +421,9 @@ class Explorer:
     def _chain(self, obs: Observation, *, depth: int, via: tuple[str, str] | None, label: str) -> list[str]:
         """Nodes of an observation, merged into the map, each linked to the next; their names."""
         names: list[str] = []
-        obs.nodes = self._split_known(obs.nodes)
+        obs.nodes = self._split_known(_split_sounds(obs.nodes))
         for i, seen in enumerate(obs.nodes):
-            known = self._find(seen, label=label if i == 0 else "")
+            known = None if is_sound(seen.text) else self._find(seen, label=label if i == 0 else "")
             if known is not None:
                 name = known.name
                 if seen.text not in known.hearings and len(known.hearings) < MAX_HEARINGS:
@@ -548,6 +576,12 @@ class Explorer:
         return self._find(seen) is node
 
     def _new_node(self, seen: ObservedNode, *, depth: int, via: tuple[str, str] | None, label: str) -> str:
+        if is_sound(seen.text):  # music or ringing between prompts: a place with no words, never "the same" again
+            name = self._unique(name_for("", "silent", "", first=False, taken=self.nodes))
+            self.nodes[name] = Node(name, "silent", [], waits=seen.waits, depth=depth, via=via, label=label)
+            if seen.waits:
+                self._enqueue(self.nodes[name])
+            return name
         offers = offers_in(seen.text)
         kind = kind_of(seen.text, offers)
         name = self._unique(self._name_for(seen.text, kind, label, first=self.root is None and not self.nodes))

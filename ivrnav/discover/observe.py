@@ -84,6 +84,14 @@ class Observation:
     silence_after: float = 0.0  # seconds of quiet after the last node (for hangup: before the line hung up)
 
 
+SOUND = re.compile(r"^\W*[\[(][^\])]*[\])]\W*$")  # "[music]", "(ringing)": what an STT writes for a sound
+
+
+def is_sound(text: str) -> bool:
+    """A transcript that names a sound rather than saying words."""
+    return SOUND.match(text) is not None
+
+
 def sentence_score(a: str, b: str) -> float:
     na, nb = normalise(a), normalise(b)
     return fuzz.ratio(na, nb) if na and nb else 0.0
@@ -112,6 +120,8 @@ def repeat_of(earlier: list[Sentence], segment: list[Sentence], *, open_: bool =
     for lead in range(min(MAX_MESSAGE_SENTENCES, len(segment) - 1) + 1):
         said = segment[lead:]
         for i in range(len(earlier)):
+            if is_sound(earlier[i].text):
+                continue  # music again is no prompt again
             pairs = [sentence_score(e.text, r.text) for e, r in zip(earlier[i:], said, strict=False)]
             if not pairs or pairs[0] < SAME_FIRST:
                 continue
