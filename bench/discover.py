@@ -166,6 +166,17 @@ def recovered(ex: Explorer, line: MenuFile) -> dict:
             "map": {k: sorted(v) for k, v in m.items()}}
 
 
+def same_menu(line: MenuFile, at: str, goal: str) -> bool:
+    """The line is at ``goal``, or at a menu no caller can tell from it: one that says more first and then all
+    of ``goal``'s prompt, with the same keys to the same places (Asterisk's welcome ends with its instructions)."""
+    if at == goal:
+        return True
+    a, g = line.menus[at], line.menus[goal]
+    said_a, said_g = normalise(spoken(line, at)), normalise(spoken(line, goal))
+    keys = [(o.keys, o.to) for o in a.options] == [(o.keys, o.to) for o in g.options]
+    return bool(said_g) and keys and bool(a.options) and said_a.endswith(said_g)
+
+
 def navigate_draft(draft_text: str, line: MenuFile, names: dict[str, str], m: dict[str, set[str]],
                    values: dict[str, str], wer: float, seeds: int) -> dict:
     try:
@@ -184,7 +195,8 @@ def navigate_draft(draft_text: str, line: MenuFile, names: dict[str, str], m: di
             calls += 1
             vals = {k: v for k, v in values.items() if k in draft.vars}
             call = simulate_call(draft, line_file=line, goal=goal, vars=vals, wer=wer, seed=seed, keep_trace=False)
-            at_goal = bool(call.line_visited) and call.line_visited[-1] in m[by_name[goal]]
+            at_goal = bool(call.line_visited) and any(same_menu(line, call.line_visited[-1], t)
+                                                          for t in m[by_name[goal]])
             if call.result.reached and at_goal:
                 reached += 1
             elif call.result.reached:

@@ -577,3 +577,11 @@ def test_discovery_over_audio_hears_the_line_through_tts_stt_and_keys_as_tones(t
     main_menu = ex.nodes[ex.root]
     assert {"1", "2"} <= {k for k, o in main_menu.outcomes.items() if o.kind == "to"}
     assert compile_text(write_draft(ex, name="tiny"), "tiny-draft.yaml").warnings == ()
+
+
+def test_the_discovery_benchmark_counts_a_claim_at_a_menu_no_caller_can_tell_from_the_goal_as_reached():
+    from bench.discover import same_menu
+
+    line = compile_file(ROOT / "bench" / "real" / "asterisk_demo.line.yaml").menu_file
+    assert same_menu(line, "welcome", "instruct")  # the welcome says more first, then all of it, same keys
+    assert not same_menu(line, "instruct", "welcome") and not same_menu(line, "goodbye", "instruct")
