@@ -359,8 +359,8 @@ def section(report: dict) -> list[str]:
              "wordless place by the key (or the `next`) the true line takes there; a true edge when the draft",
              "links the two by the same key. Entries are crossed with the line's demo values given under the",
              "draft's var names over up to three passes (what a user does when the draft says",
-             "`give --var NAME=...`). Then every draft menu but a hang-up is a goal: the draft",
-             f"menu is a goal: the draft navigates the true line at {100 * args['nav_wer']:g}% WER "
+             "`give --var NAME=...`). Then every draft menu but a hang-up",
+             f"is a goal: the draft navigates the true line at {100 * args['nav_wer']:g}% WER "
              f"({args['seeds']} seeds), judged by the line. Fuzzer: random keys at every pause, the same number of",
              "calls, credited with every menu the line entered (generous: it cannot name them).", "",
              "| corpus @ discovery WER | lines | menus recovered | edges recovered | fuzzer menus | fuzzer edges | "
