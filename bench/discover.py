@@ -101,21 +101,32 @@ def mapping(ex: Explorer, line: MenuFile, menus: set[str]) -> dict[str, set[str]
     out: dict[str, set[str]] = {}
     said = {name: normalise(spoken(line, name)) for name in menus}
     for node in ex.nodes.values():
-        # each hearing stands for the true prompts it says best (two when prompts ran on into each other)
+        # each hearing stands for the true prompts it says best (two when prompts ran on into each other); an
+        # announcement heard with what it runs into (a prompt with a long pause or a shared ending is two)
         hits: set[str] = set()
-        for h in node.hearings:
+        after = ex.nodes.get(node.next or "")
+        chained = [f"{h} {after.prompt}" for h in node.hearings] if after is not None and after.hearings else []
+        for h in [*node.hearings, *chained]:
             heard = normalise(h)
             scores = {n: fuzz.partial_ratio(s, heard) for n, s in said.items() if s and len(s) <= len(heard) * 1.3}
             top = max(scores.values(), default=0.0)
             hits |= {n for n, v in scores.items() if v >= CONTAINS and v >= top - 2}
         out[node.name] = hits
-    for node in ex.nodes.values():  # silent menus: the true option of the same key from the parent
-        if node.kind == "silent" and node.via:
-            parent, key = node.via
-            for p in out.get(parent, set()):
-                target = next((o.to for o in line.menus[p].options if o.keys == key and o.to), None)
-                if target:
-                    out[node.name].add(target)
+    # menus that say nothing (music, ringing, a hang-up): where the true line goes by the same key (or by
+    # itself) from the true menus of every draft node that leads there
+    for _ in range(3):  # a quiet reached from a quiet
+        for node in ex.nodes.values():
+            outs = [(k, o.to) for k, o in node.outcomes.items() if o.kind == "to" and o.to and k != ENTRY]
+            outs += [("", node.next)] if node.next else []
+            for key, to in outs:
+                if ex.nodes[to].kind != "silent":
+                    continue
+                for p in out.get(node.name, set()):
+                    true = line.menus[p]
+                    target = true.next if key == "" else next((o.to for o in true.options if o.keys == key and o.to),
+                                                              None)
+                    if target and target not in out[node.name]:
+                        out[to].add(target)
     return out
 
 
@@ -141,10 +152,29 @@ def recovered(ex: Explorer, line: MenuFile) -> dict:
                                 and line.menus[src].enter}  # an entry's edge carries no key
             for dst in m[node.name] - {src}:  # two true menus said as one run-on draft menu
                 found_edges.add((src, "", dst))
+            # an announcement that runs into a menu says, with it, one true menu ("Congratulations. ... dial 2
+            # ..."): the menu's keys are that true menu's
+            after = ex.nodes.get(node.next or "")
+            if not node.waits and after is not None and src not in m.get(after.name, set()):
+                for key, outcome in after.outcomes.items():
+                    if outcome.kind == "to" and outcome.to and key != ENTRY:
+                        found_edges |= {(src, key, dst) for dst in m.get(outcome.to, set())}
     true_edges = {e for e in edges if e[0] in menus}
     return {"menus": len(menus), "menus_found": len(found_menus), "edges": len(true_edges),
             "edges_found": len(found_edges & true_edges), "missing": sorted(menus - found_menus),
+            "missing_edges": sorted(true_edges - found_edges),
             "map": {k: sorted(v) for k, v in m.items()}}
+
+
+def same_menu(line: MenuFile, at: str, goal: str) -> bool:
+    """The line is at ``goal``, or at a menu no caller can tell from it: one that says more first and then all
+    of ``goal``'s prompt, with the same keys to the same places (Asterisk's welcome ends with its instructions)."""
+    if at == goal:
+        return True
+    a, g = line.menus[at], line.menus[goal]
+    said_a, said_g = normalise(spoken(line, at)), normalise(spoken(line, goal))
+    keys = [(o.keys, o.to) for o in a.options] == [(o.keys, o.to) for o in g.options]
+    return bool(said_g) and keys and bool(a.options) and said_a.endswith(said_g)
 
 
 def navigate_draft(draft_text: str, line: MenuFile, names: dict[str, str], m: dict[str, set[str]],
@@ -156,14 +186,17 @@ def navigate_draft(draft_text: str, line: MenuFile, names: dict[str, str], m: di
     draft = compiled.menu_file
     strict = not compiled.warnings  # `ivrnav validate --strict` passes
     by_name = {v: k for k, v in names.items()}
-    goals = [g for g in draft.menus if g != draft.start and m.get(by_name.get(g, ""), set())]
+    # a hang-up is no place to navigate to and stay at
+    goals = [g for g in draft.menus if g != draft.start and m.get(by_name.get(g, ""), set())
+             and not draft.menus[g].line.hangup]
     reached = false = calls = 0
     for goal in goals:
         for seed in range(seeds):
             calls += 1
             vals = {k: v for k, v in values.items() if k in draft.vars}
             call = simulate_call(draft, line_file=line, goal=goal, vars=vals, wer=wer, seed=seed, keep_trace=False)
-            at_goal = bool(call.line_visited) and call.line_visited[-1] in m[by_name[goal]]
+            at_goal = bool(call.line_visited) and any(same_menu(line, call.line_visited[-1], t)
+                                                          for t in m[by_name[goal]])
             if call.result.reached and at_goal:
                 reached += 1
             elif call.result.reached:
@@ -245,19 +278,25 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
                     secrets=list(values.values()))
     # A user reads the draft ("no value for var 'conference'") and resumes with that value: the line's own
     # demo value for the entry the draft's menu stands for, given under the draft's name.
-    if ex.root is not None and any(ENTRY in n.skipped for n in ex.nodes.values()):
+    for attempt in range(3):  # each pass may reach entries behind the ones it crossed
+        if ex.root is None or not any(ENTRY in n.skipped for n in ex.nodes.values()):
+            break
         more = {}
         menus, _ = true_tree(src.line)
         m = mapping(ex, src.line, menus)
         for node in ex.nodes.values():
             if ENTRY in node.skipped and node.entry_var:
                 for true in m.get(node.name, ()):
-                    needed = re.findall(r"\{(\w+)\}", src.line.menus[true].enter or "")
+                    enter = src.line.menus[true].enter or ""
+                    needed = re.findall(r"\{(\w+)\}", enter)
                     if needed and all(v in values for v in needed):
                         more[node.entry_var] = "".join(values[v] for v in needed)
-        if more and ex.give(more):
-            stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=2), settings=ProbeSettings(),
-                            secrets=list(values.values()) + list(more.values()))
+                    elif enter and not needed:  # the line wants one number (a demo mailbox): the user knows it
+                        more[node.entry_var] = enter.rstrip("#")
+        if not (more and ex.give(more)):
+            break
+        stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=2 + attempt), settings=ProbeSettings(),
+                        secrets=list(values.values()) + list(more.values()))
     wall = time.perf_counter() - t0
     row = {"line": src.name, "kind": src.kind, "wer": wer, "stopped": stopped, "calls": ex.calls,
            "line_minutes": round(ex.line_seconds / 60, 2), "draft_menus": len(ex.nodes), "wall_s": round(wall, 2)}
@@ -267,8 +306,9 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
     score = recovered(ex, src.line)
     text = write_draft(ex, name=f"Draft of {src.name}")
     names = display_names(ex)
-    nav = navigate_draft(text, src.line, names, {k: set(v) for k, v in score["map"].items()}, values, nav_wer,
-                         seeds)
+    # the draft's vars are named by the draft (a value given on a later pass under the draft's name)
+    nav = navigate_draft(text, src.line, names, {k: set(v) for k, v in score["map"].items()},
+                         {**values, **ex.values}, nav_wer, seeds)
     base = fuzz_baseline(src.line, ex.calls, seed=7)
     score.pop("map")
     return {**row, **score, **nav, "fuzz_menus_found": base["menus_found"], "fuzz_edges_found": base["edges_found"]}
@@ -314,10 +354,13 @@ def section(report: dict) -> list[str]:
              "`ivrnav discover` maps each line (the bundled menus, the real trees of bench/real, "
              f"{args['generated']} generated IVRs) hearing only its transcripts, at each WER below; the line file,",
              "which the crawler never reads, scores it. A true menu (reachable by its own options and `next`) is",
-             "recovered when a draft menu's hearings say its prompt; a true edge when the draft links the two by",
-             "the same key. Entries are crossed with the line's demo values given under the draft's var names",
-             "after a first pass (what a user does when the draft says `give --var NAME=...`). Then every draft",
-             f"menu is a goal: the draft navigates the true line at {100 * args['nav_wer']:g}% WER "
+             "recovered when a draft menu's hearings say its prompt (an announcement is heard with the menu it",
+             "runs into), or, for a menu that says nothing (music, ringing, a hang-up), when the draft reaches a",
+             "wordless place by the key (or the `next`) the true line takes there; a true edge when the draft",
+             "links the two by the same key. Entries are crossed with the line's demo values given under the",
+             "draft's var names over up to three passes (what a user does when the draft says",
+             "`give --var NAME=...`). Then every draft menu but a hang-up",
+             f"is a goal: the draft navigates the true line at {100 * args['nav_wer']:g}% WER "
              f"({args['seeds']} seeds), judged by the line. Fuzzer: random keys at every pause, the same number of",
              "calls, credited with every menu the line entered (generous: it cannot name them).", "",
              "| corpus @ discovery WER | lines | menus recovered | edges recovered | fuzzer menus | fuzzer edges | "

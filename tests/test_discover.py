@@ -13,7 +13,7 @@ from ivrnav.discover.crawl import SimulatedCalls, crawl, load_state, save_state
 from ivrnav.discover.draft import write_draft
 from ivrnav.discover.explorer import Budget, Explorer
 from ivrnav.discover.fix import propose, read_traces
-from ivrnav.discover.observe import Sentence, kind_of, offers_in, read_observation
+from ivrnav.discover.observe import Sentence, entry_subject, kind_of, offers_in, read_observation
 from ivrnav.discover.probe import Probe, Step
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.navigate.events import CallEnded, Done, Heard, SendDigits, Tick
@@ -66,6 +66,18 @@ def test_a_lost_sentence_inside_a_prompt_does_not_split_the_menu():
     first, last = _s("Main menu.", 0), _s("For support, press 2.", 5.0)
     obs = read_observation([first, last, _s("Main menu.", 14)], gap=1.2, ended="silence", silence_after=0)
     assert [n.text for n in obs.nodes] == ["Main menu. For support, press 2."]
+
+
+def test_a_sentence_two_prompts_share_is_no_repeat_until_the_second_prompt_has_been_heard_out():
+    risk = [_s("Welcome to RISK company!", 0), _s("please select an Action.", 2),
+            _s("Call to your extension.", 4), _s("Or wait answer from operator!", 6)]
+    main_menu = [_s("Welcome to A T L InfoTech!", 20), _s("please select an Action.", 22)]
+    # the line is still speaking the main menu: its second sentence is not yet a repeat of the risk prompt
+    obs = read_observation([*risk, *main_menu], gap=1.2, ended="silence", silence_after=0.2, tail_open=True)
+    assert obs.ended != "repeat"
+    rest = [_s("press 1, to listen Voice Mail.", 24), _s("press 2, to call Freeswitch I V R.", 26)]
+    obs = read_observation([*risk, *main_menu, *rest], gap=1.2, ended="silence", silence_after=3)
+    assert obs.ended != "repeat" and len(obs.nodes) == 2  # two prompts, the second moved on from the first
 
 
 def test_prompt_kinds_are_read_from_their_words():
@@ -234,6 +246,234 @@ def test_templated_prompts_that_differ_in_the_offers_words_are_different_menus_a
     assert {n.kind for n in ex.nodes.values()} >= {"hold", "human"}
 
 
+SAME_KEYS_TEMPLATED = """\
+ivrnav: 1
+name: Same keys
+start: main
+menus:
+  main:
+    prompt: Welcome to scheduling services. For rewards points, press 1. For outages, press 2. To set up direct
+      deposit, press 3. To ask about coverage, press 4.
+    options:
+      - {press: "1", says: rewards points, to: rewards}
+      - {press: "2", says: outages, to: outages}
+      - {press: "3", says: direct deposit, to: deeper}
+      - {press: "4", says: coverage, to: coverage}
+  deeper:
+    prompt: Welcome to scheduling services. To request your records, press 1. For check orders, press 2. For
+      appointments, press 3. To check an order, press 4.
+    options:
+      - {press: "1", says: records, to: rewards}
+      - {press: "2", says: check orders, to: outages}
+      - {press: "3", says: appointments, to: coverage}
+      - {press: "4", says: check an order, to: outages}
+  rewards: {prompt: Information about rewards points is available on our website., line: {hangup_after: true}}
+  outages: {prompt: Information about outages is available on our website., line: {hangup_after: true}}
+  coverage: {prompt: Information about coverage is available on our website., line: {hangup_after: true}}
+line: {unmapped_key: invalid}
+"""
+
+
+def test_templated_menus_offering_the_same_keys_for_other_things_are_two_menus_not_a_repeat(tmp_path: Path):
+    path = tmp_path / "same_keys.yaml"
+    path.write_text(SAME_KEYS_TEMPLATED)
+    ex = _crawl(path, {})
+    main_menu = ex.nodes[ex.root]
+    assert main_menu.outcomes["3"].kind == "to"  # not "repeat": the second menu offers other things
+    deeper = ex.nodes[main_menu.outcomes["3"].to or ""]
+    assert "records" in deeper.prompt and set(deeper.outcomes) >= {"1", "2", "3", "4"}
+
+
+def test_a_count_in_an_entry_prompt_is_not_an_offer_so_the_prompt_is_an_entry():
+    text = "To check on a prescription, enter the seven digit prescription number, then press pound."
+    assert "7" not in offers_in(text) and kind_of(text, offers_in(text)) == "entry"
+    code = ("Using your telephone keypad, enter the six character confirmation code for your trip. For letters, "
+            "press the key with that letter on it. For example, for the letter C, press 2.")
+    assert "6" not in offers_in(code) and kind_of(code, offers_in(code)) == "entry"
+    assert offers_in("To set a new 4 digit PIN, press 4.") == {"4": "set a new 4 digit pin"}
+
+
+def test_an_entry_takes_the_value_of_the_length_it_asks_for_and_names_said_by_their_initials():
+    ex = Explorer(values={"rx_number": "4417203", "dob": "07041962", "zip": "60614", "pickup_day": "today"})
+    # "day" is a word of pickup_day, but the prompt asks for 2 + 2 + 4 digits: only the 8-digit dob fits
+    assert ex._entry_var("For your security, enter the patient's date of birth using two digits for the month, "
+                         "two digits for the day, and four digits for the year.") == "dob"
+    ex = Explorer(values={"npi": "1467582930", "service_date": "06022025", "service_type": "physical therapy"})
+    assert ex._entry_var("Provider services. Please enter your ten digit National Provider Identifier, or N P I, "
+                         "followed by the pound sign.") == "npi"
+    ex = Explorer(values={"room": "600", "pin": "1234", "conference": "600"})
+    assert ex._entry_var("Please enter the conference pin number.") == "pin"  # the later word is the one asked
+
+
+QUIET_PLACES = """\
+ivrnav: 1
+name: Quiet places
+start: main
+line: {unmapped_key: invalid}
+menus:
+  main:
+    prompt: For the conference, press 1. To leave, press 2.
+    options:
+      - {press: "1", says: the conference, to: joined}
+      - {press: "2", says: leave, to: gone}
+  joined:
+    prompt: You are currently the only person in this conference.
+    next: music
+  music:
+    prompt: "[music]"
+    options: [{press: "*", to: user_menu}]
+    line: {sound: music, terminal: true}
+  user_menu:
+    prompt: Press 1 to mute yourself, or 8 to exit.
+    options:
+      - {press: "1", says: mute yourself, to: muted}
+      - {press: "8", says: exit, to: music}
+    line: {timeout: {to: music}, repeats: 0}
+  muted:
+    prompt: You are now muted.
+    next: music
+  gone:
+    prompt: "[hang-up]"
+    line: {hangup: true}
+"""
+
+
+def test_a_hang_up_and_the_quiet_after_an_announcement_are_places_and_keys_lead_on_from_the_quiet(tmp_path: Path):
+    path = tmp_path / "quiet.yaml"
+    path.write_text(QUIET_PLACES)
+    ex = _crawl(path, {})
+    main_menu = ex.nodes[ex.root]
+    gone = ex.nodes[main_menu.outcomes["2"].to or ""]
+    assert gone.kind == "silent" and gone.hangs_up  # the line ended the call at once on 2
+    joined = ex.nodes[main_menu.outcomes["1"].to or ""]
+    assert joined.kind == "message" and not joined.waits
+    quiet = ex.nodes[joined.next or ""]
+    assert quiet.kind == "silent" and quiet.outcomes["*"].kind == "to"  # the probe pressed into the quiet
+    assert "mute yourself" in ex.nodes[quiet.outcomes["*"].to or ""].prompt
+    assert quiet.outcomes["0"].kind == "ignored"  # a key that changed nothing is no new place
+    draft = write_draft(ex, name="quiet")
+    compiled = compile_text(draft, "quiet.yaml")
+    assert compiled.warnings == ()
+    menus = compiled.menu_file.menus
+    assert any(m.line.hangup for m in menus.values())
+    # the announcement and the quiet it runs into are one menu: recognised by its words, with the quiet's keys
+    conference = next(m for m in menus.values() if "only person" in m.prompt)
+    assert [o.keys for o in conference.options] == ["*"] and conference.next is None
+
+
+SHARED_ENDING = """\
+ivrnav: 1
+name: Shared ending
+start: welcome
+line: {unmapped_key: invalid}
+menus:
+  welcome:
+    prompt: Congratulations. You have installed the demo. Like a normal phone you will navigate it by dialing digits.
+      To learn more about the demo, dial 2 now. To hear a goodbye, dial 3. Finally, press pound to hang up.
+    options: &opts
+      - {press: "2", says: learn more about the demo, to: more_info}
+      - {press: "3", says: hear a goodbye, to: goodbye}
+      - {press: "#", says: hang up, to: goodbye}
+  instruct:
+    prompt: To learn more about the demo, dial 2 now. To hear a goodbye, dial 3. Finally, press pound to hang up.
+    options: *opts
+  more_info:
+    prompt: The demo is an open source example of a phone menu. It runs on any computer.
+    next: instruct
+  goodbye:
+    prompt: Goodbye, and thank you for trying the demo.
+    line: {hangup_after: true}
+"""
+
+
+def test_an_announcement_that_runs_into_the_welcomes_ending_leads_to_one_menu_both_share(tmp_path: Path):
+    path = tmp_path / "shared.yaml"
+    path.write_text(SHARED_ENDING)
+    ex = _crawl(path, {})
+    welcome = ex.nodes[ex.root]
+    assert welcome.kind == "message" and "Congratulations" in welcome.prompt  # the welcome's own head
+    menu = ex.nodes[welcome.next or ""]
+    assert menu.prompt.startswith("To learn more") and set(menu.outcomes) >= {"2", "3", "#"}
+    more = ex.nodes[menu.outcomes["2"].to or ""]  # not a "repeat": the line said something new first
+    assert "open source example" in more.prompt and more.next == menu.name
+    assert compile_text(write_draft(ex, name="shared"), "shared.yaml").warnings == ()
+
+
+def test_an_entry_with_no_your_is_named_by_what_it_asks_for():
+    assert entry_subject("password") == "password"
+    assert entry_subject("Comedian Mail. Mailbox?") == "mailbox"
+
+
+def test_later_hearings_correct_what_a_word_error_made_of_a_prompt_and_a_key_heard_once_is_not_tried():
+    from ivrnav.discover.explorer import ENTRY, Node
+
+    ex = Explorer(values={"npi": "1467582930"})
+    misheard = "Provider services. Please online your ten digit National Provider with, N P I, followed buy the pound."
+    node = Node("npi_prompt", "message", [misheard, "Provider services. Please enter your ten digit National "
+                                          "Provider Identifier, or N P I, followed by the pound sign."])
+    menu = Node("members", "menu", ["Members, to find a doctor, press 1. four questions about a claim, press 2.",
+                                    "Members, to find a doctor, press 1. For questions about a claim, press 2.",
+                                    "Members, to find a doctor, press 1. For questions about a claim, press 2."])
+    ex.nodes = {"npi_prompt": node, "members": menu}
+    ex.root = "members"
+    ex._refresh_frontier()
+    assert node.kind == "entry" and node.entry_var == "npi"
+    queued = {(f.node, f.key) for f in ex.queue}
+    assert ("npi_prompt", ENTRY) in queued
+    assert {k for n, k in queued if n == "members"} == {"1", "2"}  # no "14" from "press 1. four questions"
+    assert kind_of("Provider services, my name Keisha. Can I have your N P I?", {}) == "human"
+    assert kind_of("Operator, how can I direct your call?", {}) == "human"
+
+
+def test_the_draft_labels_an_option_only_with_words_its_prompt_says():
+    from ivrnav.discover.explorer import Node, Outcome
+
+    ex = Explorer()
+    root = Node("main", "menu", ["For sales, press 1. For support, press 2.", "For sales, press 1. For support, "
+                                 "press 2.", "For sales, press 1. press 3 for billing."])
+    root.outcomes = {k: Outcome("to", f"leaf{k}") for k in "123"}
+    ex.nodes = {"main": root, **{f"leaf{k}": Node(f"leaf{k}", "message", [f"You reached desk {k}."]) for k in "123"}}
+    ex.root = "main"
+    compiled = compile_text(write_draft(ex, name="labels"), "labels.yaml")
+    assert compiled.warnings == ()  # "billing" was heard once, in a hearing the draft does not show
+    options = {o.keys: o.says for o in compiled.menu_file.menus["main"].options}
+    assert options["1"] and options["2"] and not options["3"]
+
+
+MUSIC_QUEUE = """\
+ivrnav: 1
+name: Music queue
+start: greeting
+line: {hold: 30}
+menus:
+  greeting:
+    prompt: Please hold while we try to connect you. You are currently caller number 2.
+    next: hold1
+  hold1: {prompt: "[music]", hold: true, next: announce}
+  announce:
+    prompt: All of our representatives are currently busy. Please stay on the line.
+    next: hold2
+  hold2: {prompt: "[music]", hold: true, next: agent}
+  agent: {human: true, prompt: "Support, this is Dana speaking, how can I help you?"}
+"""
+
+
+def test_music_an_stt_writes_between_prompts_is_a_wordless_place_each_time_and_the_draft_folds_it_into_the_hold(
+        tmp_path: Path):
+    path = tmp_path / "music.yaml"
+    path.write_text(MUSIC_QUEUE)
+    ex = _crawl(path, {})
+    chain, at = [], ex.root
+    while at is not None:
+        chain.append(ex.nodes[at])
+        at = ex.nodes[at].next
+    assert [n.kind for n in chain] == ["hold", "silent", "hold", "silent", "human"]  # two musics, not one loop
+    compiled = compile_text(write_draft(ex, name="music"), "music.yaml")
+    assert compiled.warnings == ()
+    menus = compiled.menu_file.menus
+    assert len(menus) == 3 and all(m.hold or m.human for m in menus.values())
+
+
 def test_discovery_at_telephone_word_error_rates_still_maps_the_bank_menus(tmp_path: Path):
     line = compile_file(BANK).menu_file
     ex = Explorer(values=BANK_VALUES, avoid=(), budget=Budget())
@@ -337,3 +577,11 @@ def test_discovery_over_audio_hears_the_line_through_tts_stt_and_keys_as_tones(t
     main_menu = ex.nodes[ex.root]
     assert {"1", "2"} <= {k for k, o in main_menu.outcomes.items() if o.kind == "to"}
     assert compile_text(write_draft(ex, name="tiny"), "tiny-draft.yaml").warnings == ()
+
+
+def test_the_discovery_benchmark_counts_a_claim_at_a_menu_no_caller_can_tell_from_the_goal_as_reached():
+    from bench.discover import same_menu
+
+    line = compile_file(ROOT / "bench" / "real" / "asterisk_demo.line.yaml").menu_file
+    assert same_menu(line, "welcome", "instruct")  # the welcome says more first, then all of it, same keys
+    assert not same_menu(line, "instruct", "welcome") and not same_menu(line, "goodbye", "instruct")

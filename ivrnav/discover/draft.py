@@ -12,6 +12,7 @@ import json
 from rapidfuzz import fuzz
 
 from ivrnav.discover.explorer import ENTRY, SAY, Explorer, Node, Outcome, name_for, unique
+from ivrnav.discover.observe import offers_in
 from ivrnav.menu.lint import SIMILAR_SAYS
 from ivrnav.text import normalise
 
@@ -85,21 +86,37 @@ def _in_route_order(ex: Explorer) -> list[Node]:
         if name is None or name in seen or name not in ex.nodes:
             continue
         seen.append(name)
-        options, nxt = links(ex.nodes[name])
+        options, nxt = links(ex.nodes[name], ex)
         todo += [nxt] + [o.to for _, o in options if o.kind == "to"]
     return [ex.nodes[n] for n in seen]
 
 
-def links(node: Node) -> tuple[list[tuple[str, Outcome]], str | None]:
+def quiet_after(node: Node, ex: Explorer) -> Node | None:
+    """The quiet an announcement or a hold runs into ("Agent logged in." then music): the draft writes the two
+    as one menu, recognised by the words and staying there (the quiet alone gives nothing to recognise)."""
+    after = ex.nodes.get(node.next or "")
+    # a hold's music is the hold itself, also when the line moves on from it (to a person, another message)
+    if node.kind in ("message", "hold") and after is not None and after.kind == "silent" and not after.hangs_up \
+            and after.via == (node.name, "") and (after.next is None or node.kind == "hold"):
+        return after
+    return None
+
+
+def links(node: Node, ex: Explorer) -> tuple[list[tuple[str, Outcome]], str | None]:
     """The options and the ``next`` the draft writes for a node: what the menu language can say of it.
 
     An entry's or a speech prompt's ``next`` is where the line goes after the entry or the words (a line
     that moved on from such a prompt by itself cannot be said); holds, people and silences take no keys."""
+    quiet = quiet_after(node, ex)
+    if quiet is not None:  # the keys that led on from the quiet are the announcement's options
+        return [(k, o) for k, o in quiet.outcomes.items() if o.kind == "to"], quiet.next
     if node.kind in ("entry", "speech"):
         done = node.outcomes.get(ENTRY if node.kind == "entry" else SAY)
         return [], done.to if done is not None and done.kind == "to" else None
-    if node.kind in ("human", "silent"):
+    if node.kind == "human" or (node.kind == "silent" and node.hangs_up):
         return [], None
+    if node.kind == "silent":  # keys that led on from the quiet (an echo test's "#"), or where music moved on to
+        return [(k, o) for k, o in node.outcomes.items() if o.kind == "to"], node.next
     # an unoffered key that only replays the menu is how the line treats any bad key: not an option
     options = [] if node.kind == "hold" else [
         (k, o) for k, o in node.outcomes.items() if k not in (ENTRY, SAY) and o.kind in ("to", "repeat")
@@ -130,11 +147,23 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
         source = names.get(node.via[0], node.via[0])
         confidence += f"; reached with {node.via[1] or 'no key'} at {source}" if node.via[1] != ENTRY else \
             f"; reached by the entry at {source}"
+    if node.kind == "silent" and node.hangs_up:
+        return [f"  {names[node.name]}:", "    # the line ended the call at once", f"    prompt: {_q('(no words)')}",
+                "    line: {hangup: true}"]
     if node.kind == "silent":
         # nothing to recognise: a goal here is confirmed by the line taking the key and staying quiet
-        return [f"  {names[node.name]}:", f"    # the line took the key and said nothing for {SILENT_CONFIRM:g}+ s "
-                "(music, ringing, an echo test or a transfer?)", f"    prompt: {_q('(no words)')}",
-                f"    confirm: {{quiet: {SILENT_CONFIRM:g}}}"]
+        out = [f"  {names[node.name]}:", f"    # the line said nothing for {SILENT_CONFIRM:g}+ s here "
+               "(music, ringing, an echo test or a transfer?)", f"    prompt: {_q('(no words)')}",
+               f"    confirm: {{quiet: {SILENT_CONFIRM:g}}}"]
+        options, nxt = links(node, ex)
+        if options:
+            out.append("    options:")
+            out += [f"      - {{press: {_q(k)}, to: {names[o.to or '']}}}" for k, o in options if o.kind == "to"]
+        if nxt:
+            out.append(f"    next: {names[nxt]}  # the line moved on by itself")
+        elif not options:
+            out.append("    line: {terminal: true}  # nothing was found beyond this quiet")
+        return out
     out = [f"  {names[node.name]}:", f"    # {confidence}", f"    prompt: {_q(node.prompt)}"]
     if node.kind == "human":
         out.append("    human: true")
@@ -148,8 +177,12 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
             out.append(f"    invalid: [{_q(node.messages['invalid'])}]")
     if node.kind == "speech" and SAY in node.outcomes and node.outcomes[SAY].kind == "to" and node.say:
         out.append(f"    say: {_q(node.say)}  # the prompt's own example; say what you need")
-    options, nxt = links(node)
+    options, nxt = links(node, ex)
     offers = _distinct_labels(node, [k for k, _ in options])
+    # a label voted from other hearings that the prompt written here does not say would be a lint warning
+    # ("says ..., but the prompt never says that"): the draft's prompt and its labels must agree
+    said = offers_in(node.prompt)
+    offers = {k: label if k in said else "" for k, label in offers.items()}
     if options and node.kind not in ("human", "hold", "entry"):
         out.append("    options:")
         for key, outcome in options:

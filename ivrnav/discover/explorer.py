@@ -19,12 +19,16 @@ from rapidfuzz import fuzz
 
 from ivrnav.discover.observe import (
     EMERGENCY_NUMBERS,
+    SAME_SENTENCE,
     Observation,
     ObservedNode,
+    Sentence,
     entry_subject,
     entry_terminated,
+    is_sound,
     kind_of,
     offers_in,
+    sentence_score,
 )
 from ivrnav.discover.probe import ProbeResult, Step
 from ivrnav.text import normalise, tokens
@@ -33,7 +37,11 @@ MAX_HEARINGS = 8  # hearings kept per node (enough to pick a typical one)
 SAME_NODE = 86.0  # rapidfuzz ratio of two hearings of one prompt, after normalisation
 SAME_NODE_SAME_KEYS = 65.0  # ... when both hearings offer the same two or more keys
 SAME_SHORT = 97.0  # ... when the prompt is a few words only
-MIN_SPLIT_WORDS = 4  # a known prompt split off a run-on observation has at least this many words
+LABELS_DIFFER = 50.0  # mean rapidfuzz ratio of the labels two prompts give their common keys, below which they differ
+MIN_SPLIT_WORDS = 4
+SHARED_TAIL_SENTENCES = 2  # sentences two prompts must end with alike to be two ways into one menu
+REFUSAL_WORDS = 10  # the most words of a refusal the line says in its own words before the menu again
+SENTENCE = re.compile(r"[^.?!]+[.?!]*")  # a known prompt split off a run-on observation has at least this many words
 ENTRY = "<entry>"  # frontier key meaning "type the entry's value"
 SAY = "<say>"  # frontier key meaning "say the prompt's example phrase"
 EXAMPLE = re.compile(r"\b(?:you can say|say something like|for example,? say|say)\b,?\s+(.+?)(?:[.?!]|$)")
@@ -82,6 +90,46 @@ def _stem(word: str) -> str:
     return word[:6] if len(word) > 6 else word.rstrip("s")
 
 
+def _split_sounds(nodes: list[ObservedNode]) -> list[ObservedNode]:
+    """Sound markers ("[music]") heard within a prompt's run are places of their own. The line moved on from
+    every piece but the observation's last by itself."""
+    if not any(is_sound(x.text) for n in nodes for x in n.sentences):
+        return nodes
+    out: list[ObservedNode] = []
+    for seen in nodes:
+        run: list[Sentence] = []
+        for sentence in seen.sentences:
+            if is_sound(sentence.text):
+                if run:
+                    out.append(ObservedNode(run, waits=False))
+                out.append(ObservedNode([sentence], waits=False))
+                run = []
+            else:
+                run.append(sentence)
+        if run:
+            out.append(ObservedNode(run, waits=seen.waits, repeated=seen.repeated, message=seen.message,
+                                    again=seen.again))
+    for piece in out[:-1]:
+        if is_sound(piece.text):
+            piece.waits = False
+    out[-1].waits = nodes[-1].waits
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    """A hearing's sentences (the transcripts it was joined from end in . ? or !)."""
+    return [x.strip() for x in SENTENCE.findall(text) if x.strip()]
+
+
+def _labels_differ(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Two prompts that give two or more common keys labels that, on the whole, do not sound alike."""
+    common = [k for k in a if k in b and a[k] and b[k]]
+    if len(common) < 2:
+        return False
+    mean = sum(fuzz.ratio(normalise(a[k]), normalise(b[k])) for k in common) / len(common)
+    return mean < LABELS_DIFFER
+
+
 def unique(name: str, taken: Container[str]) -> str:
     name = re.sub(r"[^a-z0-9_]", "_", name.lower()) or "menu"
     if name[0].isdigit():
@@ -96,7 +144,7 @@ def unique(name: str, taken: Container[str]) -> str:
 
 @dataclass(slots=True)
 class Outcome:
-    kind: str  # "to", "repeat", "invalid", "hangup", "failed"
+    kind: str  # "to", "repeat", "invalid", "ignored" (nothing changed), "hangup", "failed"
     to: str | None = None
     detail: str = ""
 
@@ -319,35 +367,49 @@ class Explorer:
             at = 0
             for name, count in zip(step.nodes, counts, strict=True):
                 node = self.nodes[name]
-                if len(node.hearings) < MAX_HEARINGS:
+                if len(node.hearings) < MAX_HEARINGS and node.kind != "silent":  # a sound is no hearing
                     node.hearings.append(" ".join(sentences[at : at + count]))
                 at += count
 
     def _merge(self, node: Node, key: str, obs: Observation) -> None:
+        obs.nodes = [piece for seen in obs.nodes for piece in self._split_shared_tail(seen)]
         first = obs.nodes[0] if obs.nodes else None
         if first is None:
-            if obs.ended == "hangup":
-                node.outcomes[key] = Outcome("hangup", detail="the line ended the call at once")
+            if node.kind == "silent" and obs.ended != "hangup":
+                node.outcomes[key] = Outcome("ignored", detail="the line stayed as quiet as before")
                 return
-            # the line took the key and said nothing: music, ringing, an echo test, a transfer
+            # the line took the key and said nothing (music, ringing, an echo test, a transfer), or ended the
+            # call at once: a place of its own, reached by this key (a goal can be a hang-up or a transfer)
             label = node.offers.get(key, "")
-            name = self._unique(name_for("", "silent", label, first=False, taken=self.nodes))
-            self.nodes[name] = Node(name, "silent", [], waits=True, depth=node.depth + 1, via=(node.name, key),
-                                    label=label, silent_wait=True)
+            gone = obs.ended == "hangup"
+            name = self._unique("hangup" if gone else name_for("", "silent", label, first=False, taken=self.nodes))
+            self.nodes[name] = Node(name, "silent", [], waits=not gone, depth=node.depth + 1, via=(node.name, key),
+                                    label=label, silent_wait=not gone, hangs_up=gone)
             node.outcomes[key] = Outcome("to", name)
+            if not gone:
+                self._enqueue(self.nodes[name])
             return
         # the node itself again, maybe after a message: a repeat key, or a key the line refused
         if self._same(first, node):
             node.outcomes[key] = Outcome("repeat")
             node.hearings.append(first.text)
             return
+        # a refusal is said as one ("that is not a valid option"), or is a few words before the menu again (an
+        # announcement that runs back into the menu, "Asterisk is an open source PBX. ...", is a place)
         refused = kind_of(first.text, {}) == "message" and not offers_in(first.text) and (
-            (len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node))
+            (len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node)
+             and len(first.text.split()) <= REFUSAL_WORDS)
             or INVALID_CUE.search(first.text.lower()) is not None)
         if refused:
             node.messages.setdefault("invalid", first.text)
             if key == ENTRY and not node.terminated:
                 node.terminated = True  # many lines end an entry only with "#", whether or not they say so
+                self.queue.appendleft(Frontier(node.name, ENTRY))
+                return
+            if key == ENTRY and self._entry_var(node.prompt) != node.entry_var and \
+                    self._entry_var(node.prompt) in self.values:
+                # the first hearing named the wrong value ("enter the press D"): the best of the hearings now
+                node.entry_var = self._entry_var(node.prompt)
                 self.queue.appendleft(Frontier(node.name, ENTRY))
                 return
             node.outcomes[key] = Outcome("invalid", detail=first.text)
@@ -359,9 +421,9 @@ class Explorer:
     def _chain(self, obs: Observation, *, depth: int, via: tuple[str, str] | None, label: str) -> list[str]:
         """Nodes of an observation, merged into the map, each linked to the next; their names."""
         names: list[str] = []
-        obs.nodes = self._split_known(obs.nodes)
+        obs.nodes = self._split_known(_split_sounds(obs.nodes))
         for i, seen in enumerate(obs.nodes):
-            known = self._find(seen, label=label if i == 0 else "")
+            known = None if is_sound(seen.text) else self._find(seen, label=label if i == 0 else "")
             if known is not None:
                 name = known.name
                 if seen.text not in known.hearings and len(known.hearings) < MAX_HEARINGS:
@@ -386,7 +448,75 @@ class Explorer:
                 last.hangs_up = last.hangs_up or not last.offers
             elif obs.ended in ("silence", "limit") and not tail.repeated:
                 last.silent_wait = True
+                if last.kind in ("message", "hold") and last.next is None and not last.outcomes:
+                    names.append(self._silence_after(last))
         return names
+
+    def _silence_after(self, node: Node) -> str:
+        """An announcement or a hold the line stayed quiet after, neither repeating it nor hanging up: the
+        quiet is a place of its own (music, ringing, a conference, an echo test) that keys may lead on from."""
+        name = self._unique(name_for("", "silent", "", first=False, taken=self.nodes))
+        node.waits, node.next = False, name
+        self.nodes[name] = Node(name, "silent", [], waits=True, depth=node.depth + 1, via=(node.name, ""),
+                                silent_wait=True)
+        if node.kind != "hold":  # keys do nothing on hold
+            self._enqueue(self.nodes[name])
+        return name
+
+    def _split_shared_tail(self, seen: ObservedNode) -> list[ObservedNode]:
+        """A prompt that ends as a known menu ends but begins otherwise ("Asterisk is an open source PBX. ...
+        If you would like to learn more, dial 2 ..." after the welcome's "Congratulations. ... If you would
+        like to learn more, dial 2 ..."): the shared sentences are one menu that both announcements run into.
+        The known menu is split (its head becomes an announcement of its own) and so is what was heard."""
+        said = [x.text for x in seen.sentences]
+        best: tuple[int, Node] | None = None
+        for known in self.nodes.values():
+            if known.kind != "menu" or not known.hearings:
+                continue
+            ks = _sentences(known.prompt)
+            n = 0
+            while n < min(len(ks), len(said)) and sentence_score(ks[-1 - n], said[-1 - n]) >= SAME_SENTENCE:
+                n += 1
+            if SHARED_TAIL_SENTENCES <= n < max(len(ks), len(said)) and (best is None or n > best[0]) \
+                    and not offers_in(" ".join(ks[:-n])) and not offers_in(" ".join(said[:-n])):
+                best = (n, known)
+        if best is None:
+            return [seen]
+        n, known = best
+        if n < len(_sentences(known.prompt)):
+            self._split_node(known, n)
+        if n == len(said):
+            return [seen]
+        return [ObservedNode(seen.sentences[:-n], waits=False),
+                ObservedNode(seen.sentences[-n:], waits=seen.waits, repeated=seen.repeated, message=seen.message,
+                             again=seen.again)]
+
+    def _split_node(self, known: Node, tail: int) -> None:
+        """``known`` keeps its last ``tail`` sentences (and its keys); what it said before them becomes an
+        announcement that runs into it, and everything that led to ``known`` now leads to that."""
+        heads, tails = [], []
+        for hearing in known.hearings:
+            parts = _sentences(hearing)
+            if len(parts) > tail:
+                heads.append(" ".join(parts[:-tail]))
+                tails.append(" ".join(parts[-tail:]))
+        if not heads:
+            return
+        kind = kind_of(heads[0], {})
+        name = self._unique(self._name_for(heads[0], kind, known.label, first=self.root == known.name))
+        head = Node(name, kind, heads, waits=False, next=known.name, depth=known.depth, via=known.via,
+                    label=known.label, sentence_count=max(known.sentence_count - tail, 1))
+        for other in self.nodes.values():
+            for outcome in other.outcomes.values():
+                if outcome.to == known.name:
+                    outcome.to = name
+            if other.next == known.name:
+                other.next = name
+        if self.root == known.name:
+            self.root = name
+        self.nodes[name] = head
+        known.hearings, known.sentence_count = tails, tail
+        known.via, known.depth, known.label = (name, ""), known.depth + 1, ""
 
     def _split_known(self, nodes: list[ObservedNode]) -> list[ObservedNode]:
         """Prompts that ran into each other with no pause ("...card specialist. Please hold for the next
@@ -425,8 +555,12 @@ class Explorer:
         keys = set(offers_in(seen.text))
         said = {_stem(w) for w in tokens(label) if w.isalpha() and w not in STOP_WORDS} & {
             _stem(w) for w in text.split()}
+        offers = offers_in(seen.text)
         for node in self.nodes.values():
-            score = max((fuzz.ratio(text, normalise(h)) for h in node.hearings), default=0.0)
+            # templated menus ("Welcome to scheduling services. For rewards points, press 1. ...") sound alike
+            # and offer the same keys: what they offer under those keys tells them apart
+            score = max((fuzz.ratio(text, normalise(h)) for h in node.hearings
+                         if not _labels_differ(offers, offers_in(h))), default=0.0)
             bar = SAME_NODE_SAME_KEYS if len(keys) >= 2 and keys == set(node.offers) else SAME_NODE
             if len(text.split()) < MIN_SPLIT_WORDS:
                 bar = SAME_SHORT  # "Reservations." and "Reservaciones." are 92% alike
@@ -442,6 +576,12 @@ class Explorer:
         return self._find(seen) is node
 
     def _new_node(self, seen: ObservedNode, *, depth: int, via: tuple[str, str] | None, label: str) -> str:
+        if is_sound(seen.text):  # music or ringing between prompts: a place with no words, never "the same" again
+            name = self._unique(name_for("", "silent", "", first=False, taken=self.nodes))
+            self.nodes[name] = Node(name, "silent", [], waits=seen.waits, depth=depth, via=via, label=label)
+            if seen.waits:
+                self._enqueue(self.nodes[name])
+            return name
         offers = offers_in(seen.text)
         kind = kind_of(seen.text, offers)
         name = self._unique(self._name_for(seen.text, kind, label, first=self.root is None and not self.nodes))
@@ -477,7 +617,7 @@ class Explorer:
             return
         for key, label in node.offers.items():
             self._enqueue_key(node, key, label)
-        if node.kind == "menu" and node.waits:
+        if (node.kind == "menu" and node.waits) or (node.kind == "silent" and node.waits):
             for key in self.try_keys:
                 if key not in node.offers:
                     node.unoffered.append(key)
@@ -508,30 +648,55 @@ class Explorer:
             self.queue.append(Frontier(node.name, key))
 
     def _refresh_frontier(self) -> None:
-        """Later hearings may reveal offers the first one missed (a word error ate "press 2")."""
+        """Later hearings may reveal offers the first one missed (a word error ate "press 2"), or what the
+        prompt is (a word error ate "enter" or "my name is"). A key offered in one hearing of several is a
+        word error more often than an offer ("press 1. four questions" is no key 14)."""
         queued = {(f.node, f.key) for f in self.queue}
-        for node in self.nodes.values():
+        for node in list(self.nodes.values()):
+            if node.kind == "message" and not node.outcomes and node.next is None:
+                self._reclassify(node)
             if node.kind != "menu" or node.depth >= self.budget.max_depth:
                 continue
+            votes = node.key_votes()
             for key, label in node.offers.items():
+                if len(node.hearings) >= 3 and votes.get(key, 0) < 2:
+                    continue
                 if key not in node.outcomes and key not in node.skipped and (node.name, key) not in queued:
                     self._enqueue_key(node, key, label)
 
+    def _reclassify(self, node: Node) -> None:
+        """A message that half its hearings or more call an entry, a hold or a person is one."""
+        kinds = [kind_of(h, offers_in(h)) for h in node.hearings]
+        best = max(("entry", "human", "hold", "speech"), key=kinds.count)
+        if kinds.count(best) * 2 < len(kinds) or not kinds.count(best):
+            return
+        node.kind = best
+        if best == "entry":
+            text = next(h for h, k in zip(node.hearings, kinds, strict=True) if k == "entry")
+            node.entry_var = self._entry_var(text)
+            node.terminated = entry_terminated(text)
+        self._enqueue(node)
+
     def _entry_var(self, text: str) -> str:
-        """The given value this entry asks for: by the words of its name ("card_last4": "... your new card"),
-        then by how many digits the prompt asks for; else a name from the prompt (no value: not crossed)."""
-        words = {_stem(w) for w in tokens(text)}
-        count = DIGIT_COUNT.search(text.lower())
-        length = None
-        if count:
-            length = int(count.group(1)) if count.group(1).isdigit() else int(tokens(count.group(1))[0])
+        """The given value this entry asks for: among the values that fit the digits the prompt asks for ("your
+        ten digit ..."; "two digits for the month, two for the day and four for the year" is eight), the one
+        whose name the prompt says ("card_last4": "... your new card"; "dob": "date of birth"); else a name
+        from the prompt (no value: not crossed)."""
+        words = tokens(text)
+        stems = {_stem(w) for w in words}
+        initials = {"".join(w[0] for w in words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+        counts = [int(c) if c.isdigit() else int(tokens(c)[0]) for c in DIGIT_COUNT.findall(text.lower())]
+        lengths = set(counts) | ({sum(counts)} if len(counts) > 1 else set())
         scored = []
         for name, value in self.values.items():
+            if lengths and not (value.isdigit() and len(value) in lengths):
+                continue  # the prompt asks for so many digits: a value of another length is another var's
             parts = [p for p in re.findall(r"[a-z]+", name.lower()) if p not in STOP_WORDS]
-            overlap = sum(_stem(p) in words for p in parts)
-            fits = length is not None and value.isdigit() and len(value) == length
-            if overlap or fits:
-                scored.append((overlap, fits, name))
+            overlap = sum(_stem(p) in stems or (len(p) >= 2 and p in initials) for p in parts)
+            # "the conference pin number": of two names the prompt says, the later word is what is asked for
+            last = max((i for i, w in enumerate(words) for p in parts if _stem(p) == _stem(w)), default=-1)
+            if overlap or lengths:
+                scored.append((overlap, last, name))
         if scored:
             best = max(scored)
             if sum(1 for s in scored if s[:2] == best[:2]) == 1:

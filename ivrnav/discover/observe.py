@@ -33,7 +33,8 @@ MAX_MESSAGE_SENTENCES = 2  # sentences a line may put before a repeated prompt (
 
 # What a prompt's words say about the node: rules as data, checked in this order.
 KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("human", re.compile(r"\bmy name is\b|\bhow (?:can|may) i (?:help|assist)\b|\bthis is \w+ speaking\b")),
+    ("human", re.compile(r"\bmy name(?: is)? [a-z]+\b|\bhow (?:can|may) i (?:help|assist|direct your call)\b|"
+                         r"\bthis is \w+ speaking\b")),
     ("hold", re.compile(r"\bplease hold\b|\bhold for\b|\bnext available\b|\bremain on the line\b|"
                         r"\bstay on the line\b|\byour call is important\b|"
                         r"\bin the order (?:it was|they are) received\b|"
@@ -48,6 +49,8 @@ KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 TERMINATOR = re.compile(r"\b(?:followed by|then press|and then|ending with|and press)\b[^.]*\b(?:pound|hash|#)")
 ENTRY_SUBJECT = re.compile(r"\byour ([a-z][a-z -]{2,60}?)(?= followed\b| then\b| and\b| now\b| using\b| on\b|[,.]|$)")
+# "enter the seven digit prescription number": a number followed by one of these is a count, not a key
+COUNT_WORDS = frozenset(["digit", "digits", "character", "characters", "letter", "letters", "number", "numbers"])
 _DIGITS_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                            "twelve", "digit", "digits", "numeric", "number"])
 
@@ -81,6 +84,14 @@ class Observation:
     silence_after: float = 0.0  # seconds of quiet after the last node (for hangup: before the line hung up)
 
 
+SOUND = re.compile(r"^\W*[\[(][^\])]*[\])]\W*$")  # "[music]", "(ringing)": what an STT writes for a sound
+
+
+def is_sound(text: str) -> bool:
+    """A transcript that names a sound rather than saying words."""
+    return SOUND.match(text) is not None
+
+
 def sentence_score(a: str, b: str) -> float:
     na, nb = normalise(a), normalise(b)
     return fuzz.ratio(na, nb) if na and nb else 0.0
@@ -97,34 +108,47 @@ def segments(sentences: list[Sentence], gap: float) -> list[list[Sentence]]:
     return out
 
 
-def repeat_of(earlier: list[Sentence], segment: list[Sentence]) -> tuple[int, int] | None:
+def repeat_of(earlier: list[Sentence], segment: list[Sentence], *, open_: bool = False) -> tuple[int, int] | None:
     """``(index in earlier, leading message sentences)`` where ``segment`` starts saying ``earlier`` again.
 
     Sentences are aligned pairwise from there: one sentence alone must sound the same (``SAME_SENTENCE``);
-    two or more may each carry word errors if together they agree (``SAME_RUN``)."""
+    two or more may each carry word errors if together they agree (``SAME_RUN``). While the segment is
+    ``open_`` (the line is still speaking it), a run shorter than the earlier prompt is no verdict yet: "Welcome
+    to A. Please select an action." may be the start of another prompt that shares a sentence."""
     best: tuple[float, int, int] | None = None
+    pending = 0.0  # the best score of a run that is still being said
     for lead in range(min(MAX_MESSAGE_SENTENCES, len(segment) - 1) + 1):
         said = segment[lead:]
         for i in range(len(earlier)):
+            if is_sound(earlier[i].text):
+                continue  # music again is no prompt again
             pairs = [sentence_score(e.text, r.text) for e, r in zip(earlier[i:], said, strict=False)]
             if not pairs or pairs[0] < SAME_FIRST:
                 continue
             score = sum(pairs) / len(pairs)
-            if score >= (SAME_SENTENCE if len(pairs) == 1 else SAME_RUN) and (best is None or score > best[0]):
+            if score < (SAME_SENTENCE if len(pairs) == 1 else SAME_RUN):
+                continue
+            if open_ and len(said) < len(earlier) - i:
+                pending = max(pending, score)
+            elif best is None or score > best[0]:
                 best = (score, i, lead)
+        if pending and (best is None or pending >= best[0]):
+            return None  # the likeliest reading is still being said: wait for it
         if best is not None:
             return best[1], best[2]
     return None
 
 
-def read_observation(sentences: list[Sentence], *, gap: float, ended: str, silence_after: float) -> Observation:
-    """Split an observation into the nodes the line played (see the module docstring)."""
+def read_observation(sentences: list[Sentence], *, gap: float, ended: str, silence_after: float,
+                     tail_open: bool = False) -> Observation:
+    """Split an observation into the nodes the line played (see the module docstring). ``tail_open``: the
+    last segment may still grow (the line is speaking)."""
     segs = segments(sentences, gap)
     obs = Observation(ended=ended, silence_after=silence_after)
     flat: list[Sentence] = []
     bounds: list[int] = []  # index in ``flat`` where each kept segment starts
-    for seg in segs:
-        found = repeat_of(flat, seg) if flat else None
+    for n, seg in enumerate(segs):
+        found = repeat_of(flat, seg, open_=tail_open and n == len(segs) - 1) if flat else None
         if found is not None:
             index, lead = found
             seg_start = max(b for b in bounds if b <= index)
@@ -171,8 +195,20 @@ def offers_in(text: str) -> dict[str, str]:
         key = key or (words[i + 1] if i + 1 < len(words) and words[i + 1] in KEYS else "")
         if key and key not in out:
             out[key] = ""
-    # "if this is an emergency, hang up and dial 9 1 1" is advice, never an option of the line
-    return {k: v for k, v in out.items() if k not in EMERGENCY_NUMBERS}
+    # "if this is an emergency, hang up and dial 9 1 1" is advice, never an option of the line; a key only
+    # ever said as a count ("enter the seven digit number") is not offered
+    counts = _counted(words)
+    return {k: v for k, v in out.items() if k not in EMERGENCY_NUMBERS and k not in counts}
+
+
+def _counted(words: tuple[str, ...]) -> set[str]:
+    """Digits every mention of which is followed by a count word ("seven digit", "six character")."""
+    said: dict[str, bool] = {}
+    for i, word in enumerate(words):
+        if len(word) == 1 and word.isdigit():
+            follows = words[i + 1].rstrip("-") if i + 1 < len(words) else ""
+            said[word] = said.get(word, True) and follows in COUNT_WORDS
+    return {k for k, only_counts in said.items() if only_counts}
 
 
 def kind_of(text: str, offers: dict[str, str]) -> str:
@@ -184,10 +220,18 @@ def kind_of(text: str, offers: dict[str, str]) -> str:
     return "menu" if offers else "message"
 
 
+SUBJECT_WORDS = re.compile(r"\b(?:mailbox|password|passcode|pin|extension|account number|member id|id number|"
+                           r"zip code|conference number|date of birth|confirmation code|phone number)\b")
+
+
 def entry_subject(text: str) -> str:
-    """What an entry prompt asks for, as a var name: "enter your ten digit account number" -> ``account_number``."""
+    """What an entry prompt asks for, as a var name: "enter your ten digit account number" -> ``account_number``;
+    "Comedian Mail. Mailbox?" -> ``mailbox``."""
     match = ENTRY_SUBJECT.search(text.lower())
     words = re.findall(r"[a-z]+", match.group(1)) if match else []
+    if not words:
+        named = SUBJECT_WORDS.findall(text.lower())
+        words = named[-1].split() if named else []
     kept = [w for w in words if w not in _DIGITS_WORDS] or [w for w in words if w not in {"digit", "digits"}]
     name = "_".join(kept[-3:]) if kept else "entry"
     return name if name[0].isalpha() else f"v_{name}"

@@ -189,12 +189,14 @@ class Probe:
             return self._observe()
         if self.phase is not ProbePhase.ROUTE or self.waiting_for_move:
             return []
-        if not self.since_action or self._quiet() + 1e-9 < s.gap:
+        step = self.route[self.step] if self.step < len(self.route) else self.trial
+        assert step is not None
+        # a place where the line says nothing (music, ringing) is reached by a longer quiet after the action
+        wordless = not step.expect and not self.since_action and self._quiet() + 1e-9 >= 2 * s.gap
+        if not wordless and (not self.since_action or self._quiet() + 1e-9 < s.gap):
             if self.now - self.last_speech_at >= s.silence:
                 return self._done(False, "diverged", "the line went quiet before the frontier")
             return []
-        step = self.route[self.step] if self.step < len(self.route) else self.trial
-        assert step is not None
         heard = " ".join(x.text for x in self.since_action)
         if step.expect and fuzz.partial_ratio(normalise(step.expect), normalise(heard)) < s.route_match:
             return self._done(False, "diverged", f"expected {step.expect[:60]!r}, heard {heard[:60]!r}")
@@ -223,7 +225,8 @@ class Probe:
 
     def _observe(self) -> list[Action]:
         s = self.probe_settings
-        obs = read_observation(self.observed, gap=s.gap, ended="silence", silence_after=self._quiet())
+        obs = read_observation(self.observed, gap=s.gap, ended="silence", silence_after=self._quiet(),
+                               tail_open=self._quiet() + 1e-9 < s.gap)
         if obs.ended == "repeat":
             return self._done(True, "observed", "the line repeated itself", observation=obs)
         if self.now - self.observe_from >= s.max_observe:
