@@ -172,14 +172,15 @@ def _offers_own_option(menu_file: MenuFile, goal: str, words: list[str]) -> bool
                for o in read_offers([*words, BOUNDARY]) for opt in options)
 
 
-def unexpected_goal_unproven(recogniser: Recogniser, goal: str, match: Match, window: str,
+def unexpected_goal_unproven(recogniser: Recogniser, goal: str, match: Match, window: str, heard: str,
                              expected: frozenset[str], th: Thresholds = DEFAULT) -> bool:
-    """The goal recognised where the line was not expected to be, on one phrase alone: not claimed (yet).
+    """The goal recognised where the line was not expected to be, on one listen phrase alone: not claimed (yet).
 
     Where the map predicts the goal, one phrase is enough. Anywhere else a lone phrase is as likely a garbled
     other prompt ("sorry, this is not a valid option" heard as "sorry, this is prescription a valid option"
     matches a human goal's ``re:this is \\w+``): the claim waits for a second of the goal's phrases (its
-    prompt's opening or another listen phrase), as a person who answers goes on to say."""
-    if match.menu != goal or goal in expected:
-        return False
-    return recogniser.evidence(goal, window) < th.unexpected_goal_evidence
+    prompt's opening or another listen phrase, in ``heard``: what the line said after the current prompt),
+    as a person who answers goes on to say."""
+    if match.menu != goal or goal in expected or match.by != "listen":
+        return False  # an unexpected prompt match already needs the higher bar and a longer window
+    return recogniser.evidence(goal, window, heard) < th.unexpected_goal_evidence

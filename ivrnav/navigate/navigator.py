@@ -270,7 +270,9 @@ class Navigator:
                                               offered_by=self._listening_in(), th=self.th):
             found = None  # the goal was only named in another menu's offer (or the naming sentence goes on)
         if found is not None and unexpected_goal_unproven(self.recogniser, self.goal, found[0],
-                                                          self.context.words(found[1]), self._expected_now(), self.th):
+                                                          self.context.words(found[1]),
+                                                          self.context.words(self._beyond_prompt()),
+                                                          self._expected_now(), self.th):
             found = None  # the goal where the map does not predict it, on one phrase: wait for a second
         if found is not None:
             done = self._enter_menu(*found)

@@ -107,9 +107,11 @@ class Recogniser:
                     if said_in_order(phrase, words, self.th):
                         self._keep(scores, name, self.th.listen_accept, "listen", expected)
 
-    def evidence(self, name: str, window: str) -> int:
-        """How many of ``name``'s identifying phrases the window holds: its prompt's opening (at the bar for an
-        unexpected menu) and each listen phrase (a pattern's match, or the phrase itself at that bar)."""
+    def evidence(self, name: str, window: str, heard: str | None = None) -> int:
+        """How many of ``name``'s identifying phrases were heard: its prompt's opening at the window's start (at
+        the bar for an unexpected menu) and each listen phrase anywhere in ``heard`` (default: the window; a
+        pattern's match, or the phrase itself at that bar)."""
+        heard = window if heard is None else heard
         th = self.th
         found = 0
         prompt = self._prompt_of.get(name, "")
@@ -117,9 +119,9 @@ class Recogniser:
             size = min(len(prompt), max(th.head_lengths))
             found += len(window) >= min(size, th.min_unexpected_window) and \
                 fuzz.ratio(window[:size], prompt[:size]) >= th.accept_unexpected
-        found += sum(1 for menu, regex in self.listen_regex if menu == name and regex.search(window))  # type: ignore[attr-defined]
+        found += sum(1 for menu, regex in self.listen_regex if menu == name and regex.search(heard))  # type: ignore[attr-defined]
         found += sum(1 for menu, phrase in self.listen_plain
-                     if menu == name and fuzz.partial_ratio(phrase, window) >= th.listen_accept_unexpected)
+                     if menu == name and fuzz.partial_ratio(phrase, heard) >= th.listen_accept_unexpected)
         return found
 
     def _keep(self, scores: dict[str, Match], name: str, score: float, by: str, expected: frozenset[str]) -> None:
