@@ -4,9 +4,14 @@ A map may say how such a goal is confirmed (``confirm:`` on the goal menu). This
 apart from the navigator's decision loop, as two pure functions of the navigator's state: whether the goal
 is confirmed now, and when it next could be (so event-driven adapters schedule a wake-up).
 
-Only ``quiet`` is decided here: the keys that lead to the goal were sent and the line then said nothing at
-all (no invalid message, no other prompt) for ``quiet`` seconds. Ringing, music and a person speaking need
-audio classification or recognised words, which reach the navigator as ordinary recognition.
+Each rule needs our keys to have been the map's own way to the goal, all sent, and then:
+
+* ``quiet``: the line said nothing at all (no invalid message, no other prompt) for ``quiet`` seconds;
+* ``sound``: the adapter's sound classifier reported the named sound (``Sounded``: ringing, music) beginning
+  after the keys and going on for ``sound_confirm_for`` seconds, with no invalid message;
+* ``human``: a finished sentence of ``human_min_words`` words that is no menu of the file, offers no keys and
+  is no invalid message (a person answering: "hi, you've reached Dana, how can I help");
+* ``hangup``: the line hung up, silently or after the goal's own words.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz
 
 from ivrnav.menu.model import MenuFile
+from ivrnav.navigate.events import Sounded
 from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers
 from ivrnav.navigate.recognise import Match, Recogniser, said_in_order
 from ivrnav.navigate.settings import DEFAULT, Thresholds
@@ -75,6 +81,60 @@ def hangup_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str]
                >= th.hangup_match for p in menu.listen):
         return None
     return f"reached {goal} (confirmed: the line said the goal's words and hung up)"
+
+
+def sound_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str], awaiting: bool, acted_at: float,
+                    pressed: tuple[str | None, str] | None, sound: Sounded | None, words: str,
+                    invalid: tuple[str, ...], th: Thresholds = DEFAULT) -> str | None:
+    """How the goal is confirmed by the sound its ``confirm.sound`` names, or None while it is not (yet).
+
+    ``sound``: the latest sound report; one that began before our keys was playing in the menu before (hold
+    music there is not the goal's). ``words``: what the line said since the keys (an invalid message there
+    means the keys were refused, whatever plays next).
+    """
+    menu = menu_file.menus.get(goal)
+    if menu is None or menu.confirm is None or sound is None or sound.kind not in menu.confirm.sound:
+        return None
+    if not awaiting or goal not in expected or pressed is None or not _maps_to(menu_file, pressed, goal):
+        return None
+    if sound.start + QUIET_EPSILON < acted_at or sound.end - sound.start + QUIET_EPSILON < th.sound_confirm_for:
+        return None
+    if words and any(fuzz.partial_ratio(normalise(p), words) >= th.invalid_match for p in invalid):
+        return None
+    return (f"reached {goal} (confirmed: {sound.kind} began {sound.start - acted_at:.1f} s after the keys and "
+            f"went on for {sound.end - sound.start:.1f} s)")
+
+
+def sound_due(menu_file: MenuFile, goal: str, sound: Sounded | None, th: Thresholds = DEFAULT) -> float | None:
+    """When the sound being reported would have gone on long enough to confirm the goal (a wake-up)."""
+    menu = menu_file.menus.get(goal)
+    if menu is None or menu.confirm is None or sound is None or sound.kind not in menu.confirm.sound:
+        return None
+    return sound.start + th.sound_confirm_for
+
+
+def human_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str], awaiting: bool,
+                    pressed: tuple[str | None, str] | None, sentences: list[list[str]], recognised_other: bool,
+                    invalid: tuple[str, ...], th: Thresholds = DEFAULT) -> str | None:
+    """How the goal is confirmed by a person speaking (``confirm: {human: true}``), or None.
+
+    ``sentences``: the finished sentences the line said since our keys. A person's sentence is no menu of
+    the file (``recognised_other``: the recogniser placed the words in another menu), offers no keys and is
+    no invalid message; the result names no words (a person may repeat what we entered).
+    """
+    menu = menu_file.menus.get(goal)
+    if menu is None or menu.confirm is None or not menu.confirm.human or recognised_other:
+        return None
+    if not awaiting or goal not in expected or pressed is None or not _maps_to(menu_file, pressed, goal):
+        return None
+    for words in sentences:
+        if len(words) < th.human_min_words or read_offers([*words, BOUNDARY]):
+            continue
+        text = " ".join(words)
+        if any(fuzz.partial_ratio(normalise(p), text) >= th.invalid_match for p in invalid):
+            return None  # the keys were refused
+        return f"reached {goal} (confirmed: a person spoke, {len(words)} words that are no menu and offer no keys)"
+    return None
 
 
 def _maps_to(menu_file: MenuFile, pressed: tuple[str | None, str], goal: str) -> bool:

@@ -51,7 +51,20 @@ class CallEnded:
     at: float
 
 
-Event = Heard | DigitsSent | Tick | CallEnded
+@dataclass(frozen=True, slots=True)
+class Sounded:
+    """The line is playing a sound that is not speech (``kind``: "ringing" or "music") since ``start``,
+    heard until ``end``. Adapters report it as it goes on (each report repeats ``start`` with a later
+    ``end``), like interim transcripts; the navigator confirms a goal whose ``confirm.sound`` names it."""
+
+    kind: str
+    start: float
+    end: float
+
+
+SOUND_KINDS = ("ringing", "music")
+
+Event = Heard | DigitsSent | Tick | CallEnded | Sounded
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ import math
 from collections import Counter, deque
 from dataclasses import dataclass, replace
 
-from ivrnav.navigate.events import CallEnded, DigitsSent, Event, Heard, Tick
+from ivrnav.navigate.events import SOUND_KINDS, CallEnded, DigitsSent, Event, Heard, Sounded, Tick
 from ivrnav.text import tokens
 
 
@@ -83,7 +83,19 @@ class Intake:
                 return Admitted(replace(event, at=self.latest), tuple(notes))
             self.latest = max(self.latest, at)
             return Admitted(event)
+        if isinstance(event, Sounded):
+            return self._sounded(event)
         return self._heard(event)
+
+    def _sounded(self, event: Sounded) -> Admitted:
+        """A sound report with a kind we know and finite, ordered times (an adapter's classifier is input too)."""
+        if event.kind not in SOUND_KINDS:
+            return self._drop("sound_kind", f"ignored a sound of unknown kind {str(event.kind)[:40]!r}")
+        if not (math.isfinite(event.start) and math.isfinite(event.end)) or event.end < event.start:
+            return self._drop("sound_time", f"ignored a {event.kind} report with bad times ({event.start}, "
+                              f"{event.end})")
+        self.latest = max(self.latest, event.end)
+        return Admitted(event)
 
     # ------------------------------------------------------------------------------------------- heard
 

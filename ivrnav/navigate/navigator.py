@@ -20,9 +20,12 @@ from ivrnav.navigate import decisions as rules
 from ivrnav.navigate import holds, intake
 from ivrnav.navigate.confirm import (
     hangup_confirmed,
+    human_confirmed,
     offered_only,
     quiet_confirmed,
     quiet_due,
+    sound_confirmed,
+    sound_due,
     unexpected_goal_unproven,
 )
 from ivrnav.navigate.context import Context, Hearing, Pending
@@ -35,6 +38,7 @@ from ivrnav.navigate.events import (
     Heard,
     Say,
     SendDigits,
+    Sounded,
     Tick,
 )
 from ivrnav.navigate.offers import BOUNDARY, Offer, mentions_keys, read_offers
@@ -101,6 +105,7 @@ class Navigator:
         # (menu, wanted option, when): we wait for the line to repeat ``menu`` by itself; at ``when`` with no
         # word from the line, it will not (many PBXs play a menu once, then hang up): press the map's key
         self.repeat_due: tuple[str, Option, float] | None = None
+        self.sound: Sounded | None = None  # the line's latest sound report (music, ringing)
         self.result: NavigationResult | None = None
         self._check_vars()
 
@@ -143,6 +148,9 @@ class Navigator:
             self._heard(event)
         elif isinstance(event, Tick):
             self.now = max(self.now, event.now)
+        elif isinstance(event, Sounded):
+            self.now = max(self.now, event.end)
+            self.sound = event
         elif isinstance(event, DigitsSent):
             self.now = max(self.now, event.at)
             self.acted_at = event.at
@@ -166,6 +174,43 @@ class Navigator:
                                 pressed=self.last_action[:2] if self.last_action else None,
                                 words=" ".join(t for t in ctx.tokens[ctx.carried :] if t != BOUNDARY),
                                 invalid=old.invalid if old else (), th=self.th)
+
+    def _words_since_keys(self) -> list[list[str]]:
+        """What the line said since our last keys, as sentences (the last one may still be interim)."""
+        ctx = self.context
+        sentences: list[list[str]] = [[]]
+        for token in ctx.tokens[ctx.carried :]:
+            if token == BOUNDARY:
+                sentences.append([])
+            else:
+                sentences[-1].append(token)
+        return [words for words in sentences if words]
+
+    def _invalid_here(self) -> tuple[str, ...]:
+        return self.menu_file.menus[self.menu].invalid if self.menu else ()
+
+    def _sound_confirms(self) -> str | None:
+        """Whether the sound the line plays confirms the goal (``confirm.sound_confirmed``)."""
+        if self.sound is None:
+            return None
+        return sound_confirmed(self.menu_file, self.goal, expected=self.expected,
+                               awaiting=self.phase is Phase.AWAITING, acted_at=self.acted_at,
+                               pressed=self.last_action[:2] if self.last_action else None, sound=self.sound,
+                               words=" ".join(w for s in self._words_since_keys() for w in s),
+                               invalid=self._invalid_here(), th=self.th)
+
+    def _human_confirms(self, found: tuple[Match, int] | None) -> str | None:
+        """Whether a person answered at the goal (``confirm.human_confirmed``); ``found``: what was recognised."""
+        goal = self.menu_file.menus[self.goal]
+        if goal.confirm is None or not goal.confirm.human or self.phase is not Phase.AWAITING:
+            return None
+        sentences = self._words_since_keys()
+        if self.context.interim is not None and sentences:
+            sentences = sentences[:-1]  # a sentence still being spoken may yet turn into an offer
+        return human_confirmed(self.menu_file, self.goal, expected=self.expected, awaiting=True,
+                               pressed=self.last_action[:2] if self.last_action else None, sentences=sentences,
+                               recognised_other=found is not None and found[0].menu != self.goal,
+                               invalid=self._invalid_here(), th=self.th)
 
     def _admit(self, event: Event) -> Event | None:
         """The intake filter, the first thing every event passes through (None: dropped): repeated finals,
@@ -200,6 +245,9 @@ class Navigator:
         if self.repeat_due is not None:
             times.append(self.repeat_due[2])
         due = quiet_due(self.menu_file, self.goal, self.expected, self.acted_at)
+        if due is not None and self.phase is Phase.AWAITING:
+            times.append(due)
+        due = sound_due(self.menu_file, self.goal, self.sound, self.th)
         if due is not None and self.phase is Phase.AWAITING:
             times.append(due)
         future = [t for t in times if t > self.now]
@@ -256,6 +304,7 @@ class Navigator:
                                     awaiting=self.phase is Phase.AWAITING, acted_at=self.acted_at,
                                     last_words_at=self.hearing.last_words_at, now=self.now,
                                     pressed=self.last_action[:2] if self.last_action else None)
+        confirmed = confirmed or self._sound_confirms()
         if confirmed:
             self.timing.goal_at = self.now
             return self._finish(True, "reached", confirmed)
@@ -274,6 +323,10 @@ class Navigator:
                                                           self.context.words(self._beyond_prompt()),
                                                           self._expected_now(), self.th):
             found = None  # the goal where the map does not predict it, on one phrase: wait for a second
+        confirmed = self._human_confirms(found)
+        if confirmed:
+            self.timing.goal_at = self.now
+            return self._finish(True, "reached", confirmed)
         if found is not None:
             done = self._enter_menu(*found)
             if done:

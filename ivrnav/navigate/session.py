@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Done, Event, Heard, Say, SendDigits
+from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Done, Event, Heard, Say, SendDigits, Sounded
 from ivrnav.navigate.record import Note
 from ivrnav.navigate.result import NavigationResult
 
@@ -87,6 +87,8 @@ class Session:
         if isinstance(event, Heard):
             self.trace("heard", text=self.nav.redact(event.text), final=event.final, start=round(event.start, 3),
                        end=round(event.end, 3))
+        elif isinstance(event, Sounded):
+            self.trace("sound", sound=event.kind, start=round(event.start, 3), end=round(event.end, 3))
         elif isinstance(event, CallEnded):
             self.trace("call_ended", reason=event.reason)
         elif isinstance(event, DigitsSent):

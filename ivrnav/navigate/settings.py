@@ -53,6 +53,9 @@ class Thresholds:
     # --- a goal that ends the call (``confirm: {hangup: true}``, ivrnav.navigate.confirm)
     hangup_silent_within: float = 5.0  # a silent hang-up this soon after the keys toward the goal confirms it
     hangup_match: float = 75.0  # words heard before the hang-up must be the goal's (prompt or listen phrase)
+    # --- a goal confirmed by a sound or a person (``confirm: {sound: ..., human: true}``)
+    sound_confirm_for: float = 1.0  # seconds of the goal's sound (after our keys) that confirm it
+    human_min_words: int = 3  # a person's sentence has at least this many words (not "goodbye")
     # --- a line asked to repeat by silence (no repeat key)
     repeat_wait: float = 2.0  # seconds of quiet after which it will not: the map's key goes (PBXs wait ~5 s)
     # --- the retry ladder

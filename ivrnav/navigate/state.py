@@ -2,7 +2,8 @@
 
 Theory of operation
 -------------------
-An adapter feeds events (``Heard`` transcripts, ``DigitsSent``, ``Tick``, ``CallEnded``) to
+An adapter feeds events (``Heard`` transcripts, ``Sounded`` music or ringing, ``DigitsSent``, ``Tick``,
+``CallEnded``) to
 ``Navigator.handle`` and carries out the actions it returns (``SendDigits``, ``Say``, ``Done``). The
 navigator never sleeps, never reads a clock (times come with the events) and never touches the network,
 so every behaviour below is tested on a virtual clock.
@@ -46,7 +47,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ivrnav.menu.machine import REACHED, UNKNOWN, CallMachine, CallModel, trigger_for
-from ivrnav.navigate.events import CallEnded, DigitsSent, Event, Heard, Tick
+from ivrnav.navigate.events import CallEnded, DigitsSent, Event, Heard, Sounded, Tick
 
 
 class Phase(Enum):
@@ -59,9 +60,11 @@ class Phase(Enum):
 # phase -> event type -> the phase the event leads to (before the decision step). An event type missing
 # from a phase's row is illegal there: ignored and recorded, never an exception.
 PHASES: dict[Phase, dict[type[Event], Phase]] = {
-    Phase.LISTENING: {Heard: Phase.LISTENING, Tick: Phase.LISTENING, CallEnded: Phase.DONE},
-    Phase.SENDING: {Heard: Phase.SENDING, Tick: Phase.SENDING, DigitsSent: Phase.AWAITING, CallEnded: Phase.DONE},
-    Phase.AWAITING: {Heard: Phase.AWAITING, Tick: Phase.AWAITING, CallEnded: Phase.DONE},
+    Phase.LISTENING: {Heard: Phase.LISTENING, Sounded: Phase.LISTENING, Tick: Phase.LISTENING,
+                      CallEnded: Phase.DONE},
+    Phase.SENDING: {Heard: Phase.SENDING, Sounded: Phase.SENDING, Tick: Phase.SENDING, DigitsSent: Phase.AWAITING,
+                    CallEnded: Phase.DONE},
+    Phase.AWAITING: {Heard: Phase.AWAITING, Sounded: Phase.AWAITING, Tick: Phase.AWAITING, CallEnded: Phase.DONE},
     Phase.DONE: {},
 }
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ivrnav.menu.model import MenuFile
-from ivrnav.navigate.events import CallEnded, Heard
+from ivrnav.navigate.events import CallEnded, Heard, Sounded
 from ivrnav.navigate.result import NavigationResult
 from ivrnav.sim.line import SimulatedLine
 from ivrnav.sim.noise import Noise
@@ -82,8 +82,8 @@ class HostileLine:
                              self._next_message) if t is not None]
         return min(times) if times and not self.inner.ended else None
 
-    def advance(self, until: float) -> list[tuple[float, Heard | CallEnded]]:
-        out: list[tuple[float, Heard | CallEnded]] = []
+    def advance(self, until: float) -> list[tuple[float, Heard | CallEnded | Sounded]]:
+        out: list[tuple[float, Heard | CallEnded | Sounded]] = []
         for at, event in self.inner.advance(until):
             out.append((at, event))
             if self.duplicate_finals and isinstance(event, Heard) and event.final:

@@ -19,13 +19,15 @@ from typing import Any
 from ivrnav.menu import regex, template
 from ivrnav.menu.derived import per_file
 from ivrnav.menu.model import LineSettings, Menu, MenuFile
-from ivrnav.navigate.events import CallEnded, Heard
+from ivrnav.navigate.events import SOUND_KINDS, CallEnded, Heard, Sounded
 from ivrnav.sim.noise import Noise
 
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 _PAUSE = re.compile(r"\[pause\s+([0-9]+(?:\.[0-9]+)?)\]", re.IGNORECASE)  # "[pause 2]" inside a line prompt
 ENTRY_TIMEOUT = 4.0  # seconds after the last digit of an entry without a terminator
 REACTION = 0.3  # seconds between a key and the line's response
+SOUND_REPORT_EVERY = 0.5  # how often a sound classifier reports the sound it hears (s)
+SOUND_REPORTED_FOR = 120.0  # a sound goes on being reported this long (s), then the line is heard as quiet
 HUMAN_PATIENCE = 30.0  # seconds a person waits for the caller before hanging up
 
 
@@ -85,8 +87,8 @@ class SimulatedLine:
     def next_time(self) -> float | None:
         return self.queue[0].at if self.queue and not self.ended else None
 
-    def advance(self, until: float) -> list[tuple[float, Heard | CallEnded]]:
-        out: list[tuple[float, Heard | CallEnded]] = []
+    def advance(self, until: float) -> list[tuple[float, Heard | CallEnded | Sounded]]:
+        out: list[tuple[float, Heard | CallEnded | Sounded]] = []
         while self.queue and not self.ended:
             item = self.queue[0]
             if item.at > until + 1e-9:
@@ -94,6 +96,11 @@ class SimulatedLine:
             heapq.heappop(self.queue)
             if item.kind == "heard":
                 out.append((item.at, item.payload))  # type: ignore[arg-type]
+            elif item.kind == "sound":
+                kind, start = item.payload  # type: ignore[misc]
+                out.append((item.at, Sounded(kind, start, item.at)))
+                if item.at - start < SOUND_REPORTED_FOR:
+                    self._schedule(item.at + SOUND_REPORT_EVERY, "sound", item.payload)
             elif item.kind == "hangup":
                 self.ended = True
                 self.queue.clear()
@@ -161,7 +168,7 @@ class SimulatedLine:
             words = self._last_interim_before(start, at)
             if words:
                 partial = Heard(words, True, start, at)
-        self._clear("heard", "after_prompt", "goto", "key_timeout", "entry_timeout")
+        self._clear("heard", "after_prompt", "goto", "key_timeout", "entry_timeout", "sound")
         self.speaking_until = at
         if partial is not None:
             self._schedule(at, "heard", partial)
@@ -179,6 +186,7 @@ class SimulatedLine:
         self.visited.append(name)
         self.buffer = ""
         self.silences = 0
+        self._clear("sound")  # the last menu's music or ringing stops when the line moves on
         self.invalids = 0 if not self.visited[:-1] or self.visited[-2] != name else self.invalids
         if menu.line.hangup:
             self._schedule(at + REACTION, "hangup", "hangup")
@@ -197,7 +205,11 @@ class SimulatedLine:
         if menu.line.hangup_after:
             self._schedule(end + REACTION, "hangup", "hung up after the message")
         elif menu.line.sound is not None:
-            # music, ringing or an echo: no words; the call stays here unless the line moves on by itself
+            # music, ringing or an echo: no words; the call stays here unless the line moves on by itself.
+            # Music and ringing are reported as an audio adapter's sound classifier would (echo and silence
+            # are heard as nothing)
+            if menu.line.sound in SOUND_KINDS:
+                self._schedule(end + SOUND_REPORT_EVERY, "sound", (menu.line.sound, end))
             hold = menu.line.hold if menu.line.hold is not None else self.settings.hold
             if menu.next:
                 self._schedule(end + hold, "goto", menu.next)

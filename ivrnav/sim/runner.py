@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.menu.template import key_offsets
-from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
+from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Sounded, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
 from ivrnav.navigate.session import Session
@@ -104,7 +104,7 @@ class CallRunner:
     def _is_secret_key(self) -> bool:
         return self.sent_action is not None and "•" in self.sent_action.masked
 
-    def _feed(self, event: Heard | CallEnded | DigitsSent | Tick) -> None:
+    def _feed(self, event: Heard | CallEnded | DigitsSent | Tick | Sounded) -> None:
         self.result = self.session.feed(event)
 
     def _do(self, action: SendDigits | Say | Done) -> None:

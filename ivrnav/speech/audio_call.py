@@ -50,7 +50,7 @@ import numpy.typing as npt
 from ivrnav.menu.model import MenuFile
 from ivrnav.menu.template import MASK, key_offsets
 from ivrnav.menu.vocabulary import menu_keyterms
-from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Tick
+from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Sounded, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
 from ivrnav.navigate.session import Driven, Session
@@ -423,7 +423,7 @@ class _AudioCallRunner:
         self.stats.transcripts += 1
         self._feed(Heard(tr.text, tr.is_final, tr.start, tr.end))
 
-    def _feed(self, event: Heard | CallEnded | DigitsSent | Tick) -> None:
+    def _feed(self, event: Heard | CallEnded | DigitsSent | Tick | Sounded) -> None:
         if self.result is not None:
             return
         self.last_fed = self.now

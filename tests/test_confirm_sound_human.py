@@ -1,0 +1,167 @@
+"""Goals that say nothing a recogniser could match, confirmed the way the map says: by the sound the line
+plays after our keys (``confirm: {sound: ringing}``) or by a person answering (``confirm: {human: true}``).
+
+The simulated line reports music and ringing as ``Sounded`` events, as an audio adapter's sound classifier
+does; these tests play such lines and check what the result claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivrnav.menu.compiler import compile_text
+from ivrnav.navigate.events import DigitsSent, Heard, Sounded, Tick
+from ivrnav.navigate.intake import Intake
+from ivrnav.navigate.navigator import Navigator
+from ivrnav.sim.runner import simulate_call
+
+LINE = """
+ivrnav: 1
+name: line
+start: main
+line: {wait: 5, repeats: 1}
+menus:
+  main:
+    prompt: Thank you for calling. For sales, press 1. To reach the operator, press 0.
+    options:
+      - {press: "1", says: sales, to: sales}
+      - {press: "0", says: the operator, to: operator}
+    line: {invalid: {say: That is not a valid option. Goodbye., hangup: true}}
+  sales:
+    prompt: "[ringing]"
+    line: {sound: ringing, terminal: true}
+  operator:
+    prompt: Hi, you have reached Dana at the front desk. How can I help you today?
+    human: true
+"""
+
+MAP = """
+ivrnav: 1
+name: map
+start: main
+menus:
+  main:
+    prompt: Sales is 1, the operator 0.
+    listen: [thank you for calling]
+    invalid: [not a valid option]
+    options:
+      - {press: "1", says: sales, to: sales}
+      - {press: "0", says: operator, to: operator}
+  sales:
+    prompt: It rings a salesperson.
+    confirm: {sound: ringing}
+  operator:
+    prompt: A person answers.
+    confirm: {human: true}
+"""
+
+
+def _call(map_text: str, line_text: str, goal: str, wer: float = 0.0, seed: int = 0):
+    nav = compile_text(map_text, "map.yaml").menu_file
+    line = compile_text(line_text, "line.yaml").menu_file
+    return simulate_call(nav, line_file=line, goal=goal, wer=wer, seed=seed, keep_trace=False)
+
+
+def test_ringing_after_the_maps_key_confirms_a_ringing_goal():
+    call = _call(MAP, LINE, "sales")
+    assert call.result.reached, call.result.detail
+    assert "".join(k for k, _ in call.line_keys) == "1" and call.line_visited[-1] == "sales"
+    assert "confirmed: ringing" in call.result.detail
+
+
+def test_a_ringing_goal_is_not_claimed_where_the_line_plays_music():
+    call = _call(MAP, LINE.replace("line: {sound: ringing, terminal: true}", "line: {sound: music, terminal: true}"),
+                 "sales")
+    assert not call.result.reached, call.result.detail
+
+
+def test_a_ringing_goal_is_not_claimed_where_the_line_is_silent():
+    call = _call(MAP, LINE.replace("line: {sound: ringing, terminal: true}", "line: {sound: silence, terminal: true}"),
+                 "sales")
+    assert not call.result.reached, call.result.detail
+
+
+def test_a_goal_may_be_confirmed_by_any_of_several_sounds():
+    call = _call(MAP.replace("confirm: {sound: ringing}", "confirm: {sound: [music, ringing]}"),
+                 LINE.replace("line: {sound: ringing, terminal: true}", "line: {sound: music, terminal: true}"),
+                 "sales")
+    assert call.result.reached and "confirmed: music" in call.result.detail, call.result.detail
+
+
+def test_a_person_answering_confirms_a_human_goal():
+    call = _call(MAP, LINE, "operator")
+    assert call.result.reached, call.result.detail
+    assert "".join(k for k, _ in call.line_keys) == "0" and "a person spoke" in call.result.detail
+    assert "Dana" not in call.result.detail  # the result names no words a person said
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_person_answering_is_heard_through_noise(seed):
+    call = _call(MAP, LINE, "operator", wer=0.15, seed=seed)
+    assert call.result.reached and call.line_visited[-1] == "operator", call.result.detail
+
+
+def test_the_line_refusing_the_key_is_no_person():
+    line = LINE.replace('{press: "0", says: the operator, to: operator}', '{press: "9", says: the operator, '
+                        'to: operator}')
+    call = _call(MAP, line, "operator")
+    assert not call.result.reached, call.result.detail
+
+
+def test_a_person_is_not_the_menu_replaying():
+    # the line ignores 0 and plays its menu again: those words are a menu of the file, not a person
+    line = LINE.replace('{press: "0", says: the operator, to: operator}', '{press: "7", says: the operator, '
+                        'to: operator}').replace(
+        "line: {invalid: {say: That is not a valid option. Goodbye., hangup: true}}", "line: {unmapped_key: ignore}")
+    call = _call(MAP, line, "operator")
+    assert not call.result.reached, call.result.detail
+
+
+# The rules on a virtual clock, event by event ---------------------------------------------------------
+
+def _at_sales() -> Navigator:
+    nav = Navigator(compile_text(MAP, "map.yaml").menu_file, "sales")
+    nav.handle(Heard("thank you for calling for sales press 1 to reach the operator press 0", True, 0.0, 4.0))
+    for t in (4.5, 5.0, 5.5, 6.0):
+        actions = nav.handle(Tick(t))
+        if actions:
+            break
+    assert [getattr(a, "digits", None) for a in actions] == ["1"]
+    nav.handle(DigitsSent("1", 6.5))
+    return nav
+
+
+def test_ringing_must_go_on_before_it_confirms():
+    nav = _at_sales()
+    assert not [a for a in nav.handle(Sounded("ringing", 7.0, 7.5)) if type(a).__name__ == "Done"]
+    assert nav.wakeup_at() is not None and nav.wakeup_at() <= 8.0  # a wake-up when it will have gone on
+    done = nav.handle(Sounded("ringing", 7.0, 8.0))
+    assert done and done[0].result.reached
+
+
+def test_a_sound_that_began_before_our_keys_is_not_the_goals():
+    nav = _at_sales()
+    assert not nav.handle(Sounded("ringing", 6.0, 9.0))
+
+
+def test_an_invalid_message_after_the_keys_outweighs_the_ringing():
+    nav = _at_sales()
+    nav.handle(Heard("that is not a valid option", True, 6.8, 7.0))
+    assert not nav.handle(Sounded("ringing", 7.1, 9.0))
+
+
+def test_intake_drops_sound_reports_it_cannot_trust():
+    intake = Intake()
+    assert intake.admit(Sounded("music", 1.0, 2.0)).event is not None
+    assert intake.admit(Sounded("applause", 1.0, 2.0)).event is None
+    assert intake.admit(Sounded("music", 2.0, 1.0)).event is None
+    assert intake.admit(Sounded("ringing", float("nan"), 1.0)).event is None
+
+
+def test_a_menu_the_map_does_not_know_is_no_person():
+    # 0 leads to a menu the map has never heard of: it offers keys, so it is not a person answering
+    line = LINE.replace("""    prompt: Hi, you have reached Dana at the front desk. How can I help you today?
+    human: true""", """    prompt: For billing questions, press 1. For anything else, press 2.
+    options:
+      - {press: "1", says: billing questions, to: sales}""")
+    call = _call(MAP, line, "operator")
+    assert not call.result.reached, call.result.detail
