@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -152,10 +153,21 @@ async def _with_worker(phone: LoopbackTelephone, secrets_: Mapping[str, str], bo
         return await body(name)
 
 
+# What the LiveKit SDKs log on every local call while nothing is wrong: the worker's first job before its
+# process pool warmed up, and the data channels and handles of participants leaving at the end.
+_TEARDOWN_NOISE = ("no warmed process available for job", "data channel '_reliable' closed unexpectedly",
+                   "data channel '_lossy' closed unexpectedly", "data channel '_data_track' closed unexpectedly",
+                   "Attempted to drop unknown FFI handle")
+
+
+def _teardown_noise(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not any(noise in message for noise in _TEARDOWN_NOISE)
+
+
 def run_local_call(menu_file: MenuFile, goal: str, values: Mapping[str, str], *, as_json: bool = False) -> int:
     """The ``ivrnav call-local`` command: a full call over the loopback telephone. Exit 0 reached, 1 not,
     2 the telephone could not be set up (parts missing: see the message)."""
-    import logging
     import os
     import sys
     import time
@@ -171,6 +183,8 @@ def run_local_call(menu_file: MenuFile, goal: str, values: Mapping[str, str], *,
     public = {k: v for k, v in given.items() if k not in menu_file.secret_vars}
     hidden = {k: v for k, v in given.items() if k in menu_file.secret_vars}
     logging.basicConfig(level=logging.WARNING if not os.environ.get("IVRNAV_DEBUG") else logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_teardown_noise)
     t0 = time.monotonic()
 
     def nav(note: dict[str, Any]) -> None:

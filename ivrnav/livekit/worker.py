@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobExecutorType, room_io
+from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobExecutorType, TurnHandlingOptions, room_io
 from livekit.agents.worker import ServerEnvOption
 
 from ivrnav.livekit import jobmeta
@@ -273,7 +273,10 @@ async def run_job(ctx: JobContext, config: WorkerConfig) -> None:
         await asyncio.to_thread(tts.prewarm)
     # vad=None: the framework's default Silero VAD would only time turns (there are none to take) and, on a
     # busy machine, take the CPU the STT needs to keep up with the line (its own VAD cuts utterances).
-    session: AgentSession = AgentSession(stt=stt, tts=tts, llm=None, vad=None)
+    # turn_detection None: without a VAD the default turn detector cannot run (and warns on every call);
+    # the navigator takes no turns.
+    session: AgentSession = AgentSession(stt=stt, tts=tts, llm=None, vad=None,
+                                         turn_handling=TurnHandlingOptions(turn_detection=None))
     options = room_io.RoomOptions(
         participant_identity=request.line_identity,
         # the task must see the line hang up and report "hangup"; we close the session ourselves
