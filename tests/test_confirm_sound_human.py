@@ -55,10 +55,10 @@ menus:
 """
 
 
-def _call(map_text: str, line_text: str, goal: str, wer: float = 0.0, seed: int = 0):
+def _call(map_text: str, line_text: str, goal: str, wer: float = 0.0, seed: int = 0, vars: dict | None = None):
     nav = compile_text(map_text, "map.yaml").menu_file
     line = compile_text(line_text, "line.yaml").menu_file
-    return simulate_call(nav, line_file=line, goal=goal, wer=wer, seed=seed, keep_trace=False)
+    return simulate_call(nav, line_file=line, goal=goal, wer=wer, seed=seed, vars=vars, keep_trace=False)
 
 
 def test_ringing_after_the_maps_key_confirms_a_ringing_goal():
@@ -165,3 +165,98 @@ def test_a_menu_the_map_does_not_know_is_no_person():
       - {press: "1", says: billing questions, to: sales}""")
     call = _call(MAP, line, "operator")
     assert not call.result.reached, call.result.detail
+
+
+def test_the_result_says_when_the_sound_began_and_how_long_it_went_on():
+    nav = _at_sales()
+    done = nav.handle(Sounded("ringing", 7.0, 8.25))
+    assert done[0].result.detail == "reached sales (confirmed: ringing began 0.5 s after the keys and went on for " \
+                                    "1.2 s)"
+
+
+def test_a_sound_exactly_as_long_as_the_threshold_confirms_despite_float_rounding():
+    from ivrnav.navigate.settings import DEFAULT
+
+    nav = _at_sales()
+    start = 6.7
+    assert not nav.handle(Sounded("ringing", start, start + DEFAULT.sound_confirm_for - 0.01))
+    done = nav.handle(Sounded("ringing", start, start + DEFAULT.sound_confirm_for - 1e-9))
+    assert done and done[0].result.reached
+
+
+def test_a_sound_starting_right_at_the_keys_counts():
+    nav = _at_sales()
+    done = nav.handle(Sounded("ringing", 6.5 - 1e-9, 8.0))
+    assert done and done[0].result.reached
+
+
+# quiet: the rule and its wording, on a virtual clock --------------------------------------------------
+
+QUIET_MAP = MAP.replace("confirm: {sound: ringing}", "confirm: {quiet: 3}")
+
+
+def _quiet(nav_time: float, words_at: float | None = None) -> list:
+    nav = Navigator(compile_text(QUIET_MAP, "map.yaml").menu_file, "sales")
+    nav.handle(Heard("thank you for calling for sales press 1 to reach the operator press 0", True, 0.0, 4.0))
+    for t in (4.5, 5.0, 5.5, 6.0):
+        if nav.handle(Tick(t)):
+            break
+    nav.handle(DigitsSent("1", 10.0))
+    if words_at is not None:
+        nav.handle(Heard("hello", True, words_at - 0.2, words_at))
+    return nav.handle(Tick(nav_time))
+
+
+def test_quiet_confirms_after_exactly_its_seconds_and_says_so():
+    assert not _quiet(12.9)
+    done = _quiet(13.0 - 1e-9)  # 3 s after the keys, up to float rounding
+    assert done and done[0].result.detail == "reached sales (confirmed: the line took the keys and said nothing " \
+                                             "for 3 s)"
+
+
+def test_any_word_after_the_keys_breaks_the_quiet():
+    assert not _quiet(14.0, words_at=10.1)
+    assert _quiet(14.0, words_at=10.0)  # words that ended as the keys went were said before them
+
+
+# an entry whose next menu is the goal is the map's way there ----------------------------------------
+
+ENTRY_MAP = """
+ivrnav: 1
+name: map
+start: pin
+vars:
+  pin: {secret: true, pattern: "[0-9]{4}"}
+menus:
+  pin:
+    prompt: Please enter your four digit PIN, then press pound.
+    listen: [enter your four digit pin]
+    enter: "{pin}#"
+    next: vault
+  vault:
+    prompt: Hold music.
+    confirm: {sound: music}
+"""
+
+ENTRY_LINE = """
+ivrnav: 1
+name: line
+start: pin
+vars:
+  pin: {secret: true}
+line: {vars: {pin: "4321"}}
+menus:
+  pin:
+    prompt: Please enter your four digit PIN, then press pound.
+    enter: "{pin}#"
+    next: vault
+  vault:
+    prompt: "[music]"
+    line: {sound: music, terminal: true}
+"""
+
+
+def test_music_after_an_entry_that_leads_to_the_goal_confirms_it():
+    call = _call(ENTRY_MAP, ENTRY_LINE, "vault", vars={"pin": "4321"})
+    assert call.result.reached and "confirmed: music" in call.result.detail, call.result.detail
+    assert "4321" not in call.result.detail and "4321" not in call.result.to_json()
