@@ -260,3 +260,114 @@ def test_music_after_an_entry_that_leads_to_the_goal_confirms_it():
     call = _call(ENTRY_MAP, ENTRY_LINE, "vault", vars={"pin": "4321"})
     assert call.result.reached and "confirmed: music" in call.result.detail, call.result.detail
     assert "4321" not in call.result.detail and "4321" not in call.result.to_json()
+
+
+# the rules one condition at a time --------------------------------------------------------------------
+
+def _rule_file():
+    return compile_text(MAP, "map.yaml").menu_file
+
+
+def _sound(kind="ringing", start=7.0, end=8.5, *, pressed=("main", "1"), expected=("sales",), awaiting=True,
+           words="", goal="sales"):
+    from ivrnav.navigate.confirm import sound_confirmed
+
+    return sound_confirmed(_rule_file(), goal, expected=frozenset(expected), awaiting=awaiting, acted_at=6.5,
+                           pressed=pressed, sound=Sounded(kind, start, end), words=words,
+                           invalid=("not a valid option",))
+
+
+def test_sound_confirmation_needs_each_of_its_conditions():
+    assert _sound()
+    assert not _sound(pressed=("main", "0"))  # not the map's way to the goal
+    assert not _sound(pressed=None)
+    assert not _sound(expected=("operator",))  # the navigator does not expect the goal next
+    assert not _sound(awaiting=False)  # keys still being sent
+    assert not _sound(goal="operator")  # a goal confirmed by a person, not a sound
+    assert not _sound(start=6.4)  # began before the keys
+    assert not _sound(end=7.9)  # not long enough yet
+    assert _sound(words="please hold while we connect you")  # words that are no invalid message
+    assert not _sound(words="sorry that is not a valid option")
+
+
+def _person(sentences, *, recognised_other=False, pressed=("main", "0"), expected=("operator",), awaiting=True,
+            goal="operator"):
+    from ivrnav.navigate.confirm import human_confirmed
+
+    return human_confirmed(_rule_file(), goal, expected=frozenset(expected), awaiting=awaiting, pressed=pressed,
+                           sentences=[s.split() for s in sentences], recognised_other=recognised_other,
+                           invalid=("not a valid option",))
+
+
+def test_human_confirmation_needs_each_of_its_conditions():
+    hello = ["hi this is dana how can i help"]
+    assert _person(hello)
+    assert not _person(hello, recognised_other=True)  # the words are another menu of the file
+    assert not _person(hello, pressed=("main", "1"))
+    assert not _person(hello, pressed=None)
+    assert not _person(hello, expected=("sales",))
+    assert not _person(hello, awaiting=False)
+    assert not _person(hello, goal="sales")  # a goal confirmed by a sound, not a person
+    assert not _person(["goodbye now"])  # fewer than human_min_words
+    assert _person(["hello there dana"])  # exactly human_min_words
+    assert not _person(["for billing press 1"])  # an offer
+    assert not _person(["sorry that is not a valid option"])
+    assert _person(["um", "hi this is dana how can i help"])  # a short sentence first, then the person
+    assert not _person(["sorry that is not a valid option", "hi this is dana how can i help"])
+
+
+OWN_MAP = """
+ivrnav: 1
+name: map
+start: main
+menus:
+  main:
+    prompt: For billing, press 2.
+    listen: [thank you for calling]
+    options:
+      - {press: "2", says: billing, to: billing}
+  billing:
+    prompt: The billing department.
+    listen: [billing department]
+    options:
+      - {press: "1", says: pay your bill, to: pay}
+  pay:
+    prompt: Payments.
+"""
+
+
+def _offered_only(sentence: str) -> bool:
+    from ivrnav.navigate.confirm import offered_only
+    from ivrnav.text import tokens
+
+    mf = compile_text(OWN_MAP, "map.yaml").menu_file
+    return offered_only(mf, "billing", "billing", tokens(sentence))
+
+
+def test_a_goal_whose_own_options_are_on_offer_is_at_its_own_prompt():
+    # one sentence that names the goal and offers one of the goal's own options: the goal's prompt
+    assert not _offered_only("welcome to the billing department to pay your bill press 1")
+    # the same words offering another key, or another label: the menu before, naming the goal in its offer
+    assert _offered_only("welcome to the billing department to pay your bill press 2")
+    assert _offered_only("welcome to the billing department to hear the weather press 1")
+
+
+def test_an_unexpected_goal_on_a_listen_phrase_needs_as_many_phrases_as_the_threshold():
+    from ivrnav.navigate.confirm import unexpected_goal_unproven
+    from ivrnav.navigate.recognise import Match, Recogniser
+    from ivrnav.navigate.settings import DEFAULT
+
+    mf = compile_text(MAP.replace("    confirm: {human: true}", "    listen: [re:this is \\w+, how can i help, front desk]"),
+                      "map.yaml").menu_file
+    recogniser = Recogniser(mf)
+    by_listen = Match("operator", 90.0, "listen")
+
+    def unproven(heard: str, expected=("main",), match=by_listen) -> bool:
+        return unexpected_goal_unproven(recogniser, "operator", match, heard, heard, frozenset(expected), DEFAULT)
+
+    assert DEFAULT.unexpected_goal_evidence == 2
+    assert unproven("sorry this is not a valid option")  # one phrase where the map does not expect the goal
+    assert not unproven("hi this is dana how can i help")  # two phrases
+    assert not unproven("hi this is dana at the front desk how can i help")  # three
+    assert not unproven("sorry this is not a valid option", expected=("operator",))  # where the map expects it
+    assert not unproven("sorry this is not a valid option", match=Match("operator", 95.0, "prompt"))
