@@ -12,7 +12,7 @@ import pytest
 from ivrnav.speech.audio import add_noise, telephone_channel
 from ivrnav.speech.dtmf import generate_dtmf
 from ivrnav.speech.sounds import SoundClassifier, music_loop, ringback
-from tests.parts import missing_part
+from tests.parts import missing_part, require_speech_models
 
 RATE = 8000
 ASTERISK = Path("/usr/share/asterisk/sounds/en")
@@ -87,3 +87,19 @@ def test_no_sound_is_reported_on_recorded_speech() -> None:
         if reports:
             heard[path.name] = reports[0]
     assert heard == {}
+
+
+@pytest.mark.speech
+def test_no_sound_is_reported_on_synthesised_prompts() -> None:
+    require_speech_models()
+    from ivrnav.speech.tts import PiperSynthesizer
+
+    synth = PiperSynthesizer(noise_scale=0.0, noise_w_scale=0.0)
+    prompts = ["Thank you for calling. For sales, press 1. For billing, press 2.",
+               "Please hold while we connect your call. Your call is important to us.",
+               "Hello, you have reached the front desk. How may I help you today?",
+               "Please enter your account number followed by the pound key."]
+    for text in prompts:
+        speech = synth.synthesize(text, RATE)
+        for snr in (None, 15.0):
+            assert _classify(_line(speech, snr)) == [], (text, snr)
