@@ -30,7 +30,7 @@ from ivrnav.navigate.events import Sounded
 from ivrnav.speech.audio import to_float
 from ivrnav.speech.dtmf import COL_FREQS, ROW_FREQS
 
-__all__ = ["SoundClassifier", "SoundThresholds", "music_loop", "ringback"]
+__all__ = ["FrameSounds", "SoundClassifier", "SoundThresholds", "music_loop", "ringback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +176,21 @@ class SoundClassifier:
             return []
         self.last_report[kind] = end
         return [Sounded(kind, round(start, 3), round(end, 3))]
+
+
+class FrameSounds:
+    """A ``SoundClassifier`` over a stream of raw frames (interleaved int16 bytes, as LiveKit delivers them):
+    the first channel is classified; a change of sample rate starts a new classifier."""
+
+    def __init__(self, thresholds: SoundThresholds = DEFAULT) -> None:
+        self.thresholds = thresholds
+        self.classifier: SoundClassifier | None = None
+
+    def push_frame(self, data: object, sample_rate: int, num_channels: int, at: float) -> list[Sounded]:
+        pcm = np.frombuffer(data, dtype=np.int16)[:: max(1, num_channels)]  # type: ignore[call-overload]
+        if self.classifier is None or self.classifier.rate != sample_rate:
+            self.classifier = SoundClassifier(sample_rate, self.thresholds)
+        return self.classifier.push(pcm, at)
 
 
 def ringback(seconds: float, sample_rate: int = 8000, *, freqs: tuple[float, ...] = (440.0, 480.0), on: float = 2.0,
