@@ -93,3 +93,40 @@ def test_a_sound_report_is_fed_to_the_navigator() -> None:
     play(ringback(3, 16000), 16000)
     assert task._driver.pump() is None  # fed without error; no key was pressed, so no goal is claimed
     assert task._driver._latest >= 2.5
+
+
+async def test_ringing_after_the_key_confirms_a_ringing_goal_through_the_driver() -> None:
+    from livekit import rtc
+
+    rate, n = 16000, round(16000 * FRAME)
+    task = NavigateIVR(compile_text(MAP, "map.yaml").menu_file, "sales")
+    clock = [0.0]
+    keys: list[tuple[str, float]] = []
+
+    async def send(action) -> None:
+        keys.extend((d, clock[0]) for d in action.digits)
+
+    task._driver = driver = CallDriver(task.navigator, send_digits=send, clock=lambda: clock[0])
+    task._answered = True
+    driver.begin()
+    rng = np.random.default_rng(0)
+    ring = to_int16(ringback(10, rate))
+    result, i = None, 0
+    while result is None and clock[0] < 20:
+        t = clock[0]
+        if t < 1.5:  # the prompt: loud, not tonal (the words come from the STT below)
+            pcm = to_int16(rng.normal(0, 0.1, n))
+        elif keys and t >= keys[0][1] + 0.3:  # the line rings from 0.3 s after our key
+            j = round((t - keys[0][1] - 0.3) * rate)
+            pcm = ring[j : j + n] if j + n <= ring.size else np.zeros(n, dtype=np.int16)
+        else:
+            pcm = np.zeros(n, dtype=np.int16)
+        task.line_frame(rtc.AudioFrame(pcm.tobytes(), rate, 1, n))
+        if i == round(1.6 / FRAME):
+            driver.transcript("For sales, press 1.", True, 0.0, 1.5)
+        result = driver.pump()
+        await asyncio.sleep(0)
+        clock[0] = round(t + FRAME, 6)
+        i += 1
+    assert result is not None and result.reached, result
+    assert [k for k, _ in keys] == ["1"] and "confirmed: ringing" in result.detail
