@@ -73,7 +73,7 @@ def test_a_silent_line_after_the_key_confirms_nothing(engines) -> None:
     assert not any(r["kind"] == "line_sound" for r in call.trace)
 
 
-def test_hold_music_heard_in_the_audio_confirms_a_music_goal_not_a_ringing_one(engines) -> None:
+def test_hold_music_heard_in_the_audio_is_told_from_ringing_and_confirms_a_music_goal(engines) -> None:
     from ivrnav.speech.audio_call import simulate_audio_call
 
     line = compile_text(LINE.replace("sound: ringing,", "sound: music,"), "line.yaml").menu_file
