@@ -33,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ivrnav.livekit.linetime import HEARING, HearingSettings, LineTimeline
-from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Event, Heard, Say, SendDigits, Tick
+from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Event, Heard, Say, SendDigits, Sounded, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
 from ivrnav.navigate.session import Session
@@ -128,6 +128,16 @@ class CallDriver:
         if final:
             self._utterance_start = None
 
+    def sound(self, kind: str, start: float, end: float) -> None:
+        """The sound classifier heard ``kind`` (music, ringing) on the line from ``start`` to ``end``, in
+        seconds of the audio fed through ``line_audio`` (the clock of ``line_position``, which transcripts'
+        times are mapped from too). That audio is accounted for: no transcript is awaited for it."""
+        placed = self._place(start, end, self.now())
+        if placed is None:
+            return  # not in the audio we fed, or before the call began
+        self._line.accounted(end)
+        self._events.put_nowait(Sounded(kind, *placed))
+
     def _place(self, start: float | None, end: float | None, now: float) -> tuple[float, float] | None:
         """The STT's times for a transcript on the call's clock, or None when it gave none we can map."""
         if start is None or end is None or not end > 0 or start > end or self._t0 is None:
@@ -212,7 +222,7 @@ class CallDriver:
         return max(self._latest, now)
 
     def _feed(self, event: Event) -> NavigationResult | None:
-        at = event.now if isinstance(event, Tick) else event.end if isinstance(event, Heard) else event.at
+        at = event.now if isinstance(event, Tick) else event.end if isinstance(event, Heard | Sounded) else event.at
         self._latest = max(self._latest, at)
         return self._session.feed(event)
 

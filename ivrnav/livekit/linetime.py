@@ -129,6 +129,12 @@ class LineTimeline:
         self.covered = max(self.covered, min(end, self.pos))
         self._lags.append(max(0.0, arrived - at))
 
+    def accounted(self, end: float) -> None:
+        """The audio up to stream time ``end`` is explained by something other than a transcript (the sound
+        classifier heard music or ringing there): the navigator need not wait for words in it."""
+        self.covered = max(self.covered, min(end, self.pos))
+        self._trim()
+
     def lag(self) -> float:
         """The STT's recent lag: how long after the audio its transcripts arrive (the largest of the last few)."""
         return max(self._lags) if self._lags else self.settings.initial_lag

@@ -53,6 +53,7 @@ from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.events import SendDigits
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
+from ivrnav.speech.sounds import FrameSounds
 
 __all__ = ["NavigateIVR", "NavigateIVRSetupError", "check_stt"]
 
@@ -145,6 +146,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._utterance_final = True
         self._final_heard = asyncio.Event()
         self._stream_base = 0.0  # line seconds before the current STT stream's time 0
+        self._sounds = FrameSounds()  # music and ringing in the line's audio, for confirm: {sound: ...}
         self.goal_transcript: str = ""
         self._span: NavigationSpan | None = None
         self.setup_error: NavigateIVRSetupError | None = None
@@ -222,8 +224,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
             async def forward() -> None:
                 async for frame in audio:
                     if self._driver is not None:
-                        self._driver.line_audio(frame.samples_per_channel / frame.sample_rate,
-                                                level_dbfs(frame.data))
+                        self.line_frame(frame)
                     stream.push_frame(frame)
 
             forwarding = asyncio.create_task(forward(), name="ivrnav-stt-input")
@@ -233,6 +234,17 @@ class NavigateIVR(AgentTask[NavigationResult]):
                     yield event
             finally:
                 await utils.aio.cancel_and_wait(forwarding)
+
+    def line_frame(self, frame: rtc.AudioFrame) -> None:
+        """One frame of the line's audio (``stt_node`` calls it): its length and level go to the driver, and
+        the sound classifier's reports (music, ringing) on the driver's line-audio clock, as transcripts'."""
+        assert self._driver is not None
+        at = self._driver.line_position  # where this frame starts on the line-audio clock
+        self._driver.line_audio(frame.samples_per_channel / frame.sample_rate, level_dbfs(frame.data))
+        if not self._answered:
+            return  # before the answer, ringing is the call being set up, not the goal's
+        for sound in self._sounds.push_frame(frame.data, frame.sample_rate, frame.num_channels, at):
+            self._driver.sound(sound.kind, sound.start, sound.end)
 
     async def _run(self) -> None:
         assert self._driver is not None and self._room is not None

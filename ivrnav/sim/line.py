@@ -117,6 +117,12 @@ class SimulatedLine:
             if item.kind == "heard" and isinstance(item.payload, Heard) and item.payload.final
         }
 
+    def playing_sound(self) -> tuple[str, float] | None:
+        """The music or ringing the line plays now, as ``(kind, since)``; None while it plays none. An audio
+        adapter renders it; its reports (``Sounded``) are this line's ground truth, not what a caller hears."""
+        items = [item for item in self.queue if item.kind == "sound"]
+        return None if self.ended or not items else items[0].payload  # type: ignore[return-value]
+
     def press(self, key: str, at: float) -> None:
         if self.ended or self.menu is None:
             return

@@ -18,6 +18,11 @@ the telephone band), as fast as the CPU allows:
   whole). The line's timers still run on its schedule, so it waits a little longer after a prompt whose
   audio ended early, as IVRs do. When a key barges in and the line drops sentences from its queue, their
   audio is cut at that frame.
+* A menu whose line plays a sound (``line: {sound: ringing}`` or ``music``) gets it rendered into the line's
+  audio from when the line starts it until the line leaves the menu: North American ringback (440+480 Hz,
+  2 s on, 4 s off) or a synthetic hold-music loop (``ivrnav.speech.sounds``). The line's own ``Sounded``
+  reports are its ground truth and never reach the navigator: it gets the reports of a ``SoundClassifier``
+  listening to the same audio the recogniser hears (noise included), as a real adapter would.
 * Each frame of that audio is fed to the incremental Whisper recogniser (key terms from the menu's
   phrases); its interim and final transcripts become ``Heard`` events, timed in audio seconds.
 * caller -> line: ``SendDigits`` become in-band DTMF (ITU-T Q.23 pairs, 100 ms tones, ``inter_digit``
@@ -58,6 +63,7 @@ from ivrnav.sim.line import SimulatedLine
 from ivrnav.sim.runner import HARD_LIMIT_FACTOR, SimulatedCall, demo_values
 from ivrnav.speech.audio import add_noise, telephone_channel
 from ivrnav.speech.dtmf import DtmfDetector, dtmf_tone
+from ivrnav.speech.sounds import SoundClassifier, music_loop, ringback
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -74,6 +80,17 @@ TONE = 0.1  # seconds per key tone (Q.24 receivers must take >= 40 ms)
 MIN_GAP = 0.05  # seconds of silence between tones, so a repeated key ("99") is heard twice
 TICK_EVERY = 0.1  # the navigator's contract: a Tick at least every 100 ms
 SPEECH_LEVEL_RMS = 3000.0  # typical int16 RMS of the channelled voice; reference for ``noise_snr_db``
+RINGBACK_CYCLE = 6.0  # s: North American ringback, 440+480 Hz, 2 s on, 4 s off
+MUSIC_CYCLE = 4.0  # s: the synthetic hold-music loop (8 chords of 0.5 s)
+
+
+def _sound_loops() -> dict[str, npt.NDArray[np.int16]]:
+    """One cycle of each sound a simulated line plays, through the telephone channel. The loops are
+    whole cycles, so indexing them modulo their length plays them on seamlessly."""
+    return {
+        "ringing": telephone_channel(ringback(RINGBACK_CYCLE, SAMPLE_RATE, on=2.0, off=4.0), SAMPLE_RATE),
+        "music": telephone_channel(music_loop(MUSIC_CYCLE, SAMPLE_RATE), SAMPLE_RATE),
+    }
 
 
 def interim_interval(menu_file: MenuFile) -> float:
@@ -263,6 +280,10 @@ class _AudioCallRunner:
         self.recognizer = IncrementalRecognizer(SAMPLE_RATE, keyterms=keyterms, model=engines.whisper,
                                                 interim_interval=interim_interval(menu_file))
         self.detector = DtmfDetector(SAMPLE_RATE)
+        self.sounds = SoundClassifier(SAMPLE_RATE)  # what the navigator learns of the line's music and ringing
+        self.sound_loops = _sound_loops()
+        self.playing: tuple[str, float] | None = None  # the sound on the line's audio, (kind, since)
+        self.sound_from = 0  # sample where the playing sound started on the timeline
         self.on_note = on_note
         self.keep_trace = keep_trace
         self.frame = SAMPLE_RATE * frame_ms // 1000
@@ -319,6 +340,7 @@ class _AudioCallRunner:
         self._place_due(n0)
         heard, covered = self.line_out.render(n0, n)
         self.stats.line_speech_seconds += covered / SAMPLE_RATE
+        heard = self._mix_sound(heard, n0)
         if self.noise_rng is not None and self.noise_snr_db is not None:
             heard = add_noise(heard, self.noise_snr_db, self.noise_rng, reference_rms=SPEECH_LEVEL_RMS)
         sent, _ = self.caller_out.render(n0, n)
@@ -326,6 +348,7 @@ class _AudioCallRunner:
         t0 = time.perf_counter()
         transcripts = self.recognizer.feed(heard)
         self.stats.stt_seconds += time.perf_counter() - t0
+        sounds = self.sounds.push(heard, n0 / SAMPLE_RATE)
         self.n = n0 + n
         now = self.now
         # 2. The line's own schedule up to now (timers, hang-up), then the keys it heard in this frame.
@@ -336,6 +359,8 @@ class _AudioCallRunner:
         # 3. The navigator hears the transcripts, learns its keys went out, gets its ticks.
         for tr in transcripts:
             self._heard(tr)
+        for sound in sounds:  # what the classifier heard in the line's audio, not the line's own reports
+            self._feed(sound)
         if self.sending is not None and self.n >= self.sending_until:
             action, self.sending = self.sending, None
             self._feed(DigitsSent(action.digits, now))
@@ -351,6 +376,8 @@ class _AudioCallRunner:
         for _at, event in self.line.advance(self.now):
             if isinstance(event, CallEnded):
                 self._feed(event)
+            elif isinstance(event, Sounded):
+                continue  # the line's ground truth: the navigator hears the rendered sound (``_mix_sound``)
             elif event.final:
                 self.emitted.add((event.start, event.text))
 
@@ -367,6 +394,27 @@ class _AudioCallRunner:
         self._line_note("dtmf", f"line detected {masked}" + (f" (+{delay * 1000:.0f} ms)" if delay is not None else
                                                              " (unexpected)"))
         self.line.press(digit, self.now)
+
+    def _mix_sound(self, heard: npt.NDArray[np.int16], n0: int) -> npt.NDArray[np.int16]:
+        """Add the music or ringing the line plays (its menu says ``line: {sound: ...}``) to this frame,
+        from when the sound starts (not before the audio clock gets there) until the line leaves the menu."""
+        playing = self.line.playing_sound()
+        if playing != self.playing:
+            self.playing = playing
+            if playing is not None:
+                self.sound_from = max(round(playing[1] * SAMPLE_RATE), n0)
+                self._record("line_sound", self.sound_from / SAMPLE_RATE, sound=playing[0])
+                self._line_note("sound", f"line plays {playing[0]}")
+        if playing is None or playing[0] not in self.sound_loops:
+            return heard
+        loop = self.sound_loops[playing[0]]
+        idx = np.arange(n0, n0 + heard.size) - self.sound_from
+        on = idx >= 0
+        if not on.any():
+            return heard
+        mixed = heard.astype(np.int32)
+        mixed[on] += loop[idx[on] % loop.size]
+        return np.clip(mixed, -32768, 32767).astype(np.int16)
 
     def _scheduled(self) -> set[tuple[float, str]]:
         sentences = self.line.scheduled_sentences()
