@@ -357,8 +357,8 @@ def test_an_unexpected_goal_on_a_listen_phrase_needs_as_many_phrases_as_the_thre
     from ivrnav.navigate.recognise import Match, Recogniser
     from ivrnav.navigate.settings import DEFAULT
 
-    mf = compile_text(MAP.replace("    confirm: {human: true}", "    listen: [re:this is \\w+, how can i help, front desk]"),
-                      "map.yaml").menu_file
+    listen = "    listen: [re:this is \\w+, how can i help, front desk]"
+    mf = compile_text(MAP.replace("    confirm: {human: true}", listen), "map.yaml").menu_file
     recogniser = Recogniser(mf)
     by_listen = Match("operator", 90.0, "listen")
 
