@@ -224,3 +224,32 @@ async def test_dial_out_without_sip_service_is_a_clear_error(livekit_server: Loo
     assert status == 2
     err = capsys.readouterr().err
     assert "dialling +18005550100 through trunk ST_test failed" in err and "Traceback" not in err
+
+
+RINGING_FILE = """
+ivrnav: 1
+name: Front desk
+start: main
+menus:
+  main:
+    prompt: Thank you for calling the front desk. To reach the reception, press 1.
+    options:
+      - {press: "1", says: reach the reception, to: reception}
+  reception:
+    prompt: It rings the reception.
+    confirm: {sound: ringing}
+    line: {sound: ringing, terminal: true}
+"""
+
+
+async def test_ringing_heard_over_livekit_confirms_a_ringing_goal(livekit_server: LoopbackLiveKitServer,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    # the line plays ringback once 1 is pressed; the worker's classifier hears it in the room's audio
+    menu = tmp_path / "front_desk.yaml"
+    menu.write_text(RINGING_FILE)
+    async with running_worker(livekit_server, monkeypatch) as results:
+        result, line = await call(livekit_server, results, str(menu), "reception", timeout=40)
+    assert result.reached, (result.reason, result.detail, line.spoken)
+    assert "confirmed: ringing" in result.detail
+    assert [k.digit for k in line.keys] == ["1"] and line.visited[-1] == "reception"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from ivrnav.livekit.dtmf import DTMF_CODES
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.events import CallEnded, Heard
 from ivrnav.sim.line import SimulatedLine
+from ivrnav.speech.sounds import music_loop, ringback
 
 __all__ = ["LineParticipant", "LineReport", "ReceivedKey"]
 
@@ -48,6 +50,8 @@ SAMPLE_RATE = 16000
 FRAME_MS = 20
 CONNECT_TIMEOUT = 20.0
 STEP = 0.05  # seconds between looks at the line's queue when nothing else happens
+RINGBACK_CYCLE = 6.0  # s: North American ringback, 440+480 Hz, 2 s on, 4 s off
+MUSIC_CYCLE = 4.0  # s: one cycle of the synthetic hold-music loop
 LATE = 0.25  # an utterance whose start is this far in the past when first seen is not spoken (barge-in tail)
 
 
@@ -109,6 +113,7 @@ class LineParticipant:
         self._current: tuple[float, str] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="ivrnav-tts")  # sentences in order
         self._caller_left = False
+        self._sound: tuple[tuple[str, float], asyncio.Task[None]] | None = None  # (kind, since), its player
 
     # -------------------------------------------------------------------------------------- helpers
 
@@ -146,6 +151,8 @@ class LineParticipant:
         finally:
             for task in self._playing.values():
                 task.cancel()
+            if self._sound is not None:
+                self._sound[1].cancel()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.room.disconnect(), CONNECT_TIMEOUT)
             self._executor.shutdown(wait=False, cancel_futures=True)
@@ -192,6 +199,7 @@ class LineParticipant:
                 if isinstance(event, Heard) and event.final:
                     self._emitted.add((event.start, event.text))
             self._sync_audio()
+            self._sync_sound()
             self.report.visited = list(self.line.visited)
             nxt = self.line.next_time()
             wait = STEP if nxt is None else min(STEP, max(0.0, nxt - self.now()))
@@ -258,6 +266,29 @@ class LineParticipant:
             # ``batch`` and ``first`` are complete before any of these tasks runs
             self._playing[key] = asyncio.create_task(self._play(key, future, batch, first))
 
+    def _sync_sound(self) -> None:
+        """Play the music or ringing of the line's menu (``line: {sound: ...}``) for as long as it is there."""
+        playing = self.line.playing_sound()
+        if self._sound is not None and self._sound[0] == playing:
+            return
+        if self._sound is not None:
+            self._sound[1].cancel()
+            self._source.clear_queue()
+            self._sound = None
+        if playing is not None:
+            self._event("sound", playing[0])
+            self._sound = (playing, asyncio.create_task(self._play_sound(playing[0])))
+
+    async def _play_sound(self, kind: str) -> None:
+        loop = _sound_loop(kind)
+        step = SAMPLE_RATE * FRAME_MS // 1000
+        async with self._play_lock:  # after the sentence in progress, never over it
+            i = 0
+            while True:
+                chunk = np.take(loop, np.arange(i, i + step), mode="wrap")
+                i = (i + step) % loop.size
+                await self._source.capture_frame(rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, step))
+
     def _render(self, text: str) -> np.ndarray:
         assert self._synthesize is not None
         if text not in self._rendered:
@@ -289,3 +320,10 @@ class LineParticipant:
                 await self._source.wait_for_playout()
             finally:
                 self._current = None
+
+
+@functools.lru_cache(maxsize=4)
+def _sound_loop(kind: str) -> np.ndarray:
+    """One whole cycle of a line sound as int16 at SAMPLE_RATE (played on seamlessly, modulo its length)."""
+    wave = ringback(RINGBACK_CYCLE, SAMPLE_RATE) if kind == "ringing" else music_loop(MUSIC_CYCLE, SAMPLE_RATE)
+    return np.clip(np.round(wave * 32767), -32768, 32767).astype(np.int16)
