@@ -33,6 +33,7 @@ FRAME = 0.02
 
 
 def _task(answered: bool = True):
+    """The task and its driver; call it inside a running loop (the framework's Agent makes a Future)."""
     from livekit import rtc
 
     task = NavigateIVR(compile_text(MAP, "map.yaml").menu_file, "sales")
@@ -59,7 +60,7 @@ def _queued(driver: CallDriver) -> list:
 
 
 @pytest.mark.parametrize(("rate", "channels"), [(16000, 1), (48000, 2)])
-def test_ringing_on_the_line_reaches_the_navigator_on_the_calls_clock(rate, channels) -> None:
+async def test_ringing_on_the_line_reaches_the_navigator_on_the_calls_clock(rate, channels) -> None:
     task, play, _clock = _task()
     play(np.zeros(rate), rate, channels)  # 1 s of silence before the driver's call start
     task._driver.begin()  # the call starts at line second 1.0
@@ -72,7 +73,7 @@ def test_ringing_on_the_line_reaches_the_navigator_on_the_calls_clock(rate, chan
     assert task._driver._line.covered >= 5.9  # no transcript is awaited for the ringing
 
 
-def test_music_on_the_line_reaches_the_navigator() -> None:
+async def test_music_on_the_line_reaches_the_navigator() -> None:
     task, play, _clock = _task()
     task._driver.begin()
     play(music_loop(4, 16000), 16000)
@@ -80,14 +81,14 @@ def test_music_on_the_line_reaches_the_navigator() -> None:
     assert sounds and {s.kind for s in sounds} == {"music"}
 
 
-def test_ringing_before_the_callee_answers_is_not_the_calls() -> None:
+async def test_ringing_before_the_callee_answers_is_not_the_calls() -> None:
     task, play, _clock = _task(answered=False)
     task._driver.begin()
     play(ringback(4, 16000), 16000)
     assert [e for e in _queued(task._driver) if isinstance(e, Sounded)] == []
 
 
-def test_a_sound_report_is_fed_to_the_navigator() -> None:
+async def test_a_sound_report_is_fed_to_the_navigator() -> None:
     task, play, _clock = _task()
     task._driver.begin()
     play(ringback(3, 16000), 16000)
