@@ -40,7 +40,8 @@ from ivrnav.livekit.dtmf import DTMF_CODES
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.events import CallEnded, Heard
 from ivrnav.sim.line import SimulatedLine
-from ivrnav.speech.sounds import music_loop, ringback
+from ivrnav.speech.audio import to_int16
+from ivrnav.speech.sounds import line_sound_cycle
 
 __all__ = ["LineParticipant", "LineReport", "ReceivedKey"]
 
@@ -50,8 +51,6 @@ SAMPLE_RATE = 16000
 FRAME_MS = 20
 CONNECT_TIMEOUT = 20.0
 STEP = 0.05  # seconds between looks at the line's queue when nothing else happens
-RINGBACK_CYCLE = 6.0  # s: North American ringback, 440+480 Hz, 2 s on, 4 s off
-MUSIC_CYCLE = 4.0  # s: one cycle of the synthetic hold-music loop
 LATE = 0.25  # an utterance whose start is this far in the past when first seen is not spoken (barge-in tail)
 
 
@@ -325,5 +324,4 @@ class LineParticipant:
 @functools.lru_cache(maxsize=4)
 def _sound_loop(kind: str) -> np.ndarray:
     """One whole cycle of a line sound as int16 at SAMPLE_RATE (played on seamlessly, modulo its length)."""
-    wave = ringback(RINGBACK_CYCLE, SAMPLE_RATE) if kind == "ringing" else music_loop(MUSIC_CYCLE, SAMPLE_RATE)
-    return np.clip(np.round(wave * 32767), -32768, 32767).astype(np.int16)
+    return to_int16(line_sound_cycle(kind, SAMPLE_RATE))

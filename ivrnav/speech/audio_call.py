@@ -55,7 +55,7 @@ import numpy.typing as npt
 from ivrnav.menu.model import MenuFile
 from ivrnav.menu.template import MASK, key_offsets
 from ivrnav.menu.vocabulary import menu_keyterms
-from ivrnav.navigate.events import CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Sounded, Tick
+from ivrnav.navigate.events import SOUND_KINDS, CallEnded, DigitsSent, Done, Heard, Say, SendDigits, Sounded, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
 from ivrnav.navigate.session import Driven, Session
@@ -63,7 +63,7 @@ from ivrnav.sim.line import SimulatedLine
 from ivrnav.sim.runner import HARD_LIMIT_FACTOR, SimulatedCall, demo_values
 from ivrnav.speech.audio import add_noise, telephone_channel
 from ivrnav.speech.dtmf import DtmfDetector, dtmf_tone
-from ivrnav.speech.sounds import SoundClassifier, music_loop, ringback
+from ivrnav.speech.sounds import SoundClassifier, line_sound_cycle
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -80,17 +80,12 @@ TONE = 0.1  # seconds per key tone (Q.24 receivers must take >= 40 ms)
 MIN_GAP = 0.05  # seconds of silence between tones, so a repeated key ("99") is heard twice
 TICK_EVERY = 0.1  # the navigator's contract: a Tick at least every 100 ms
 SPEECH_LEVEL_RMS = 3000.0  # typical int16 RMS of the channelled voice; reference for ``noise_snr_db``
-RINGBACK_CYCLE = 6.0  # s: North American ringback, 440+480 Hz, 2 s on, 4 s off
-MUSIC_CYCLE = 4.0  # s: the synthetic hold-music loop (8 chords of 0.5 s)
 
 
 def _sound_loops() -> dict[str, npt.NDArray[np.int16]]:
     """One cycle of each sound a simulated line plays, through the telephone channel. The loops are
     whole cycles, so indexing them modulo their length plays them on seamlessly."""
-    return {
-        "ringing": telephone_channel(ringback(RINGBACK_CYCLE, SAMPLE_RATE, on=2.0, off=4.0), SAMPLE_RATE),
-        "music": telephone_channel(music_loop(MUSIC_CYCLE, SAMPLE_RATE), SAMPLE_RATE),
-    }
+    return {kind: telephone_channel(line_sound_cycle(kind, SAMPLE_RATE), SAMPLE_RATE) for kind in SOUND_KINDS}
 
 
 def interim_interval(menu_file: MenuFile) -> float:

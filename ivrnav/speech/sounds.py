@@ -227,3 +227,17 @@ def music_loop(seconds: float, sample_rate: int = 8000, *, note: float = 0.5, le
                        for f in chord)
     peak = 3 * 1.75
     return out / peak * env * 10 ** (level_db / 20) * 2
+
+
+RINGBACK_CYCLE = 6.0  # s: North American ringback, 440+480 Hz, 2 s on, 4 s off
+MUSIC_CYCLE = 4.0  # s: whole turns of the hold-music loop (4 chords of 0.5 s, twice)
+
+
+def line_sound_cycle(kind: str, sample_rate: int) -> npt.NDArray[np.float64]:
+    """One whole cycle of the sound a simulated line plays (``line: {sound: ringing|music}``) as float, so
+    indexing it modulo its length plays it on seamlessly; the audio path and the LiveKit line both loop it."""
+    if kind == "ringing":
+        return ringback(RINGBACK_CYCLE, sample_rate)
+    if kind == "music":
+        return music_loop(MUSIC_CYCLE, sample_rate)
+    raise ValueError(f"no sound cycle for {kind!r}")
