@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.events import Sounded
-from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers
+from ivrnav.navigate.offers import BOUNDARY, label_score, read_offers, sentences_of
 from ivrnav.navigate.recognise import Match, Recogniser, said_in_order
 from ivrnav.navigate.settings import DEFAULT, Thresholds
 from ivrnav.text import normalise
@@ -75,7 +75,7 @@ def hangup_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str]
         if after > th.hangup_silent_within + QUIET_EPSILON:
             return None
         return f"reached {goal} (confirmed: the line took the keys and hung up {after:.1f} s later, saying nothing)"
-    if any(fuzz.partial_ratio(normalise(p), words) >= th.invalid_match for p in invalid):
+    if _says_invalid(words, invalid, th):
         return None
     if not any(p.regex.search(words) if p.regex is not None else fuzz.partial_ratio(normalise(p.text), words)
                >= th.hangup_match for p in menu.listen):
@@ -99,7 +99,7 @@ def sound_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str],
         return None
     if sound.start + QUIET_EPSILON < acted_at or sound.end - sound.start + QUIET_EPSILON < th.sound_confirm_for:
         return None
-    if words and any(fuzz.partial_ratio(normalise(p), words) >= th.invalid_match for p in invalid):
+    if words and _says_invalid(words, invalid, th):
         return None
     return (f"reached {goal} (confirmed: {sound.kind} began {sound.start - acted_at:.1f} s after the keys and "
             f"went on for {sound.end - sound.start:.1f} s)")
@@ -130,11 +130,15 @@ def human_confirmed(menu_file: MenuFile, goal: str, *, expected: frozenset[str],
     for words in sentences:
         if len(words) < th.human_min_words or read_offers([*words, BOUNDARY]):
             continue
-        text = " ".join(words)
-        if any(fuzz.partial_ratio(normalise(p), text) >= th.invalid_match for p in invalid):
+        if _says_invalid(" ".join(words), invalid, th):
             return None  # the keys were refused
         return f"reached {goal} (confirmed: a person spoke, {len(words)} words that are no menu and offer no keys)"
     return None
+
+
+def _says_invalid(words: str, invalid: tuple[str, ...], th: Thresholds) -> bool:
+    """One of the menu's invalid messages is in ``words``: the line refused our keys."""
+    return any(fuzz.partial_ratio(normalise(p), words) >= th.invalid_match for p in invalid)
 
 
 def _maps_to(menu_file: MenuFile, pressed: tuple[str | None, str], goal: str) -> bool:
@@ -186,12 +190,7 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
     phrases = [p for p in menu.listen if p.regex is None]
     regexes = [p.regex for p in menu.listen if p.regex is not None]
     head = normalise(menu.prompt)[:48]
-    sentences: list[list[str]] = [[]]
-    for token in tokens:
-        if token == BOUNDARY:
-            sentences.append([])
-        else:
-            sentences[-1].append(token)
+    sentences = sentences_of(tokens)
     done = sentences[:-1] if interim else sentences
     if any(_offers_own_option(menu_file, name, words) for words in done):
         return False  # the goal's own options are on offer: this is its own prompt

@@ -41,7 +41,7 @@ from ivrnav.navigate.events import (
     Sounded,
     Tick,
 )
-from ivrnav.navigate.offers import BOUNDARY, Offer, mentions_keys, read_offers
+from ivrnav.navigate.offers import BOUNDARY, Offer, mentions_keys, read_offers, sentences_of
 from ivrnav.navigate.plan import NoRoute, Route, distances_to, plan
 from ivrnav.navigate.recognise import Match, Recogniser
 from ivrnav.navigate.record import Note, Record
@@ -172,19 +172,13 @@ class Navigator:
         return hangup_confirmed(self.menu_file, self.goal, expected=self.expected, awaiting=phase is Phase.AWAITING,
                                 acted_at=self.acted_at, now=self.now,
                                 pressed=self.last_action[:2] if self.last_action else None,
-                                words=" ".join(t for t in ctx.tokens[ctx.carried :] if t != BOUNDARY),
+                                words=ctx.words(ctx.carried),
                                 invalid=old.invalid if old else (), th=self.th)
 
-    def _words_since_keys(self) -> list[list[str]]:
+    def _sentences_since_keys(self) -> list[list[str]]:
         """What the line said since our last keys, as sentences (the last one may still be interim)."""
         ctx = self.context
-        sentences: list[list[str]] = [[]]
-        for token in ctx.tokens[ctx.carried :]:
-            if token == BOUNDARY:
-                sentences.append([])
-            else:
-                sentences[-1].append(token)
-        return [words for words in sentences if words]
+        return [words for words in sentences_of(ctx.tokens[ctx.carried :]) if words]
 
     def _invalid_here(self) -> tuple[str, ...]:
         return self.menu_file.menus[self.menu].invalid if self.menu else ()
@@ -196,7 +190,7 @@ class Navigator:
         return sound_confirmed(self.menu_file, self.goal, expected=self.expected,
                                awaiting=self.phase is Phase.AWAITING, acted_at=self.acted_at,
                                pressed=self.last_action[:2] if self.last_action else None, sound=self.sound,
-                               words=" ".join(w for s in self._words_since_keys() for w in s),
+                               words=self.context.words(self.context.carried),
                                invalid=self._invalid_here(), th=self.th)
 
     def _human_confirms(self, found: tuple[Match, int] | None) -> str | None:
@@ -204,7 +198,7 @@ class Navigator:
         goal = self.menu_file.menus[self.goal]
         if goal.confirm is None or not goal.confirm.human or self.phase is not Phase.AWAITING:
             return None
-        sentences = self._words_since_keys()
+        sentences = self._sentences_since_keys()
         if self.context.interim is not None and sentences:
             sentences = sentences[:-1]  # a sentence still being spoken may yet turn into an offer
         return human_confirmed(self.menu_file, self.goal, expected=self.expected, awaiting=True,

@@ -162,6 +162,18 @@ def _markers(sentence: list[str]) -> list[_Marker]:
     return out
 
 
+def sentences_of(tokens: list[str]) -> list[list[str]]:
+    """A token stream cut at its ``|`` boundaries: one list per sentence, the last one the sentence in
+    progress (empty when the stream ends on a boundary)."""
+    sentences: list[list[str]] = [[]]
+    for token in tokens:
+        if token == BOUNDARY:
+            sentences.append([])
+        else:
+            sentences[-1].append(token)
+    return sentences
+
+
 def mentions_keys(words: list[str]) -> bool:
     """Whether the words name any key at all (a press word, a digit, # or *): a prompt that names none offers
     nothing a repeat could tell us ("You are the only person in this conference", the star menu unsaid)."""
