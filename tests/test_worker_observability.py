@@ -119,7 +119,9 @@ async def test_worker_metrics_spans_health_and_logs(livekit_server: LoopbackLive
                        for s in spans.get_finished_spans()])
     assert ACCOUNT not in everything
 
-    ours = [r for r in caplog.records if r.name.startswith("ivrnav")]
+    # the navigator's records; the test IVR (ivrnav.livekit.line) logs the prompts it plays, which a clean
+    # transcript repeats word for word
+    ours = [r for r in caplog.records if r.name.startswith("ivrnav") and not r.name.startswith("ivrnav.livekit.line")]
     info = [r for r in ours if r.levelno >= logging.INFO]
     assert any("fraud" in r.getMessage() for r in info), "the worker logs its calls at INFO"
     words = [getattr(r, "lk.pii.transcript") for r in ours if hasattr(r, "lk.pii.transcript")]
