@@ -24,18 +24,22 @@ decision step runs:
 
 1. ``context`` keeps the utterances heard since the navigator last acted (keys or speech) and looks for
    where a prompt may begin (utterance and sentence starts); the recogniser says which menu opens there,
-   favouring the menus it expects next.
+   favouring the menus it expects next (``reading``). ``at_goal`` decides whether the line is at the goal:
+   its prompt recognised and not merely named in another menu's offer, or the goal's declared
+   confirmation (quiet, hang-up, sound, a person) after the map's keys to it (rules in ``confirm``).
 2. A recognised menu: the goal ends the call with success; a hold or human menu is only listened to;
    otherwise the planned route (cheapest path to the goal, re-planned whenever the line goes somewhere
    unexpected) names the exit to take. For an option it reads the prompt's (key, label) offers as they
    arrive and presses the key the line gives the wanted label, ``settle`` seconds after that pair was
    heard and stayed unchanged (at once on ``type_ahead`` menus). A key that differs from the file's is
-   pressed and reported as drift. Entries (``enter``) and speech (``say``) go once the prompt has ended.
+   pressed and reported as drift. Entries (``enter``) and speech (``say``) go once the prompt has ended
+   (``choosing``).
 3. After acting (phase ``awaiting``) it expects the exit's target. Another menu means drift and a new plan;
    the same menu again is another visit (``max_visits`` bounds loops); words that only continue the old
    prompt mean the line ignored the keys, which are pressed again when it goes quiet. A prompt that no
-   menu matches is read for offers of any label that leads closer to the goal.
-4. Silence climbs the retry ladder (``LADDER``): wait, press again, press slower, operator key, give up.
+   menu matches is read for offers of any label that leads closer to the goal (``after_acting``).
+4. Silence climbs the retry ladder (``LADDER``): wait, press again, press slower, operator key, give up
+   (``silence``, which also lists the deadlines an event-driven adapter wakes up for).
 
 The rules themselves are pure functions in ``decisions``; every threshold is in ``settings.Thresholds``;
 ``record`` keeps the redacted path, drift and notes: secret values never leave the navigator.
