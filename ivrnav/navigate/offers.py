@@ -190,9 +190,15 @@ def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
     start = 0
     n = len(words)
     while start < n:
-        end = start
-        while end < n and words[end] != BOUNDARY:
-            end += 1
+        end = _sentence_end(words, start)
+        if end < n and _dangling_label(words[start:end]):
+            after = _sentence_end(words, end + 1)
+            if _bare_key(words[end + 1 : after]):
+                # "For technical support," | "press 2.": an STT that ends its utterance at the pause before
+                # the key splits one offer in two; the label and the bare key that follows are one sentence
+                words = [*words[:end], *words[end + 1 :]]
+                n -= 1
+                end = after - 1
         sentence = tuple(words[start:end])
         ended = end < n or final_tail
         # Every step re-reads the context since the last action, whose finished sentences do not change:
@@ -203,6 +209,25 @@ def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
             offers.extend(_sentence_offers(list(sentence), ended=ended))
         start = end + 1
     return offers
+
+
+def _sentence_end(words: list[str], start: int) -> int:
+    end = start
+    while end < len(words) and words[end] != BOUNDARY:
+        end += 1
+    return end
+
+
+def _dangling_label(sentence: list[str]) -> bool:
+    """A sentence that opens like a label ("for technical support") and offers no key."""
+    return bool(sentence) and sentence[0] in CUES and len(sentence) > 1 and not _markers(sentence)
+
+
+def _bare_key(sentence: list[str]) -> bool:
+    """A sentence that is only a key ("press 2", "please press 2 now")."""
+    markers = _markers(sentence)
+    return (len(markers) == 1 and not _clean(sentence[: markers[0].start])
+            and not _clean(sentence[markers[0].end :]))
 
 
 CACHED_SENTENCE_WORDS = 200

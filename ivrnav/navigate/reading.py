@@ -44,7 +44,8 @@ def _read_menu(nav: Navigator) -> tuple[Match, int] | None:
         if match is not None:
             if rules.replay_too_short(match, window, nav.menu, still_old_menu(nav), ctx.open, nav.th):
                 continue
-            if current and match.menu != nav.menu and rules.inside_prompt(window, current, nav.th):
+            going_on = current or _replayed_prompt(nav, s)
+            if going_on and match.menu != nav.menu and rules.inside_prompt(window, going_on, nav.th):
                 continue  # still the current prompt ("for home delivery, press 3"), not a new menu
             if hold is not None and not rules.leaves_hold(hold, match.menu):
                 return None
@@ -62,6 +63,17 @@ def _read_menu(nav: Navigator) -> tuple[Match, int] | None:
             return None
         return (match, first) if match else None
     return None
+
+
+def _replayed_prompt(nav: Navigator, start: int) -> str:
+    """After our keys, the old menu's prompt when what the line said before token ``start`` is that prompt
+    going on (it did not take the keys and plays the menu again): its offers ("for technical support", before
+    "press 2" is heard) are that prompt, not the menus they name. Otherwise ""."""
+    if not still_old_menu(nav):
+        return ""
+    assert nav.menu is not None
+    old = nav.recogniser.prompt_of(nav.menu)
+    return old if rules.ignored_keys(nav.context.words(nav.context.carried, start), old, nav.th) else ""
 
 
 def _hold_exit_warranted(nav: Navigator, match: Match, window: str, start: int) -> bool:

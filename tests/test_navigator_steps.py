@@ -1,0 +1,172 @@
+"""The navigator's steps (reading, at_goal, choosing, after_acting, silence) on hand-fed events, virtual clock.
+
+Each test feeds transcripts and ticks as a streaming STT would and asserts what a user sees: the keys sent,
+when on the call's clock, and the result.
+"""
+
+from __future__ import annotations
+
+from ivrnav.menu.compiler import compile_text
+from ivrnav.navigate.events import DigitsSent, Heard, SendDigits, Tick
+from ivrnav.navigate.navigator import Navigator
+
+LINE = """
+ivrnav: 1
+name: Steps line
+defaults: {settle: 0.4, no_prompt_timeout: 10, max_visits: 3, max_call: 600}
+start: main
+goal: support
+menus:
+  main:
+    prompt: Main menu. For billing questions, press 1. For technical support, press 2. For store hours, press 3.
+    listen: [main menu]
+    options:
+      - {press: "1", says: billing questions, to: billing}
+      - {press: "2", says: technical support, to: support}
+      - {press: "3", says: store hours, to: hours}
+  billing:
+    prompt: Billing department. To pay a bill, press 1. To return to the main menu, press 9.
+    options:
+      - {press: "1", says: pay a bill, to: pay}
+      - {press: "9", says: main menu, to: main}
+  pay:
+    prompt: Please enter your payment amount.
+  hours:
+    prompt: Our stores are open nine to five. Please hold for the next available associate.
+    hold: {max: 30}
+    next: associate
+  associate:
+    prompt: Hello, this is the store associate speaking.
+  support:
+    prompt: Technical support. Please describe your problem after the tone.
+"""
+
+OPENING = "Main menu. For billing questions, press 1. For technical support, press 2."
+SUPPORT = "Technical support. Please describe your problem after the tone."
+
+
+class Call:
+    """A navigator fed by hand; ``keys`` are the SendDigits it asked for, with the time it asked."""
+
+    def __init__(self, goal: str = "support"):
+        self.nav = Navigator(compile_text(LINE, "steps.yaml").menu_file, goal)
+        self.keys: list[tuple[float, str]] = []
+
+    def feed(self, *events) -> Call:
+        for event in events:
+            for action in self.nav.handle(event):
+                if isinstance(action, SendDigits):
+                    self.keys.append((self.nav.now, action.digits))
+        return self
+
+    def ticks(self, start: float, end: float, step: float = 0.1) -> Call:
+        n = round((end - start) / step)
+        return self.feed(*(Tick(start + step * i) for i in range(1, n + 1)))
+
+    @property
+    def result(self):
+        return self.nav.result
+
+
+def _pressed_2_in_main() -> Call:
+    """Main's prompt streams in one utterance; 2 goes out once 'technical support, press 2' stood settle."""
+    call = Call().feed(Heard(OPENING, False, 0.0, 5.0), Heard(OPENING + " For", False, 0.0, 5.2), Tick(5.41))
+    assert call.keys == [(5.41, "2")]
+    return call.feed(DigitsSent("2", 5.6))
+
+
+def test_a_key_goes_out_only_after_its_offer_stood_settle_seconds():
+    call = Call().feed(Heard(OPENING, False, 0.0, 5.0))  # "... press 2" heard at 5.0
+    call.feed(Heard(OPENING + " For", False, 0.0, 5.2), Tick(5.3), Tick(5.39))
+    assert call.keys == []  # more words came, but 0.4 s (settle) have not passed
+    call.feed(Tick(5.41))
+    assert call.keys == [(5.41, "2")]
+
+
+def test_a_key_the_stt_revises_within_settle_is_never_pressed():
+    call = Call().feed(Heard("Main menu. For billing questions, press 1. For technical support, press 3.",
+                             False, 0.0, 5.0), Tick(5.2))
+    call.feed(Heard(OPENING, False, 0.0, 5.3), Heard(OPENING + " For", False, 0.0, 5.5), Tick(5.6), Tick(5.8))
+    assert [k for _, k in call.keys] == ["2"]
+
+
+def test_the_old_prompt_the_stt_keeps_appending_after_our_keys_is_not_the_line_ignoring_them():
+    call = _pressed_2_in_main()
+    rest = OPENING + " For store hours, press 3."  # the same utterance (begun at 0) goes on: said before our keys
+    call.feed(Heard(rest, False, 0.0, 6.5), Heard(rest, True, 0.0, 7.0)).ticks(7.0, 11.0)
+    call.feed(Heard(SUPPORT, True, 11.5, 14.0), Tick(14.1))
+    assert [k for _, k in call.keys] == ["2"]
+    assert call.result.reached and call.result.final_menu == "support"
+
+
+def test_keys_the_line_ignored_are_pressed_again_once_it_is_quiet():
+    call = _pressed_2_in_main()
+    # a new utterance after our keys: the old prompt goes on from where it was
+    call.feed(Heard("For technical support, press 2.", True, 6.0, 8.0)).ticks(8.0, 9.5)
+    assert [k for _, k in call.keys] == ["2", "2"]
+    assert call.keys[1][0] < 8.0 + 10  # on the quiet after the prompt, not the retry ladder's silence
+    assert [d.kind for d in call.nav.drift] == ["ignored_keys"]
+
+
+def test_the_goal_named_in_the_replayed_menu_is_not_claimed():
+    """The line did not take 2 and plays main again; the STT ends an utterance at the pause after 'for
+    technical support', before 'press 2': that names the goal in an offer, the line is not there."""
+    call = _pressed_2_in_main()
+    call.feed(Heard("Main menu. For billing questions, press 1. For technical support", True, 6.0, 9.0))
+    call.ticks(9.0, 9.5)
+    assert call.result is None
+    assert call.nav.menu == "main"
+
+
+def test_an_offer_split_over_two_utterances_is_one_offer():
+    call = _pressed_2_in_main()
+    call.feed(Heard("Main menu. For billing questions, press 1. For technical support", True, 6.0, 9.0),
+              Heard("press 2.", True, 9.3, 10.0)).ticks(10.0, 11.0)
+    assert [k for _, k in call.keys] == ["2", "2"]  # the label heard again, on its key: pressed again
+    assert call.result is None
+
+
+def test_a_menu_whose_offers_do_not_fit_it_is_taken_back():
+    """Main recognised by its 'main menu' opening, but the offers are another menu's: main leaves the path,
+    the map's key for main is not pressed, and the prompt is kept as unrecognised."""
+    prompt = "Main menu. For pizza delivery, press 1. For pasta to go, press 2. For drinks, press 4."
+    words = prompt.split(" ")
+    call = Call()
+    for n in range(2, len(words) + 1):  # streamed word by word, as an STT's interims
+        call.feed(Heard(" ".join(words[:n]), n == len(words), 0.0, 0.4 * n))
+    assert "main (by" in call.nav.notes[0].text  # it was recognised from the opening
+    call.ticks(0.4 * len(words), 0.4 * len(words) + 1.5)
+    assert call.keys == []
+    assert call.nav.menu is None
+    assert [p.menu for p in call.nav.path] == []
+    assert call.nav.unrecognised == [" ".join(words)]
+
+
+def test_a_hold_ends_the_call_at_its_max():
+    call = Call(goal="associate")
+    call.feed(Heard("Main menu. For billing questions, press 1. For technical support, press 2. For store hours,"
+                    " press 3.", False, 0.0, 7.0), Heard(OPENING + " For store hours, press 3. For", False, 0.0, 7.2))
+    call.ticks(7.2, 7.8)
+    assert [k for _, k in call.keys] == ["3"]
+    call.feed(DigitsSent("3", 8.0), Heard("Our stores are open nine to five. Please hold for the next available "
+                                          "associate.", True, 8.5, 12.0))
+    assert call.nav.menu == "hours"  # recognised at 12.0
+    call.ticks(12.0, 12.0 + 29.0, step=1.0)
+    assert call.result is None  # on hold, silence is no reason to retry
+    assert len(call.keys) == 1
+    call.ticks(12.0 + 29.0, 12.0 + 31.0, step=0.5)
+    assert call.result is not None and call.result.reason == "hold_timeout"
+    assert not call.result.reached
+
+
+def test_an_offer_on_an_unknown_prompt_that_misled_us_is_not_taken_again():
+    welcome = "Welcome to Acme. For technical support, press 5."
+    billing = "Billing department. To pay a bill, press 1. To return to the main menu, press 9."
+    call = Call().feed(Heard(welcome, True, 0.0, 4.0)).ticks(4.0, 5.0)
+    assert [k for _, k in call.keys] == ["5"]  # the label that leads to the goal, on the line's key
+    call.feed(DigitsSent("5", 5.2), Heard(billing, False, 6.0, 9.0), Heard(billing, True, 6.0, 10.0))
+    call.ticks(10.0, 11.0)
+    assert [k for _, k in call.keys] == ["5", "9"]  # 5 led to billing: back to the main menu
+    call.feed(DigitsSent("9", 11.2), Heard(welcome, True, 12.0, 16.0)).ticks(16.0, 18.0)
+    assert [k for _, k in call.keys] == ["5", "9"]  # the same offer again is not believed
+    assert call.nav.unrecognised[-1] == welcome
