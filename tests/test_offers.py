@@ -102,3 +102,18 @@ def test_a_cue_heard_as_a_digit_after_the_key_is_not_part_of_it():
     assert keys("To execute an echo test dial 600.") == {"600": "execute an echo test"}
     assert keys("Dial 8500 to enter the voicemail system.") == {"8500": "enter the voicemail system"}
     assert keys("Press 1 2 for sales.") == {"12": "sales"}  # a cue follows: the run is the key
+
+
+def test_an_offer_the_stt_split_at_the_pause_before_its_key_is_one_offer():
+    assert keys("For technical support,", "press 2.") == {"2": "technical support"}
+    assert keys("Main menu. For billing, press 1. For sales", "please press 3 now.") == {"1": "billing", "3": "sales"}
+
+
+def test_only_a_label_and_a_finished_bare_key_are_joined():
+    # the key was said but misheard ("press return"): the next sentence's key is another offer's
+    assert keys("To track your baggage, press return.", "For press 6.") == {}
+    # "press 2" is still being said and goes on "for store hours": not yet a key of its own
+    still_spoken = [*stream_tokens(["To review a security alert,"]), "press", "2"]  # an interim has no end mark
+    assert read_offers(still_spoken, final_tail=False) == []
+    # a sentence with a key of its own after the label is key first, not a key for the label before it
+    assert keys("For sales.", "Press 1 for service.") == {"1": "service"}

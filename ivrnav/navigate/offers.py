@@ -193,7 +193,7 @@ def read_offers(words: list[str], *, final_tail: bool = True) -> list[Offer]:
         end = _sentence_end(words, start)
         if end < n and _dangling_label(words[start:end]):
             after = _sentence_end(words, end + 1)
-            if _bare_key(words[end + 1 : after]):
+            if (after < n or final_tail) and _bare_key(words[end + 1 : after]):
                 # "For technical support," | "press 2.": an STT that ends its utterance at the pause before
                 # the key splits one offer in two; the label and the bare key that follows are one sentence
                 words = [*words[:end], *words[end + 1 :]]
@@ -219,15 +219,18 @@ def _sentence_end(words: list[str], start: int) -> int:
 
 
 def _dangling_label(sentence: list[str]) -> bool:
-    """A sentence that opens like a label ("for technical support") and offers no key."""
-    return bool(sentence) and sentence[0] in CUES and len(sentence) > 1 and not _markers(sentence)
+    """A sentence that opens like a label ("for technical support") and offers no key, nor names one the STT
+    lost ("to review a security alert, press")."""
+    return (len(sentence) > 1 and sentence[0] in CUES and not any(w in PRESS_WORDS for w in sentence)
+            and not _markers(sentence))
 
 
 def _bare_key(sentence: list[str]) -> bool:
-    """A sentence that is only a key ("press 2", "please press 2 now")."""
+    """A finished sentence that is only a key ("press 2", "please press 2 now"), not the start of the next
+    offer ("press 2" of "press 2 for store hours" while it is still being said)."""
     markers = _markers(sentence)
-    return (len(markers) == 1 and not _clean(sentence[: markers[0].start])
-            and not _clean(sentence[markers[0].end :]))
+    return (len(markers) == 1 and all(w in FILLER for w in sentence[: markers[0].start])
+            and all(w in FILLER for w in sentence[markers[0].end :]))
 
 
 CACHED_SENTENCE_WORDS = 200
