@@ -13,6 +13,12 @@ import matplotlib.pyplot as plt
 LABELS = {"ivrnav": "ivrnav", "keyword": "A: keyword substring", "end_of_turn": "B: end of turn + regex"}
 TARGETS = {"success": 0.99, "ratio": 1.10, "event_ms": 0.5, "compile_s": 2.0, "concurrent": 1000, "call_kib": 50}
 
+# The figures docs/benchmarks.md showed when the navigator's redesign (issue #10: the compiled machine as the
+# runtime state, the navigator as small step modules) was filed: commit e61a63a, 2026-11-24, same machine
+# class. The redesign must hold them (success, time to goal) and meet the targets above.
+BEFORE_REDESIGN = {"commit": "e61a63a", "success": 0.995, "ratio": 1.28, "event_ms": 0.172, "compile_s": 3.19,
+                   "concurrent": 1000}
+
 
 def plots(results: dict, latency_ms: list[float], out: Path) -> None:
     s = results["summary"]
@@ -161,6 +167,7 @@ def write_docs(results: dict, path: Path) -> None:
         f"{_verdict(conc['max_n_ok'] >= TARGETS['concurrent'])} |",
         *_memory_row(results.get("memory")),
         "",
+        *_redesign_rows(results),
         "## Corpus",
         "",
         f"{c['generated_ivrs']} generated IVRs (bench/corpus.py, seeded: depth 2-6, 2-9 options per menu, account "
@@ -279,6 +286,35 @@ OBSERVATIONS = [
     "Other processes may share the 2 cores during a run; the speed and concurrency numbers are single "
     "measurements, not best-of.",
 ]
+
+
+def _redesign_rows(results: dict) -> list[str]:
+    """This run side by side with the figures when the redesign was filed (``BEFORE_REDESIGN``)."""
+    b = BEFORE_REDESIGN
+    s = results["summary"]
+    memory = results.get("memory")
+    rows = [
+        ("goal reached at 15% WER (no lower)", _pct(b["success"]), _pct(s["success"]["ivrnav@0.15"]["rate"]),
+         s["success"]["ivrnav@0.15"]["rate"] >= b["success"]),
+        ("time to goal / oracle, median at 15% WER (no worse)", _x(b["ratio"]),
+         _x(s["time_vs_oracle"]["ivrnav@0.15"]["median"]),
+         (s["time_vs_oracle"]["ivrnav@0.15"]["median"] or 99) <= b["ratio"]),
+        ("recognise + decide per event, median (<= 0.5 ms)", f"{b['event_ms']:.3f} ms",
+         f"{results['event_latency']['median_ms']:.3f} ms",
+         results["event_latency"]["median_ms"] <= TARGETS["event_ms"]),
+        ("compile + lint 5,000 menus (<= 2 s)", f"{b['compile_s']:.2f} s", f"{results['compile']['median_s']:.2f} s",
+         results["compile"]["median_s"] <= TARGETS["compile_s"]),
+        ("concurrent calls with p99 lag < 100 ms (1,000)", str(b["concurrent"]),
+         str(results["concurrency"]["max_n_ok"]), results["concurrency"]["max_n_ok"] >= TARGETS["concurrent"]),
+    ]
+    if memory:
+        rows.append(("memory per navigation (< 50 KiB)", "not measured",
+                     f"{memory['navigator_kib_per_call']:.1f} KiB",
+                     memory["navigator_kib_per_call"] < TARGETS["call_kib"]))
+    out = [f"Against the figures when the navigator's redesign (issue #10) was filed (commit {b['commit']}):", "",
+           "| measure | then | this run | holds |", "|---|---|---|---|"]
+    out += [f"| {name} | {then} | {now} | {'yes' if ok else '**no**'} |" for name, then, now, ok in rows]
+    return [*out, ""]
 
 
 def _memory_row(memory: dict | None) -> list[str]:
