@@ -170,3 +170,34 @@ def test_an_offer_on_an_unknown_prompt_that_misled_us_is_not_taken_again():
     call.feed(DigitsSent("9", 11.2), Heard(welcome, True, 12.0, 16.0)).ticks(16.0, 18.0)
     assert [k for _, k in call.keys] == ["5", "9"]  # the same offer again is not believed
     assert call.nav.unrecognised[-1] == welcome
+
+
+def test_a_menu_taken_back_after_our_keys_leaves_no_drift_no_visit_and_no_path_entry():
+    call = _pressed_2_in_main()
+    prompt = "Main menu. For pizza delivery, press 1. For pasta to go, press 2. For drinks, press 4."
+    words = prompt.split(" ")
+    for n in range(2, len(words) + 1):
+        call.feed(Heard(" ".join(words[:n]), n == len(words), 6.0, 6.0 + 0.4 * n))
+    call.ticks(6.0 + 0.4 * len(words), 6.0 + 0.4 * len(words) + 1.5)
+    texts = [n.text for n in call.nav.notes if n.at > 5.6]
+    assert texts[0].startswith("main (by")  # recognised again from its opening: an unexpected menu, at first
+    assert any("not that menu after all" in t for t in texts)
+    assert [k for _, k in call.keys] == ["2"]
+    assert [p.menu for p in call.nav.path] == ["main"]  # the first, real visit only
+    assert call.nav.visits["main"] == 1
+    assert [d.kind for d in call.nav.drift] == []
+    assert call.nav.unrecognised == [prompt]
+
+
+def test_a_label_not_heard_clearly_is_waited_for_once_then_the_maps_key_goes():
+    """No repeat key in the file: the navigator waits for the line to repeat the menu; when it stays quiet,
+    it presses the map's key. One retry is counted."""
+    call = Call()
+    garbled = "Main menu. For billing questions, press 1. For tech and all, press 2. For store hours, press 3."
+    call.feed(Heard(garbled, True, 0.0, 7.0)).ticks(7.0, 10.0)
+    assert call.keys == []  # the prompt ended at 7.0 without the label: waiting for the line to repeat it
+    assert call.nav.timing.retries == 1
+    call.ticks(10.0, 12.0)  # repeat_wait (2 s) of quiet after asking: it will not repeat
+    assert call.keys == [(10.2, "2")]
+    assert call.nav.timing.retries == 1
+    assert "did not repeat" in next(n.text for n in call.nav.notes if n.kind == "press")
