@@ -201,3 +201,11 @@ def test_a_label_not_heard_clearly_is_waited_for_once_then_the_maps_key_goes():
     assert call.keys == [(10.2, "2")]
     assert call.nav.timing.retries == 1
     assert "did not repeat" in next(n.text for n in call.nav.notes if n.kind == "press")
+
+
+def test_a_menu_with_no_way_on_to_the_goal_fails_the_call_with_no_route():
+    call = Call(goal="pay").feed(Heard(SUPPORT, True, 0.0, 4.0)).ticks(4.0, 5.0)
+    assert call.nav.path[0].menu == "support"
+    assert call.result is not None and not call.result.reached
+    assert call.result.reason == "no_route"
+    assert call.keys == []
