@@ -174,6 +174,17 @@ def test_the_result_says_when_the_sound_began_and_how_long_it_went_on():
                                     "1.2 s)"
 
 
+def test_the_result_times_the_sound_from_the_keys_however_long_or_late_it_plays():
+    nav = _at_sales()  # the keys went at 6.5 s
+    done = nav.handle(Sounded("ringing", 7.0, 14.5))  # rang on for a while before it was reported
+    assert done and done[0].result.detail == "reached sales (confirmed: ringing began 0.5 s after the keys and " \
+                                             "went on for 7.5 s)"
+    nav = _at_sales()
+    done = nav.handle(Sounded("ringing", 13.5, 15.0))  # a long pause, then ringing
+    assert done and done[0].result.detail == "reached sales (confirmed: ringing began 7.0 s after the keys and " \
+                                             "went on for 1.5 s)"
+
+
 def test_a_sound_exactly_as_long_as_the_threshold_confirms_despite_float_rounding():
     from ivrnav.navigate.settings import DEFAULT
 
@@ -262,6 +273,28 @@ def test_music_after_an_entry_that_leads_to_the_goal_confirms_it():
     assert "4321" not in call.result.detail and "4321" not in call.result.to_json()
 
 
+def test_an_entry_is_the_way_only_to_its_own_next_menu():
+    from ivrnav.navigate.confirm import sound_confirmed
+
+    more = """
+  desk:
+    prompt: Hold music at the front desk.
+    confirm: {sound: music}
+  waiting:
+    prompt: Hold music in the waiting line.
+    confirm: {sound: music}
+"""
+    mf = compile_text(ENTRY_MAP + more, "map.yaml").menu_file
+
+    def music_confirms(goal: str) -> bool:
+        return sound_confirmed(mf, goal, expected=frozenset({goal}), awaiting=True, acted_at=6.0,
+                               pressed=("pin", "4321#"), sound=Sounded("music", 7.0, 9.0), words="",
+                               invalid=()) is not None
+
+    assert music_confirms("vault")  # the PIN entry's next menu
+    assert not music_confirms("desk") and not music_confirms("waiting")  # music there too, but not this way
+
+
 # the rules one condition at a time --------------------------------------------------------------------
 
 def _rule_file():
@@ -308,6 +341,8 @@ def test_human_confirmation_needs_each_of_its_conditions():
     assert not _person(hello, expected=("sales",))
     assert not _person(hello, awaiting=False)
     assert not _person(hello, goal="sales")  # a goal confirmed by a sound, not a person
+    assert not _person(hello, goal="sales", pressed=("main", "1"), expected=("sales",))  # even after its keys
+    assert not _person(hello, goal="main", pressed=("main", "1"), expected=("main",))  # a goal with no rule
     assert not _person(["goodbye now"])  # fewer than human_min_words
     assert _person(["hello there dana"])  # exactly human_min_words
     assert not _person(["for billing press 1"])  # an offer

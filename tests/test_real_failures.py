@@ -192,15 +192,16 @@ def test_an_invalid_message_before_the_hang_up_is_no_confirmation():
     assert not call.result.reached and call.result.reason == "hangup", call.result.detail
 
 
-def _hangup(words="", after=1.0, pressed=("options", "2"), expected=("voicemail",), awaiting=True, listen=""):
+def _hangup(words="", after=1.0, pressed=("options", "2"), expected=("voicemail",), awaiting=True, listen="",
+            acted_at=10.0):
     from ivrnav.navigate.confirm import hangup_confirmed
     from ivrnav.navigate.settings import DEFAULT
 
     text = RELEASE_MAP if not listen else RELEASE_MAP.replace(
         "    confirm: {hangup: true}", f"    listen: [{listen}]\n    confirm: {{hangup: true}}")
     mf = compile_text(text, "map.yaml").menu_file
-    return hangup_confirmed(mf, "voicemail", expected=frozenset(expected), awaiting=awaiting, acted_at=10.0,
-                            now=10.0 + after, pressed=pressed, words=words, invalid=("not a valid choice",),
+    return hangup_confirmed(mf, "voicemail", expected=frozenset(expected), awaiting=awaiting, acted_at=acted_at,
+                            now=acted_at + after, pressed=pressed, words=words, invalid=("not a valid choice",),
                             th=DEFAULT)
 
 
@@ -216,10 +217,33 @@ def test_hangup_confirmation_needs_the_maps_keys_sent_toward_the_goal_and_soon()
     assert not _hangup(awaiting=False)  # the keys were still being sent
 
 
+def test_a_silent_hang_up_is_timed_from_the_keys_even_early_in_the_call():
+    from ivrnav.navigate.settings import DEFAULT
+
+    assert _hangup(acted_at=2.0, after=1.5) == ("reached voicemail (confirmed: the line took the keys and hung up "
+                                                "1.5 s later, saying nothing)")
+    assert not _hangup(acted_at=2.0, after=DEFAULT.hangup_silent_within + 0.1)
+
+
+def test_a_hang_up_at_a_goal_without_a_confirm_rule_is_a_failure():
+    # the map knows the voicemail goal by its words; the line releases the call without saying them
+    call = _call(RELEASE_MAP.replace("    confirm: {hangup: true}", "    listen: [leave a message]"), RELEASE_LINE,
+                 "voicemail")
+    assert not call.result.reached and call.result.reason == "hangup", call.result.detail
+
+
 def test_hangup_confirmation_after_words_needs_the_goals_own_phrase():
+    from rapidfuzz import fuzz
+
+    from ivrnav.navigate.settings import DEFAULT
+
     assert not _hangup(words="please leave a message after the tone")  # no listen phrase: only silence counts
     assert _hangup(words="please leave a message after the tone", after=30.0, listen="leave a message")
     assert _hangup(words="plead leave a message after the tone", after=30.0, listen="leave a message")  # noise
+    # heard exactly as closely as the bar (hangup_match): still the goal's words
+    assert fuzz.partial_ratio("record your message", "record a message") == DEFAULT.hangup_match
+    assert _hangup(words="record a message", after=30.0, listen="record your message")
+    assert not _hangup(words="thank you for calling goodbye", after=30.0, listen="leave a message")  # other words
     assert not _hangup(words="that is not a valid choice goodbye", listen="leave a message")
     assert not _hangup(words="leave a message that is not a valid choice", listen="leave a message")
 

@@ -143,9 +143,9 @@ def _says_invalid(words: str, invalid: tuple[str, ...], th: Thresholds) -> bool:
 
 def _maps_to(menu_file: MenuFile, pressed: tuple[str | None, str], goal: str) -> bool:
     menu, keys = pressed
-    if menu is None or menu not in menu_file.menus:
+    m = menu_file.menus.get(menu)  # type: ignore[arg-type]  # None for keys sent outside any menu we know
+    if m is None:
         return False
-    m = menu_file.menus[menu]
     if m.enter is not None and m.next == goal:
         return True  # an entry whose next menu is the goal
     return any(o.keys == keys and o.to == goal for o in menu_file.options_of(menu))
@@ -195,9 +195,8 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
     if any(_offers_own_option(menu_file, name, words) for words in done):
         return False  # the goal's own options are on offer: this is its own prompt
     toward = awaiting and pressed is not None and _maps_to(menu_file, pressed, name)
-    mentioned_outside_offers = False
-    for n, words in enumerate(sentences):
-        still_spoken = interim and n == len(sentences) - 1
+    # before our keys toward it, an unfinished sentence may still turn out to be an offer: only finished ones
+    for words in sentences if toward else done:
         text = " ".join(words)
         if not text:
             continue
@@ -208,26 +207,22 @@ def offered_only(menu_file: MenuFile, goal: str, name: str, tokens: list[str], *
             bool(head) and fuzz.partial_ratio(head, text) >= EVIDENCE_MATCH)
         if not hit:
             continue
-        if still_spoken and not toward:
-            continue  # before our keys toward it, an unfinished sentence may still turn out to be an offer
         offers = read_offers([*words, BOUNDARY])
         if toward:
             replayed = pressed is not None and any(o.key == pressed[1] for o in offers)
             if not replayed:
-                mentioned_outside_offers = True
-                break
+                return False  # mentioned outside the offer of the keys we pressed
         elif not offers and words[0] not in CUE_OPENINGS:
-            mentioned_outside_offers = True
-            break
+            return False  # mentioned outside offers
     # the recogniser's fuzzy match is not enough for a goal: its phrases must be heard, in a finished sentence,
     # outside offers (a noisy interim "to join the conference" is not "you are in the conference")
-    return not mentioned_outside_offers
+    return True
 
 
 def _offers_own_option(menu_file: MenuFile, goal: str, words: list[str]) -> bool:
     """A sentence offering one of the goal's own options (same key, a label close to the map's)."""
     options = menu_file.options_of(goal)
-    return any(o.key == opt.keys and max((label_score(x, o.label) for x in opt.says), default=0) >= OWN_OPTION_MATCH
+    return any(o.key == opt.keys and any(label_score(x, o.label) >= OWN_OPTION_MATCH for x in opt.says)
                for o in read_offers([*words, BOUNDARY]) for opt in options)
 
 
