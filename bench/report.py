@@ -97,6 +97,11 @@ def plots(results: dict, latency_ms: list[float], out: Path) -> None:
         plt.close(fig)
 
 
+def _compile_ok(comp: dict) -> bool:
+    """The compile target: the whole requested file loaded, within the time."""
+    return comp["median_s"] is not None and not comp.get("error") and comp["median_s"] <= TARGETS["compile_s"]
+
+
 def _compile_row(comp: dict) -> str:
     want = comp.get("requested_menus", comp["menus"])
     if comp["median_s"] is None:
@@ -105,7 +110,7 @@ def _compile_row(comp: dict) -> str:
     if comp.get("error"):
         return (f"| compile + lint {want} menus <= 2 s | {want}-menu file refused by the loader; {measured} "
                 "| **missed** |")
-    return f"| compile + lint {want} menus <= 2 s | {measured} | {_verdict(comp['median_s'] <= TARGETS['compile_s'])} |"
+    return f"| compile + lint {want} menus <= 2 s | {measured} | {_verdict(_compile_ok(comp))} |"
 
 
 def _pct(x: float | None) -> str:
@@ -302,8 +307,9 @@ def _redesign_rows(results: dict) -> list[str]:
         ("recognise + decide per event, median (<= 0.5 ms)", f"{b['event_ms']:.3f} ms",
          f"{results['event_latency']['median_ms']:.3f} ms",
          results["event_latency"]["median_ms"] <= TARGETS["event_ms"]),
-        ("compile + lint 5,000 menus (<= 2 s)", f"{b['compile_s']:.2f} s", f"{results['compile']['median_s']:.2f} s",
-         results["compile"]["median_s"] <= TARGETS["compile_s"]),
+        ("compile + lint 5,000 menus (<= 2 s)", f"{b['compile_s']:.2f} s",
+         "refused" if results["compile"]["median_s"] is None else f"{results['compile']['median_s']:.2f} s",
+         _compile_ok(results["compile"])),
         ("concurrent calls with p99 lag < 100 ms (1,000)", str(b["concurrent"]),
          str(results["concurrency"]["max_n_ok"]), results["concurrency"]["max_n_ok"] >= TARGETS["concurrent"]),
     ]
