@@ -32,7 +32,7 @@ def act(nav: Navigator) -> list[Action]:
     if menu.passive:
         nav.expected = nav.state.expected_after() or nav.expected
         return []
-    route = nav.plan()
+    route = nav.plan_route()
     if route is None or not route.steps:
         return nav.finish(False, "no_route", f"no route from {nav.menu!r} to {nav.goal!r}")
     e = route.steps[0].exit
@@ -63,11 +63,10 @@ def _choose_option(nav: Navigator, menu: Menu, wanted: Option) -> list[Action]:
     ctx = nav.context
     options = [o for o in nav.menu_file.options_of(menu) if o.says]
     start = ctx.prompt_start or 0
-    reading_ = ctx.read("offers", (menu.name, wanted, ctx.prompt_start),
-                        lambda: _read_offers(nav, options, wanted))
-    if reading_ is None:  # only what was said while this prompt should play
+    heard = ctx.read("offers", (menu.name, wanted, ctx.prompt_start), lambda: _read_offers(nav, options, wanted))
+    if heard is None:  # only what was said while this prompt should play
         return _unrecognise(nav, menu)
-    offers, key = reading_
+    offers, key = heard
     ended = rules.label_unheard(ctx.open, bool(ctx.finals), nav.quiet(), menu.settings.settle,
                                 thresholds_for(menu.settings))
     if key is not None and key != wanted.keys:

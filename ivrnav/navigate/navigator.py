@@ -257,7 +257,7 @@ class Navigator:
     def reset_context(self) -> None:
         self.hearing.reset(self.now)  # a fresh context: no prompt, no chosen key, nothing noted yet
 
-    def plan(self) -> Route | None:
+    def plan_route(self) -> Route | None:
         """The cheapest route from the current menu to the goal (None: there is none)."""
         assert self.menu is not None
         try:
