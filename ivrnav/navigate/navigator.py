@@ -88,6 +88,7 @@ class Navigator:
         self.last_action: tuple[str | None, str, str] | None = None  # (menu, keys, masked)
         self.ladder = 0
         self.ladder_at = start_time  # when the retry ladder last climbed a rung
+        self.pressed_again = 0  # times the ladder pressed the last action's keys again (max_presses_again)
         self.unheard: Counter[str] = Counter()  # menus whose wanted label we failed to hear
         self.distrusted: set[str] = set()  # menus where a file key led somewhere unexpected
         self.bad_offers: set[tuple[str, str]] = set()  # (key, label) on unknown prompts that misled us
@@ -280,6 +281,7 @@ class Navigator:
             if target is not None:
                 self.expected = frozenset({target})
         self.note("press", f"{keys} {why}")
+        self.pressed_again = 0  # a new action; the ladder's own presses go through send() and keep the count
         return self.send(keys, keys, inter)
 
     def send(self, digits: str, masked: str, inter_digit: float) -> list[Action]:
@@ -298,6 +300,7 @@ class Navigator:
             return self.finish(False, "missing_var", f"menu {menu.name!r} needs var {exc.args[0]!r}; give it "
                                f"with --var {exc.args[0]}=... or IVRNAV_VAR_{str(exc.args[0]).upper()}")
         self.last_action = (menu.name, digits, masked)
+        self.pressed_again = 0
         self.note("press", f"{masked} (entry)")
         return self.send(digits, masked, menu.settings.inter_digit)
 

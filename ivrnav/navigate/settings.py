@@ -18,7 +18,8 @@ from ivrnav.menu.model import Settings
 class Thresholds:
     # --- recognising a menu (ivrnav.navigate.recognise)
     head_lengths: tuple[int, ...] = (16, 24, 32, 48, 64)  # characters of a prompt's opening compared
-    min_head: int = 16  # fewer characters heard than this: too early to compare openings
+    min_head: int = 16  # fewer characters heard than this: too early to compare openings ...
+    short_prompt_slack: int = 2  # ... but an expected prompt this much longer than the window at most is compared whole
     candidate_cutoff: float = 55.0  # openings scoring less are not candidates at all
     expected_bonus: float = 8.0  # added for menus the navigator expects next (tells twin prompts apart)
     accept: float = 80.0  # score needed to recognise an expected menu (bonus included)
@@ -60,6 +61,9 @@ class Thresholds:
     repeat_wait: float = 2.0  # seconds of quiet after which it will not: the map's key goes (PBXs wait ~5 s)
     # --- the retry ladder
     slow_factor: float = 2.0  # inter-digit multiplier on the "press slower" rung
+    # times the ladder presses one action's keys again; new words reset the ladder, so without a bound a line
+    # answering our keys with a prompt the map does not know had them pressed every rung for the whole call
+    max_presses_again: int = 2
 
 
 DEFAULT = Thresholds()

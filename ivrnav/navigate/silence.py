@@ -59,8 +59,9 @@ def _retry(nav: Navigator, how: str, settings: Settings) -> list[Action] | None:
         nav.note("wait", f"no prompt for {settings.no_prompt_timeout:g} s; waiting once more")
         return []
     if how in ("again", "slower"):
-        if nav.last_action is None:
+        if nav.last_action is None or nav.pressed_again >= nav.th.max_presses_again:
             return None
+        nav.pressed_again += 1
         _source, digits, masked = nav.last_action
         slow = how == "slower"
         if slow and len(digits) > 1:
