@@ -209,3 +209,54 @@ def test_a_menu_with_no_way_on_to_the_goal_fails_the_call_with_no_route():
     assert call.result is not None and not call.result.reached
     assert call.result.reason == "no_route"
     assert call.keys == []
+
+
+def test_a_line_that_answers_each_retry_with_an_unknown_prompt_gets_the_keys_again_only_twice():
+    """New words reset the retry ladder; a line that meets our 2 (and every 'pressing 2 again') with a prompt
+    the map does not know ("Change to which folder?") used to have 2 pressed every other rung for the whole
+    call (72 keys in a 30-minute call in bench.real). The ladder presses one action's keys again twice."""
+    call = _pressed_2_in_main()
+    t = 6.0
+    for _ in range(6):
+        call.feed(Heard("Change to which folder?", True, t, t + 1.5))
+        call.ticks(t + 1.5, t + 22.0)
+        if call.keys and call.keys[-1][0] > t:
+            call.feed(DigitsSent("2", call.nav.now + 0.1))
+        t += 22.0
+        if call.result is not None:
+            break
+    assert [k for _, k in call.keys] == ["2", "2", "2"]  # the decided key, then twice again
+    assert call.result is None or call.result.reason == "no_prompt"
+
+
+def test_a_whole_prompt_shorter_than_an_opening_is_recognised_when_expected():
+    """'The weather.' (11 characters) is shorter than the openings compared (16): heard in full after the key
+    that leads to it, it is the goal (it used to be an unknown prompt, and the call failed)."""
+    line = """
+ivrnav: 1
+name: Short prompts
+start: menu
+menus:
+  menu:
+    prompt: For sports, press 1. For weather, press 2.
+    options:
+      - {press: "1", says: sports, to: sports}
+      - {press: "2", says: weather, to: weather}
+  sports: {prompt: Sports news.}
+  weather: {prompt: The weather.}
+"""
+    nav = Navigator(compile_text(line, "short.yaml").menu_file, "weather")
+    keys = [a.digits for e in (Heard("For sports, press 1.", True, 0.0, 1.6), Heard("For weather, press 2.", True,
+                                                                                      1.9, 3.5), Tick(4.0))
+            for a in nav.handle(e) if isinstance(a, SendDigits)]
+    assert keys == ["2"]
+    nav.handle(DigitsSent("2", 4.1))
+    nav.handle(Heard("The weat", False, 4.3, 4.8))
+    assert nav.result is None  # a part of the prompt is not the prompt
+    nav.handle(Heard("The weather.", True, 4.3, 5.1))
+    assert nav.result is not None and nav.result.reached and nav.result.final_menu == "weather"
+    other = Navigator(compile_text(line, "short.yaml").menu_file, "weather")
+    for e in (Heard("For sports, press 1.", True, 0.0, 1.6), Heard("For weather, press 2.", True, 1.9, 3.5),
+              Tick(4.0), DigitsSent("2", 4.1), Heard("Sports news.", True, 4.3, 5.1), Tick(6.0)):
+        other.handle(e)
+    assert other.result is None or not other.result.reached  # another short prompt is not the goal

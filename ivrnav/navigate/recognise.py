@@ -83,6 +83,13 @@ class Recogniser:
                 if prompt:
                     self._keep(scores, name, fuzz.ratio(window[: min(size, len(prompt))], prompt[:size]), "prompt",
                                expected)
+        else:
+            # too early to compare openings, unless an expected menu's whole prompt is this short ("The
+            # weather."): heard in full, it is compared whole (an unexpected menu needs a long window anyway)
+            for name in expected:
+                prompt = self.prompt_of(name) if name in self.menu_file.menus else ""
+                if prompt and len(prompt) <= len(window) + th.short_prompt_slack:
+                    self._keep(scores, name, fuzz.ratio(window[: len(prompt)], prompt), "prompt", expected)
         self._listen(window, scores, expected)
         ranked = sorted(scores.values(), key=lambda m: (m.score, m.menu in expected), reverse=True)
         return ranked[:limit]
