@@ -117,3 +117,13 @@ def test_only_a_label_and_a_finished_bare_key_are_joined():
     assert read_offers(still_spoken, final_tail=False) == []
     # a sentence with a key of its own after the label is key first, not a key for the label before it
     assert keys("For sales.", "Press 1 for service.") == {"1": "service"}
+
+
+def test_a_time_or_the_end_of_a_range_at_a_sentence_end_is_no_key():
+    """"For sales, 2." offers 2 without a press word; "open from nine to five." offers nothing (the crawler
+    took the appointment desk's closing message for a menu offering 5 and never saw that it hangs up)."""
+    assert keys("For sales, 2.") == {"2": "sales"}
+    assert keys("Our appointment desk is open from nine to five. Goodbye.") == {}
+    assert keys("We are open Monday to Friday, 8 until 5.") == {}
+    assert keys("The office closes at 6.") == {}
+    assert keys("Between 1 and 3.") == {}

@@ -136,9 +136,20 @@ def _bare_key_at(words: list[str], i: int) -> tuple[str, int] | None:
             and words[j + 1] not in _NOT_A_LABEL_START and words[j + 1] != BOUNDARY:
         return key, j
     rest = [w for w in words[j:] if w not in FILLER]
-    if not rest and len(key) == 1 and i > 0:  # "for sales, 2." at a sentence end
+    if not rest and len(key) == 1 and i > 0 and not _a_time_or_range(words, i):  # "for sales, 2." at the end
         return key, j
     return None
+
+
+# words before a sentence's last number that make it a time or the end of a range, not a key: "open from
+# nine to five.", "we close at 6.", "Monday through Friday, 8 until 5."
+TIME_WORDS = frozenset({"at", "until", "till", "til", "from", "by", "before", "after", "through", "thru", "than"})
+RANGE_WORDS = frozenset({"to", "and", "-"})
+
+
+def _a_time_or_range(words: list[str], i: int) -> bool:
+    before = words[i - 1]
+    return before in TIME_WORDS or (before in RANGE_WORDS and i >= 2 and words[i - 2].isdigit())
 
 
 def _markers(sentence: list[str]) -> list[_Marker]:
