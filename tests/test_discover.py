@@ -560,6 +560,27 @@ menus:
 """
 
 
+def test_a_message_the_line_hangs_up_after_is_a_goal_the_draft_reaches_through_noise(tmp_path: Path):
+    """A leaf the line says and then hangs up ("... Goodbye.") is written with its words as the listen phrase and
+    ``confirm: {hangup: true}``: navigating the draft there is reached when the line says it and hangs up (it
+    used to end as a plain ``hangup`` failure)."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    line = compile_file(path).menu_file
+    ex = Explorer(values={}, avoid=(), try_keys="", budget=Budget(max_calls=8))
+    crawl(ex, SimulatedCalls(line))
+    text = write_draft(ex, name="tiny")
+    assert text.count("confirm: {hangup: true}") == 2
+    draft = compile_text(text, "tiny-draft.yaml").menu_file
+    leaves = [name for name, menu in draft.menus.items() if menu.confirm is not None and menu.confirm.hangup]
+    assert len(leaves) == 2 and all(draft.menus[n].listen for n in leaves)
+    for goal in leaves:
+        for seed in range(3):
+            call = simulate_call(draft, line_file=line, goal=goal, wer=0.15, seed=seed, keep_trace=False)
+            assert call.result.reached, (goal, seed, call.result.reason, call.result.detail)
+            assert call.line_visited[-1] in {"appointments", "pharmacy"}
+
+
 def test_discovery_over_audio_hears_the_line_through_tts_stt_and_keys_as_tones(tmp_path: Path):
     """The probe runs unchanged on the audio path: Piper -> G.711 -> Whisper, keys as in-band DTMF."""
     from tests.parts import require_speech_models

@@ -149,7 +149,7 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
             f"; reached by the entry at {source}"
     if node.kind == "silent" and node.hangs_up:
         return [f"  {names[node.name]}:", "    # the line ended the call at once", f"    prompt: {_q('(no words)')}",
-                "    line: {hangup: true}"]
+                "    confirm: {hangup: true}", "    line: {hangup: true}"]
     if node.kind == "silent":
         # nothing to recognise: a goal here is confirmed by the line taking the key and staying quiet
         out = [f"  {names[node.name]}:", f"    # the line said nothing for {SILENT_CONFIRM:g}+ s here "
@@ -211,7 +211,10 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
     leaf = not any(o.kind == "to" for _, o in options) and not nxt and node.kind not in ("human", "hold")
     if leaf:
         if node.hangs_up:
-            out.append("    line: {hangup_after: true}  # the line said this, then ended the call")
+            # a goal here is reached when the line says its words (or nothing) and hangs up after the keys to
+            # it: the words heard are the goal's listen phrase, which the hang-up rule asks for
+            out += [f"    listen: [{_q(node.prompt)}]", "    confirm: {hangup: true}",
+                    "    line: {hangup_after: true}  # the line said this, then ended the call"]
         else:
             out.append("    line: {terminal: true}  # nothing was found beyond this prompt")
     for kind in ("timeout",):
