@@ -119,13 +119,13 @@ async def dispatch(server: LoopbackLiveKitServer, room: str, menu: str, goal: st
 
 
 async def call(
-    server: LoopbackLiveKitServer, results: Results, menu: str, goal: str, *, leave_after: float | None = None,
+    server: LoopbackLiveKitServer, results: Results, menu: str, goal: str, *, leave_after_keys: int | None = None,
     timeout: float = 75.0,
 ) -> tuple[NavigationResult, LineReport]:
     room = f"ivrnav-e2e-{secrets.token_hex(4)}"
     mf = compile_file(MENUS / menu).menu_file
     # wait_caller is generous: on a busy 2-core machine the job thread loads Whisper before it subscribes
-    line = LineParticipant(mf, url=server.url, token=line_token(server, room), leave_after=leave_after,
+    line = LineParticipant(mf, url=server.url, token=line_token(server, room), leave_after_keys=leave_after_keys,
                            max_duration=timeout, wait_caller=90)
     line_task = asyncio.create_task(line.run())
     try:
@@ -148,6 +148,13 @@ def choices(keys: list[str] | str) -> list[str]:
     return keys.split() if isinstance(keys, str) else list(keys)
 
 
+def story(result: NavigationResult, line: LineReport) -> str:
+    """What happened, for a failure message: the navigator's path and notes, what the line said and got."""
+    return "\n".join([f"result: {result.reason} {result.detail} digits={result.digits!r}", *map(str, result.path),
+                      *map(str, result.drift), f"timing: {result.timing}", *map(str, line.spoken),
+                      f"line keys: {[(k.digit, round(k.at, 2)) for k in line.keys]}"])
+
+
 def pacing(report: LineReport) -> list[float]:
     return [b.at - a.at for a, b in zip(report.keys, report.keys[1:], strict=False)]
 
@@ -157,7 +164,7 @@ async def test_bank_fraud(livekit_server: LoopbackLiveKitServer, monkeypatch: py
         bank, bank_line = await call(livekit_server, results, "bank.yaml", "fraud")
     assert bank.reached, (bank.reason, bank.detail, bank_line.spoken)
     assert bank.reason == "reached" and bank.final_menu == "fraud"
-    assert choices(bank.digits) == ["1", "3"]
+    assert choices(bank.digits) == ["1", "3"], story(bank, bank_line)
     assert [k.digit for k in bank_line.keys] == bank.digits.split()  # the line received exactly what was sent
     assert choices([k.digit for k in bank_line.keys]) == ["1", "3"]
     assert [k.code for k in bank_line.keys] == [DTMF_CODES[k.digit] for k in bank_line.keys]
@@ -169,7 +176,7 @@ async def test_pharmacy_hours(livekit_server: LoopbackLiveKitServer, monkeypatch
     async with running_worker(livekit_server, monkeypatch) as results:
         pharmacy, pharmacy_line = await call(livekit_server, results, "pharmacy.yaml", "hours")
     assert pharmacy.reached, (pharmacy.reason, pharmacy.detail, pharmacy_line.spoken)
-    assert choices(pharmacy.digits) == ["1", "3"]
+    assert choices(pharmacy.digits) == ["1", "3"], story(pharmacy, pharmacy_line)
     assert [k.digit for k in pharmacy_line.keys] == pharmacy.digits.split()
     assert [k.code for k in pharmacy_line.keys] == [DTMF_CODES[k.digit] for k in pharmacy_line.keys]
     assert pharmacy_line.visited[-1] == "hours"
@@ -178,8 +185,9 @@ async def test_pharmacy_hours(livekit_server: LoopbackLiveKitServer, monkeypatch
 async def test_line_that_leaves_mid_call_ends_with_hangup(livekit_server: LoopbackLiveKitServer,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     async with running_worker(livekit_server, monkeypatch) as results:
-        # 9 s in, the bank line is reading its main menu: the navigator has pressed 1 and waits for "fraud".
-        result, line = await call(livekit_server, results, "bank.yaml", "fraud", leave_after=9.0, timeout=40)
+        # The bank line leaves as soon as it has the first key: the navigator has pressed 1 and waits for
+        # "fraud" (a point in the call, not in wall-clock time, so a slow machine reaches it too).
+        result, line = await call(livekit_server, results, "bank.yaml", "fraud", leave_after_keys=1, timeout=40)
     assert line.ended == "left"
     assert not result.reached
     assert result.reason == "hangup", (result.reason, result.detail)

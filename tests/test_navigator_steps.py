@@ -48,8 +48,8 @@ SUPPORT = "Technical support. Please describe your problem after the tone."
 class Call:
     """A navigator fed by hand; ``keys`` are the SendDigits it asked for, with the time it asked."""
 
-    def __init__(self, goal: str = "support"):
-        self.nav = Navigator(compile_text(LINE, "steps.yaml").menu_file, goal)
+    def __init__(self, goal: str = "support", line: str = LINE):
+        self.nav = Navigator(compile_text(line, "steps.yaml").menu_file, goal)
         self.keys: list[tuple[float, str]] = []
 
     def feed(self, *events) -> Call:
@@ -260,3 +260,36 @@ menus:
               Tick(4.0), DigitsSent("2", 4.1), Heard("Sports news.", True, 4.3, 5.1), Tick(6.0)):
         other.handle(e)
     assert other.result is None or not other.result.reached  # another short prompt is not the goal
+
+
+CARRY_LINE = """
+ivrnav: 1
+name: Carried words
+defaults: {settle: 0.4, no_prompt_timeout: 10}
+start: main
+menus:
+  main:
+    prompt: Main menu. For billing, press 1. For support, press 2. To hear the main menu again, press star.
+    listen: [main menu]
+    options:
+      - {press: "1", says: billing, to: billing}
+      - {press: "2", says: support, to: support}
+      - {press: "*", says: hear the main menu again, repeat: true}
+  billing: {prompt: Billing. Please enter your account number.}
+  support: {prompt: Technical support. Please describe your problem after the tone.}
+"""
+
+
+def test_the_rest_of_the_prompt_we_acted_in_arriving_late_is_not_the_line_playing_it_again():
+    """Seen over LiveKit on a loaded machine: the STT finished the utterance we pressed 2 in ("... To hear the
+    main menu again, press star.") after the key; its last words name main's listen phrase. They were said
+    before the key went out: main was taken as played again ('unexpected_menu') and * pressed to hear it."""
+    call = Call(line=CARRY_LINE)
+    opening = "Main menu. For billing, press 1. For support, press 2."
+    call.feed(Heard(opening, False, 0.0, 4.0), Heard(opening + " To", False, 0.0, 4.2), Tick(4.41))
+    assert call.keys == [(4.41, "2")]
+    call.feed(DigitsSent("2", 4.6), Heard(opening + " To hear the main menu again, press star.", True, 0.0, 6.0))
+    call.ticks(6.0, 8.0)
+    call.feed(Heard(SUPPORT, True, 6.5, 9.0))
+    assert [k for _, k in call.keys] == ["2"]
+    assert call.result is not None and call.result.reached and not call.result.drift

@@ -42,6 +42,8 @@ def _read_menu(nav: Navigator) -> tuple[Match, int] | None:
         window = ctx.words(s)
         match = nav.recogniser.decide(window, expected)
         if match is not None:
+            if s < ctx.carried and match.menu == nav.menu and still_old_menu(nav):
+                continue  # carried words may have been said before our keys: never proof the line ignored them
             if rules.replay_too_short(match, window, nav.menu, still_old_menu(nav), ctx.open, nav.th):
                 continue
             going_on = current or _replayed_prompt(nav, s)
