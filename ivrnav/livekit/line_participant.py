@@ -16,7 +16,9 @@ the line answered) and a voice:
   for its end. The wait shifts the prompt, pauses between sentences kept, and what follows with it;
 * ``sip_dtmf_received`` from the room becomes ``line.press(digit, t)``; when a key barges in and the
   line drops sentences from its queue, their audio is cancelled (the playing one cut off);
-* when the line hangs up (or ``leave_after`` elapses) it waits for its last words and disconnects.
+* when the line hangs up (or ``leave_after`` elapses, or ``leave_after_keys`` keys have arrived) it waits
+  for its last words and disconnects. ``leave_after_keys`` is the callee hanging up at a known point of
+  the call whatever the machine's speed; ``leave_after`` is a point in line time.
 
 The transcripts the line would have produced are never sent: the caller must recognise the audio.
 """
@@ -84,6 +86,7 @@ class LineParticipant:
         synthesize: Callable[[str, int], np.ndarray] | None = None,
         answer_delay: float = 0.5,
         leave_after: float | None = None,
+        leave_after_keys: int | None = None,
         max_duration: float = 600.0,
         wait_caller: float = 60.0,
         on_event: Callable[[str, str], None] | None = None,
@@ -95,6 +98,7 @@ class LineParticipant:
         self._synthesize = synthesize
         self.answer_delay = answer_delay
         self.leave_after = leave_after
+        self.leave_after_keys = leave_after_keys
         self.max_duration = max_duration
         self.wait_caller = wait_caller
         self._on_event = on_event
@@ -189,6 +193,10 @@ class LineParticipant:
                 return
             for ev, at in self._drain_keys():
                 self._press(ev, at)
+            if self.leave_after_keys is not None and len(self.report.keys) >= self.leave_after_keys:
+                self.report.ended = "left"
+                self._event("end", f"leaving the call after {len(self.report.keys)} key(s) (leave_after_keys)")
+                return
             for _at, event in self.line.advance(self.now()):
                 if isinstance(event, CallEnded):
                     self.report.ended = f"hangup: {event.reason}"

@@ -88,6 +88,7 @@ async def local_call(
     on_line_event: Callable[[str, str], None] | None = None,
     line_vars: Mapping[str, str] | None = None,
     leave_after: float | None = None,
+    leave_after_keys: int | None = None,
     ringing_timeout: float = DEFAULT_RINGING_TIMEOUT,
     synthesize: Callable[[str, int], Any] | None = None,
     busy_status: int = 486,
@@ -110,7 +111,8 @@ async def local_call(
         if callee == "ivr":
             line = LineParticipant(menu_file, url=phone.url, token=_token(phone, ivr_room, LINE_IDENTITY),
                                    vars=dict(line_vars) if line_vars is not None else None, leave_after=leave_after,
-                                   max_duration=menu_file.defaults.max_call, wait_caller=ringing_timeout + 120,
+                                   leave_after_keys=leave_after_keys, max_duration=menu_file.defaults.max_call,
+                                   wait_caller=ringing_timeout + 120,
                                    on_event=on_line_event, synthesize=synthesize)
             line_task = asyncio.create_task(line.run(), name="ivrnav-line")
         settings = LiveKitSettings(phone.url, phone.api_key, phone.api_secret)
