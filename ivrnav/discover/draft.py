@@ -13,6 +13,7 @@ from rapidfuzz import fuzz
 
 from ivrnav.discover.explorer import ENTRY, SAY, Explorer, Node, Outcome, name_for, unique
 from ivrnav.discover.observe import offers_in
+from ivrnav.discover.phrases import distinctive_phrases
 from ivrnav.menu.lint import SIMILAR_SAYS
 from ivrnav.text import normalise
 
@@ -138,6 +139,16 @@ def _distinct_labels(node: Node, keys: list[str]) -> dict[str, str]:
     return offers
 
 
+LISTENED_KINDS = frozenset({"menu", "message", "entry", "speech", "hold"})  # a person's words differ every call
+
+
+def _listen_phrases(ex: Explorer, node: Node) -> list[str]:
+    if node.kind not in LISTENED_KINDS:
+        return []
+    others = [n.prompt for n in ex.nodes.values() if n.name != node.name and n.kind != "silent"]
+    return distinctive_phrases(node.prompt, node.hearings, others)
+
+
 def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
     hearings = len(node.hearings)
     confidence = f"heard {hearings} time{'s' if hearings != 1 else ''}"
@@ -165,6 +176,15 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
             out.append("    line: {terminal: true}  # nothing was found beyond this quiet")
         return out
     out = [f"  {names[node.name]}:", f"    # {confidence}", f"    prompt: {_q(node.prompt)}"]
+    options, nxt = links(node, ex)
+    leaf = not any(o.kind == "to" for _, o in options) and not nxt and node.kind not in ("human", "hold")
+    listen = _listen_phrases(ex, node)
+    if leaf and node.hangs_up and node.kind == "message":
+        # a goal here is reached when the line says its words (or nothing) and hangs up after the keys to it:
+        # the hang-up rule asks for the goal's listen phrases, and the words heard are that
+        listen = [node.prompt, *listen]
+    if listen:
+        out.append(f"    listen: [{', '.join(map(_q, listen))}]")
     if node.kind == "human":
         out.append("    human: true")
     elif node.kind == "hold":
@@ -177,7 +197,6 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
             out.append(f"    invalid: [{_q(node.messages['invalid'])}]")
     if node.kind == "speech" and SAY in node.outcomes and node.outcomes[SAY].kind == "to" and node.say:
         out.append(f"    say: {_q(node.say)}  # the prompt's own example; say what you need")
-    options, nxt = links(node, ex)
     offers = _distinct_labels(node, [k for k, _ in options])
     # a label voted from other hearings that the prompt written here does not say would be a lint warning
     # ("says ..., but the prompt never says that"): the draft's prompt and its labels must agree
@@ -208,13 +227,10 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
         what = "the entry" if key == ENTRY else "speech" if key == SAY else f"key {key}" + (
             f" ({label!r})" if label else "")
         out.append(f"    # not explored: {what}: {why}")
-    leaf = not any(o.kind == "to" for _, o in options) and not nxt and node.kind not in ("human", "hold")
     if leaf:
         if node.hangs_up:
-            # a goal here is reached when the line says its words (or nothing) and hangs up after the keys to
-            # it: the words heard are the goal's listen phrase, which the hang-up rule asks for
-            out += [f"    listen: [{_q(node.prompt)}]", "    confirm: {hangup: true}",
-                    "    line: {hangup_after: true}  # the line said this, then ended the call"]
+            out += ["    confirm: {hangup: true}"] if node.kind == "message" else []
+            out.append("    line: {hangup_after: true}  # the line said this, then ended the call")
         else:
             out.append("    line: {terminal: true}  # nothing was found beyond this prompt")
     for kind in ("timeout",):
