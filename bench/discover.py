@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import multiprocessing as mp
+import os
 import platform
 import random
 import re
@@ -47,6 +49,7 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Discovery (ivrnav discover)"
 TARGETS = {"generated": 0.95, "real": 0.90}  # issue #14: menus and edges recovered
 CONTAINS = 80.0  # partial ratio: a true prompt said within a draft menu's hearing
+FRAGMENT_WORDS = 8  # a hearing this long that says no whole true prompt may be a part of one
 _MARKUP = re.compile(r"\[[^\]]*\]")
 
 
@@ -110,6 +113,11 @@ def mapping(ex: Explorer, line: MenuFile, menus: set[str]) -> dict[str, set[str]
             heard = normalise(h)
             scores = {n: fuzz.partial_ratio(s, heard) for n, s in said.items() if s and len(s) <= len(heard) * 1.3}
             top = max(scores.values(), default=0.0)
+            if top < CONTAINS and len(heard.split()) >= FRAGMENT_WORDS:
+                # no true prompt said within the hearing: the hearing may be a part of one, split off at a long
+                # pause ("[pause 4] I am afraid I was unable to create a connection ...")
+                scores = {n: fuzz.partial_ratio(s, heard) for n, s in said.items() if s}
+                top = max(scores.values(), default=0.0)
             hits |= {n for n, v in scores.items() if v >= CONTAINS and v >= top - 2}
         out[node.name] = hits
     # menus that say nothing (music, ringing, a hang-up): where the true line goes by the same key (or by
@@ -393,6 +401,14 @@ def write_section(report: dict) -> None:
     replace_section(DOCS, HEADING, section(report))
 
 
+_SOURCES: list[Source] = []  # the run's lines, inherited by the forked workers
+
+
+def _run_task(task: tuple[int, int, float, float, int]) -> tuple[int, int, dict]:
+    i, w, wer, nav_wer, seeds = task
+    return i, w, run_one(_SOURCES[i], wer, nav_wer, seeds)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--generated", type=int, default=40)
@@ -400,18 +416,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nav-wer", type=float, default=0.15)
     ap.add_argument("--seeds", type=int, default=2, help="navigation calls per draft goal")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "discover.json"))
+    ap.add_argument("--procs", type=int, default=min(2, os.cpu_count() or 1))
     args = ap.parse_args(argv)
-    rows = []
-    srcs = sources(args.generated)
+    global _SOURCES
+    _SOURCES = sources(args.generated)
     t0 = time.perf_counter()
-    for i, src in enumerate(srcs):
-        for wer in args.wer:
-            row = run_one(src, wer, args.nav_wer, args.seeds)
-            rows.append(row)
-            print(f"[{i + 1}/{len(srcs)}] {src.kind:9s} {src.name:28s} wer {wer:4.2f}: menus {row['menus_found']}/"
-                  f"{row['menus']} edges {row['edges_found']}/{row['edges']} calls {row['calls']} "
+    tasks = [(i, w, wer, args.nav_wer, args.seeds) for i in range(len(_SOURCES)) for w, wer in enumerate(args.wer)]
+    done: list[tuple[int, int, dict]] = []
+    with mp.get_context("fork").Pool(args.procs) as pool:  # each line's crawl is independent
+        for i, w, row in pool.imap_unordered(_run_task, tasks):
+            done.append((i, w, row))
+            src = _SOURCES[i]
+            print(f"[{len(done)}/{len(tasks)}] {src.kind:9s} {src.name:28s} wer {row['wer']:4.2f}: menus "
+                  f"{row['menus_found']}/{row['menus']} edges {row['edges_found']}/{row['edges']} calls {row['calls']} "
                   f"draft goals {row.get('reached', 0)}/{row.get('goals', 0) * args.seeds} "
                   f"false {row.get('false', 0)}", file=sys.stderr, flush=True)
+    rows = [row for _, _, row in sorted(done, key=lambda d: d[:2])]  # the sequential order, whatever finished first
     summary = summarise(rows, args.seeds)
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
               "args": vars(args), "wall_s": round(time.perf_counter() - t0, 1), "summary": summary, "rows": rows}
