@@ -480,6 +480,23 @@ def test_a_moved_key_is_pressed_when_corroborated_kept_when_taken_else_after_the
     assert weigh([offer("5", "hours")], OPTIONS, wanted, "5", True, TH) == "5"
 
 
+def test_a_move_onto_a_key_the_map_gives_another_exit_needs_a_second_hearing():
+    """Seen on a FreeSWITCH draft at 15% WER: "to call the FreeSWITCH press star" (for "press 1") was one
+    certain hearing, so * went out, which the map sends to goodbye. A key the map already uses is no new
+    number: one hearing is the STT's slip, the file's key is pressed at the prompt's end; two hearings, or the
+    file's key heard for another label (a swap), still move it."""
+    wanted = OPTIONS[1]  # store hours on 2; the map also has an unlabelled * (goodbye)
+    weigh = rules.weigh_moved_key
+    once = [offer("*", "store hours")]
+    assert weigh(once, OPTIONS, wanted, "*", False, TH) == "*"  # a new number: believed at once
+    assert weigh(once, OPTIONS, wanted, "*", False, TH, mapped_elsewhere=True) is None  # the rest may corroborate
+    assert weigh(once, OPTIONS, wanted, "*", True, TH, mapped_elsewhere=True) == "2"  # it did not
+    twice = [offer("*", "store hours"), offer("*", "store hours")]
+    assert weigh(twice, OPTIONS, wanted, "*", False, TH, mapped_elsewhere=True) == "*"
+    reshuffled = [offer("*", "store hours"), offer("2", "pharmacy")]
+    assert weigh(reshuffled, OPTIONS, wanted, "*", False, TH, mapped_elsewhere=True) == "*"
+
+
 def test_after_an_entry_a_twin_opening_of_the_same_menu_waits_for_more_words():
     th = TH
     short, long = "please the conference", "please the conference pin number followed by pound"

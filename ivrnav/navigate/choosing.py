@@ -70,7 +70,9 @@ def _choose_option(nav: Navigator, menu: Menu, wanted: Option) -> list[Action]:
     ended = rules.label_unheard(ctx.open, bool(ctx.finals), nav.quiet(), menu.settings.settle,
                                 thresholds_for(menu.settings))
     if key is not None and key != wanted.keys:
-        key = rules.weigh_moved_key(offers, options, wanted, key, ended, nav.th)
+        # a key the map gives an exit the line never names ("*" to goodbye): a labelled one is weighed by its label
+        mapped_elsewhere = any(o.keys == key and o is not wanted and not o.says for o in nav.menu_file.options_of(menu))
+        key = rules.weigh_moved_key(offers, options, wanted, key, ended, nav.th, mapped_elsewhere)
         if key is None:
             return []  # one hearing of a moved key: the rest of the prompt may offer the file's key for it
     if key is None:

@@ -113,15 +113,22 @@ def wanted_key(offers: list[Offer], options: list[Option], wanted: Option, th: T
 
 
 def weigh_moved_key(offers: list[Offer], options: list[Option], wanted: Option, key: str, ended: bool,
-                    th: Thresholds) -> str | None:
+                    th: Thresholds, mapped_elsewhere: bool = False) -> str | None:
     """The key to press for ``wanted`` when the line was heard offering it on ``key``; None: wait for more of the
     prompt. A corroborated move is pressed; a heard key that is also another label's is a mishearing (the file's
-    key); an uncorroborated one waits for the prompt's end, then is believed (a key moved to a new number)."""
-    if moved_key_believed(offers, options, wanted, key, th):
+    key); an uncorroborated one waits for the prompt's end, then is believed (a key moved to a new number).
+
+    ``mapped_elsewhere``: the map gives ``key`` to another of the menu's exits, one the line never names ("*"
+    for goodbye; a labelled one is weighed by its label above): then it is no new number, and one hearing ("to
+    call the conference, press star" for "press 1") is the STT's slip unless, by the prompt's end, the move is
+    heard twice or the file's key is heard for another label."""
+    if moved_key_believed(offers, options, wanted, key, th, one_hearing=not mapped_elsewhere):
         return key
     if key_taken(offers, options, wanted, key, th):
         return wanted.keys
-    return key if ended else None
+    if not ended:
+        return None
+    return wanted.keys if mapped_elsewhere else key
 
 
 def key_taken(offers: list[Offer], options: list[Option], wanted: Option, key: str, th: Thresholds) -> bool:
@@ -135,13 +142,14 @@ def key_taken(offers: list[Offer], options: list[Option], wanted: Option, key: s
 
 
 def moved_key_believed(offers: list[Offer], options: list[Option], wanted: Option, key: str,
-                       th: Thresholds) -> bool:
+                       th: Thresholds, *, one_hearing: bool = True) -> bool:
     """Whether a heard key that contradicts the file's is corroborated: one hearing may be a misheard digit
     or a label fragment ("press 3 for [advanced] options" for "mailbox options"). Believed when the offer
     is certain (a press word) with the wanted label all but exact, when the file's key is offered for
     another label (the line reshuffled its keys), or when the moved key is offered for the wanted label
     twice. Never when the heard key is also offered for another label: one key, two labels, one of them
-    misheard ("press 2 for sales ... press 2 for technical support"), and the file's key is the better bet."""
+    misheard ("press 2 for sales ... press 2 for technical support"), and the file's key is the better bet.
+    ``one_hearing=False``: a single certain hearing is not enough."""
     if key == wanted.keys:
         return True
     for_wanted = 0
@@ -159,7 +167,7 @@ def moved_key_believed(offers: list[Offer], options: list[Option], wanted: Optio
         if offer.key == wanted.keys and not fits_wanted:
             believed = True
         if offer.key == key and fits_wanted:
-            believed = believed or (offer.certain and score >= th.moved_key_label)
+            believed = believed or (one_hearing and offer.certain and score >= th.moved_key_label)
             for_wanted += 1
     return believed or for_wanted >= 2
 
