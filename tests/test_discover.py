@@ -581,6 +581,20 @@ def test_a_message_the_line_hangs_up_after_is_a_goal_the_draft_reaches_through_n
             assert call.line_visited[-1] in {"appointments", "pharmacy"}
 
 
+def test_a_sound_mark_heard_inside_a_closing_message_stays_out_of_its_listen_phrase(tmp_path: Path):
+    """Seen on a real tree at 15% WER: "Sorry, that [ringing] not a option." as a listen phrase is a lint
+    warning (it looks like a regex), so the draft failed `validate --strict`."""
+    line = compile_text(TINY, "tiny.yaml").menu_file
+    ex = Explorer(values={}, avoid=(), try_keys="", budget=Budget(max_calls=8))
+    crawl(ex, SimulatedCalls(line))
+    leaf = next(n for n in ex.nodes.values() if n.hangs_up and n.kind == "message")
+    leaf.hearings = ["The pharmacy is closed [ringing] today. Goodbye."]
+    compiled = compile_text(write_draft(ex, name="tiny"), "tiny-draft.yaml")
+    assert compiled.warnings == ()
+    phrases = [p.text for m in compiled.menu_file.menus.values() for p in m.listen]
+    assert "The pharmacy is closed today. Goodbye." in phrases and not any("[" in p for p in phrases)
+
+
 def test_discovery_over_audio_hears_the_line_through_tts_stt_and_keys_as_tones(tmp_path: Path):
     """The probe runs unchanged on the audio path: Piper -> G.711 -> Whisper, keys as in-band DTMF."""
     from tests.parts import require_speech_models

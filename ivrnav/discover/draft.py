@@ -12,7 +12,7 @@ import json
 from rapidfuzz import fuzz
 
 from ivrnav.discover.explorer import ENTRY, SAY, Explorer, Node, Outcome, name_for, unique
-from ivrnav.discover.observe import offers_in
+from ivrnav.discover.observe import SOUND_MARK, offers_in
 from ivrnav.discover.phrases import distinctive_phrases
 from ivrnav.menu.lint import SIMILAR_SAYS
 from ivrnav.text import normalise
@@ -182,7 +182,8 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
     if leaf and node.hangs_up and node.kind == "message":
         # a goal here is reached when the line says its words (or nothing) and hangs up after the keys to it:
         # the hang-up rule asks for the goal's listen phrases, and the words heard are that
-        listen = [node.prompt, *listen]
+        said = " ".join(SOUND_MARK.sub(" ", node.prompt).split())  # "[ringing]" heard inside is no word
+        listen = [said, *listen] if said else listen
     if listen:
         out.append(f"    listen: [{', '.join(map(_q, listen))}]")
     if node.kind == "human":

@@ -85,6 +85,7 @@ class Observation:
 
 
 SOUND = re.compile(r"^\W*[\[(][^\])]*[\])]\W*$")  # "[music]", "(ringing)": what an STT writes for a sound
+SOUND_MARK = re.compile(r"[\[(][^\])]*[\])]")  # such a mark inside a transcript ("Sorry, that [ringing] not ...")
 
 
 def is_sound(text: str) -> bool:
