@@ -50,6 +50,7 @@ HEADING = "## Discovery (ivrnav discover)"
 TARGETS = {"generated": 0.95, "real": 0.90}  # issue #14: menus and edges recovered
 CONTAINS = 80.0  # partial ratio: a true prompt said within a draft menu's hearing
 FRAGMENT_WORDS = 8  # a hearing this long that says no whole true prompt may be a part of one
+SHORT_PROMPT_WORDS = 3  # a true prompt this short is a common phrase inside a long hearing
 _MARKUP = re.compile(r"\[[^\]]*\]")
 
 
@@ -99,6 +100,15 @@ def true_tree(line: MenuFile) -> tuple[set[str], set[tuple[str, str, str]]]:
     return seen, edges
 
 
+def _within(said: str, heard: str) -> bool:
+    """A true prompt that may be said within a hearing: not much longer than it, and a prompt of a few words
+    only when it is a good part of the hearing (the asterisk demo's "password" is said inside its long
+    instructions, "... extension 1234 and password 4242", which are not that menu)."""
+    if not said or len(said) > len(heard) * 1.3:
+        return False
+    return len(said.split()) > SHORT_PROMPT_WORDS or len(said) * 3 >= len(heard)
+
+
 def mapping(ex: Explorer, line: MenuFile, menus: set[str]) -> dict[str, set[str]]:
     """Draft node -> the true menus it stands for (by what the line said; silent menus by their key)."""
     out: dict[str, set[str]] = {}
@@ -111,7 +121,7 @@ def mapping(ex: Explorer, line: MenuFile, menus: set[str]) -> dict[str, set[str]
         chained = [f"{h} {after.prompt}" for h in node.hearings] if after is not None and after.hearings else []
         for h in [*node.hearings, *chained]:
             heard = normalise(h)
-            scores = {n: fuzz.partial_ratio(s, heard) for n, s in said.items() if s and len(s) <= len(heard) * 1.3}
+            scores = {n: fuzz.partial_ratio(s, heard) for n, s in said.items() if _within(s, heard)}
             top = max(scores.values(), default=0.0)
             if top < CONTAINS and len(heard.split()) >= FRAGMENT_WORDS:
                 # no true prompt said within the hearing: the hearing may be a part of one, split off at a long
