@@ -53,8 +53,7 @@ def distinctive_phrases(prompt: str, hearings: Sequence[str], others: Iterable[s
             continue
         words = normalise(sentence).split()
         found: tuple[float, int, str] | None = None
-        for i in range(len(words) - rules.words + 1):
-            gram = words[i : i + rules.words]
+        for gram in zip(*(words[k:] for k in range(rules.words)), strict=False):  # every run of that many words
             if any(ch.isdigit() or ch in KEY_SIGNS for w in gram for ch in w):
                 continue  # keys and numbers are what an STT gets wrong most ("asterisk" is written "*")
             content = [w for w in gram if w not in FUNCTION_WORDS]
