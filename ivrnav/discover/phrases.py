@@ -4,7 +4,7 @@ A draft recognises a menu by its prompt's opening, as heard; one mis-heard word 
 congratulations about to enter an echo test") and the menu is an unknown prompt. A hand-written map has
 listen phrases ("echo test"), heard anywhere in an expected menu's words. The draft's are chosen from the
 prompt: runs of words in sentences that offer no key (offer labels name other menus), without digits, with
-content words, said in most of the menu's hearings, and not said (even nearly) by any other prompt.
+content words, said in at least half of the menu's hearings, and not said (even nearly) by any other prompt.
 """
 
 from __future__ import annotations
