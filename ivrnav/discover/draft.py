@@ -74,8 +74,10 @@ def write_draft(ex: Explorer, *, name: str, phone: str | None = None, stopped: s
             lines.append(f"  {var}: {{secret: true, description: {_q('asked as: ' + asked)}}}"
                          "  # secret by default: entries are usually account numbers and PINs")
     lines += [f"start: {names[ex.root]}", "menus:"]
+    # each node's prompt (the best of its hearings) once: every menu's listen phrases are weighed against them all
+    spoken = {n.name: n.prompt for n in ex.nodes.values() if n.kind != "silent"}
     for node in _in_route_order(ex):
-        lines += _menu(ex, node, names)
+        lines += _menu(ex, node, names, spoken)
     return "\n".join(lines) + "\n"
 
 
@@ -142,14 +144,13 @@ def _distinct_labels(node: Node, keys: list[str]) -> dict[str, str]:
 LISTENED_KINDS = frozenset({"menu", "message", "entry", "speech", "hold"})  # a person's words differ every call
 
 
-def _listen_phrases(ex: Explorer, node: Node) -> list[str]:
+def _listen_phrases(node: Node, spoken: dict[str, str]) -> list[str]:
     if node.kind not in LISTENED_KINDS:
         return []
-    others = [n.prompt for n in ex.nodes.values() if n.name != node.name and n.kind != "silent"]
-    return distinctive_phrases(node.prompt, node.hearings, others)
+    return distinctive_phrases(spoken[node.name], node.hearings, [p for n, p in spoken.items() if n != node.name])
 
 
-def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
+def _menu(ex: Explorer, node: Node, names: dict[str, str], spoken: dict[str, str]) -> list[str]:
     hearings = len(node.hearings)
     confidence = f"heard {hearings} time{'s' if hearings != 1 else ''}"
     if hearings > 1:
@@ -178,11 +179,11 @@ def _menu(ex: Explorer, node: Node, names: dict[str, str]) -> list[str]:
     out = [f"  {names[node.name]}:", f"    # {confidence}", f"    prompt: {_q(node.prompt)}"]
     options, nxt = links(node, ex)
     leaf = not any(o.kind == "to" for _, o in options) and not nxt and node.kind not in ("human", "hold")
-    listen = _listen_phrases(ex, node)
+    listen = _listen_phrases(node, spoken)
     if leaf and node.hangs_up and node.kind == "message":
         # a goal here is reached when the line says its words (or nothing) and hangs up after the keys to it:
         # the hang-up rule asks for the goal's listen phrases, and the words heard are that
-        said = " ".join(SOUND_MARK.sub(" ", node.prompt).split())  # "[ringing]" heard inside is no word
+        said = " ".join(SOUND_MARK.sub(" ", spoken[node.name]).split())  # "[ringing]" heard inside is no word
         listen = [said, *listen] if said else listen
     if listen:
         out.append(f"    listen: [{', '.join(map(_q, listen))}]")
