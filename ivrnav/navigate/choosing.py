@@ -61,7 +61,8 @@ def _choose_option(nav: Navigator, menu: Menu, wanted: Option) -> list[Action]:
     if menu.type_ahead and menu.name not in nav.distrusted:
         return nav.press(menu, wanted.keys, wanted, "type-ahead")
     ctx = nav.context
-    options = [o for o in nav.menu_file.options_of(menu) if o.says]
+    exits = nav.menu_file.options_of(menu)
+    options = [o for o in exits if o.says]
     start = ctx.prompt_start or 0
     heard = ctx.read("offers", (menu.name, wanted, ctx.prompt_start), lambda: _read_offers(nav, options, wanted))
     if heard is None:  # only what was said while this prompt should play
@@ -71,7 +72,7 @@ def _choose_option(nav: Navigator, menu: Menu, wanted: Option) -> list[Action]:
                                 thresholds_for(menu.settings))
     if key is not None and key != wanted.keys:
         # a key the map gives an exit the line never names ("*" to goodbye): a labelled one is weighed by its label
-        mapped_elsewhere = any(o.keys == key and o is not wanted and not o.says for o in nav.menu_file.options_of(menu))
+        mapped_elsewhere = any(o.keys == key and o is not wanted and not o.says for o in exits)
         key = rules.weigh_moved_key(offers, options, wanted, key, ended, nav.th, mapped_elsewhere)
         if key is None:
             return []  # one hearing of a moved key: the rest of the prompt may offer the file's key for it
