@@ -14,7 +14,19 @@ from collections.abc import Iterator
 import pytest
 
 from ivrnav.livekit.devserver import LiveKitServerMissing, LoopbackLiveKitServer
+from ivrnav.livekit.line_participant import LineReport
+from ivrnav.navigate.result import NavigationResult
 from tests.parts import missing_part
+
+
+def story(result: NavigationResult, line: LineReport | None) -> str:
+    """What happened on a call, for a failure message: the navigator's path, drift and timing, what the line
+    said and which keys it received when (None: no line answered)."""
+    return "\n".join([f"result: {result.reason} {result.detail} digits={result.digits!r}", *map(str, result.path),
+                      *map(str, result.drift), f"timing: {result.timing}",
+                      *(map(str, line.spoken) if line else []),
+                      f"line keys: {[(k.digit, round(k.at, 2)) for k in line.keys] if line else None}",
+                      f"line ended: {line.ended if line else None}"])
 
 
 def missing_server(reason: str) -> None:

@@ -32,6 +32,7 @@ from tests.parts import require_speech_models
 pytestmark = [pytest.mark.livekit, pytest.mark.speech]
 
 livekit_server = livekit_fixtures.livekit_server
+story = livekit_fixtures.story
 
 MENUS = Path(__file__).resolve().parents[1] / "menus"
 REGISTER_TIMEOUT = 30.0
@@ -146,13 +147,6 @@ def choices(keys: list[str] | str) -> list[str]:
     """The keys of a call, exactly (no repeat key tolerated: the driver reads STT lag as lag, not as the
     prompt's end; see ``ivrnav.livekit.linetime``)."""
     return keys.split() if isinstance(keys, str) else list(keys)
-
-
-def story(result: NavigationResult, line: LineReport) -> str:
-    """What happened, for a failure message: the navigator's path and notes, what the line said and got."""
-    return "\n".join([f"result: {result.reason} {result.detail} digits={result.digits!r}", *map(str, result.path),
-                      *map(str, result.drift), f"timing: {result.timing}", *map(str, line.spoken),
-                      f"line keys: {[(k.digit, round(k.at, 2)) for k in line.keys]}"])
 
 
 def pacing(report: LineReport) -> list[float]:

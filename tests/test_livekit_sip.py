@@ -29,6 +29,7 @@ from ivrnav.livekit.sipcall import SIP_STATUS_REASONS
 from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, local_worker
 from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.result import NavigationResult
+from tests import livekit_fixtures
 from tests.parts import missing_part, require_speech_models
 
 # One event loop and one worker for the module: with Redis, livekit-server v1.13.5 did not hand jobs to a
@@ -104,13 +105,7 @@ async def call(phone: LoopbackTelephone, agent: Agent, menu: str, goal: str,
 
 
 def story(outcome: LocalCall) -> str:
-    """What happened, for a failure message: the navigator's path and what the line said and received."""
-    line = outcome.line
-    return "\n".join([f"result: {outcome.result.reason} {outcome.result.detail} digits={outcome.result.digits!r}",
-                      *map(str, outcome.result.path),
-                      *(map(str, line.spoken) if line else []),
-                      f"line keys: {[k.digit for k in line.keys] if line else None}",
-                      f"line ended: {line.ended if line else None}"])
+    return livekit_fixtures.story(outcome.result, outcome.line)
 
 
 def spacing(line: Any) -> list[float]:
