@@ -16,6 +16,7 @@ from ivrnav.discover.fix import propose, read_traces
 from ivrnav.discover.observe import Sentence, entry_subject, kind_of, offers_in, read_observation
 from ivrnav.discover.probe import Probe, Step
 from ivrnav.menu.compiler import compile_file, compile_text
+from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.events import CallEnded, Done, Heard, SendDigits, Tick
 from ivrnav.sim.runner import simulate_call
 
@@ -560,15 +561,19 @@ menus:
 """
 
 
-def test_a_message_the_line_hangs_up_after_is_a_goal_the_draft_reaches_through_noise(tmp_path: Path):
+def _tiny_crawl() -> tuple[MenuFile, Explorer]:
+    """TINY's simulated line and its map, crawled with no extra keys."""
+    line = compile_text(TINY, "tiny.yaml").menu_file
+    ex = Explorer(values={}, avoid=(), try_keys="", budget=Budget(max_calls=8))
+    crawl(ex, SimulatedCalls(line))
+    return line, ex
+
+
+def test_a_message_the_line_hangs_up_after_is_a_goal_the_draft_reaches_through_noise():
     """A leaf the line says and then hangs up ("... Goodbye.") is written with its words as the listen phrase and
     ``confirm: {hangup: true}``: navigating the draft there is reached when the line says it and hangs up (it
     used to end as a plain ``hangup`` failure)."""
-    path = tmp_path / "tiny.yaml"
-    path.write_text(TINY)
-    line = compile_file(path).menu_file
-    ex = Explorer(values={}, avoid=(), try_keys="", budget=Budget(max_calls=8))
-    crawl(ex, SimulatedCalls(line))
+    line, ex = _tiny_crawl()
     text = write_draft(ex, name="tiny")
     assert text.count("confirm: {hangup: true}") == 2
     draft = compile_text(text, "tiny-draft.yaml").menu_file
@@ -581,12 +586,10 @@ def test_a_message_the_line_hangs_up_after_is_a_goal_the_draft_reaches_through_n
             assert call.line_visited[-1] in {"appointments", "pharmacy"}
 
 
-def test_a_sound_mark_heard_inside_a_closing_message_stays_out_of_its_listen_phrase(tmp_path: Path):
+def test_a_sound_mark_heard_inside_a_closing_message_stays_out_of_its_listen_phrase():
     """Seen on a real tree at 15% WER: "Sorry, that [ringing] not a option." as a listen phrase is a lint
     warning (it looks like a regex), so the draft failed `validate --strict`."""
-    line = compile_text(TINY, "tiny.yaml").menu_file
-    ex = Explorer(values={}, avoid=(), try_keys="", budget=Budget(max_calls=8))
-    crawl(ex, SimulatedCalls(line))
+    _line, ex = _tiny_crawl()
     leaf = next(n for n in ex.nodes.values() if n.hangs_up and n.kind == "message")
     leaf.hearings = ["The pharmacy is closed [ringing] today. Goodbye."]
     compiled = compile_text(write_draft(ex, name="tiny"), "tiny-draft.yaml")
