@@ -120,6 +120,22 @@ def test_the_probe_presses_the_route_at_each_pause_and_observes_after_the_trial(
     assert done and probe.result.reached and [n.text for n in probe.result.observation.nodes] == ["Goodbye."]
 
 
+def test_a_line_reading_an_entered_value_back_never_puts_it_in_what_the_probe_observed():
+    """The probe hears what it entered read back ("you entered 4 8 1 5 ..."): the observation (which becomes the
+    draft's prompt and listen phrases), the notes and the result hold it masked."""
+    from ivrnav.navigate.events import DigitsSent
+
+    probe = Probe([], Step("4815162342#", "enter your member number", masked="••••••••••#"), secrets=["4815162342"])
+    probe.handle(Heard("Please enter your member number.", True, 0.0, 2.0))
+    assert [a.masked for a in probe.handle(Tick(3.5)) if isinstance(a, SendDigits)] == ["••••••••••#"]
+    probe.handle(DigitsSent("4815162342#", 6.0))
+    probe.handle(Heard("You entered 4 8 1 5 1 6 2 3 4 2. Goodbye.", True, 6.5, 10.0))
+    probe.handle(CallEnded("hangup", 10.5))
+    assert probe.result is not None and probe.result.reached
+    told = [n.text for n in probe.result.observation.nodes] + [n.text for n in probe.drain_notes()]
+    assert any("You entered" in t for t in told) and not any("4 8 1 5" in t or "4815" in t for t in told), told
+
+
 # ------------------------------------------------------------------------------------- the bank, crawled
 
 

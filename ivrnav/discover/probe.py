@@ -143,6 +143,13 @@ class Probe:
         """The adapter gave up on the call (the line went silent for good)."""
         self.handle(CallEnded(reason, self.now))
 
+    def failed(self, reason: str, detail: str, at: float) -> ProbeResult:
+        """End the probe from outside (its adapter's own failure): nothing observed counts."""
+        self.now = max(self.now, at)
+        self._done(False, reason, detail)
+        assert self.result is not None
+        return self.result
+
     def wakeup_at(self) -> float | None:
         if self.phase is ProbePhase.DONE:
             return None
@@ -168,12 +175,12 @@ class Probe:
         if event.start < self.acted_at - 1e-6:
             return  # the prompt our keys interrupted
         self.interim_open = not event.final
-        if event.final:
-            sentence = Sentence(event.text, event.start, event.end)
+        if event.final:  # redacted once, here: a line reading back an entered value must not put it in a draft
+            sentence = Sentence(self.redact(event.text), event.start, event.end)
             self.since_action.append(sentence)
             if self.phase is ProbePhase.OBSERVE:
                 self.observed.append(sentence)
-            self._note("heard", event.text)
+            self.notes.append(Note(self.now, "heard", sentence.text))
         if self.waiting_for_move and event.start >= self.last_speech_at + self.probe_settings.gap - 1e-6:
             self.waiting_for_move = False  # the line moved on: the next press point is the next step's
         self.last_speech_at = max(self.last_speech_at, event.end)
