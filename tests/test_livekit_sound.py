@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ivrnav.livekit.driver import CallDriver
+from ivrnav.livekit.ear import LineEar
 from ivrnav.livekit.task import NavigateIVR
 from ivrnav.menu.compiler import compile_text
 from ivrnav.navigate.events import Sounded
@@ -39,6 +40,7 @@ def _task(answered: bool = True):
     task = NavigateIVR(compile_text(MAP, "map.yaml").menu_file, "sales")
     clock = [100.0]
     task._driver = CallDriver(task.navigator, send_digits=lambda a: asyncio.sleep(0), clock=lambda: clock[0])
+    task._ear = LineEar(task._driver)  # what on_enter sets up with the driver
     task._answered = answered
 
     def play(audio: np.ndarray, rate: int, channels: int = 1) -> None:
@@ -108,6 +110,7 @@ async def test_ringing_after_the_key_confirms_a_ringing_goal_through_the_driver(
         keys.extend((d, clock[0]) for d in action.digits)
 
     task._driver = driver = CallDriver(task.navigator, send_digits=send, clock=lambda: clock[0])
+    task._ear = LineEar(driver)
     task._answered = True
     driver.begin()
     rng = np.random.default_rng(0)

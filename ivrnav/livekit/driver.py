@@ -8,7 +8,9 @@ end)`` for each transcript (``start``/``end``: the STT's own times, seconds on i
 ``call_ended(reason)``, from the event loop; ``run()`` turns those into ``Heard``/``CallEnded`` events
 stamped with a monotonic clock relative to the call start, sends a ``Tick`` at least every 100 ms, and
 carries out the navigator's actions: ``SendDigits`` through the given coroutine (then ``DigitsSent``),
-``Say`` through another, ``Done`` ends ``run()`` with the result.
+``Say`` through another, ``Done`` ends ``run()`` with the result. It drives a discovery probe the same way
+(anything with the navigator's protocol, ``session.Driven``); ``keep_trace`` records the call as the
+simulated runner does (redacted events, masked keys, notes), stamped with the navigator's clock.
 
 The STT lags the audio. A transcript is stamped with the STT's times mapped to our clock (when that audio
 arrived), not with its arrival, and a ``Tick`` carries the time up to which the line is known
@@ -31,12 +33,13 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ivrnav.livekit.linetime import HEARING, HearingSettings, LineTimeline
 from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Event, Heard, Say, SendDigits, Sounded, Tick
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
-from ivrnav.navigate.session import Session
+from ivrnav.navigate.session import Driven, Session
 
 __all__ = ["CallDriver"]
 
@@ -56,7 +59,7 @@ class _Failure:
 class CallDriver:
     def __init__(
         self,
-        navigator: Navigator,
+        navigator: Navigator | Driven,
         *,
         send_digits: Callable[[SendDigits], Awaitable[object]],
         say: Callable[[str], Awaitable[object]] | None = None,
@@ -64,8 +67,9 @@ class CallDriver:
         clock: Callable[[], float] = time.monotonic,
         tick: float = TICK,
         hearing: HearingSettings = HEARING,
+        keep_trace: bool = False,
     ) -> None:
-        self.nav = navigator
+        self.nav: Any = navigator  # a Navigator, or a probe: both have settings.max_call, redact and result
         self._send_digits = send_digits
         self._say = say
         self._on_note = on_note
@@ -80,7 +84,12 @@ class CallDriver:
         self._next_tick = -math.inf  # (navigator time, call time) keys were chosen / went out
         self._tasks: set[asyncio.Task[None]] = set()
         self.result: NavigationResult | None = None
-        self._session = Session(navigator, self._act, on_note=on_note)  # the feed/act loop every adapter shares
+        self.trace: list[dict[str, Any]] = []
+        # the feed/act loop every adapter shares
+        self._session = Session(navigator, self._act, on_note=on_note, trace=self._record if keep_trace else None)
+
+    def _record(self, kind: str, **data: Any) -> None:
+        self.trace.append({"t": round(self._latest, 3), "kind": kind, **data})
 
     # ------------------------------------------------------------------------------- inputs (loop thread)
 
@@ -275,6 +284,8 @@ class CallDriver:
                 base = self._session.feed(CallEnded(reason, self.now()))
             except Exception:
                 base = None
+        if base is None and hasattr(self.nav, "failed"):  # a probe that is itself broken
+            base = self.nav.failed(reason, detail, self.now())
         if base is None:  # the navigator itself is broken: assemble what we can
             base = NavigationResult(reached=False, goal=self.nav.goal, final_menu=self.nav.menu, reason=reason,
                                     path=list(self.nav.path), digits=" ".join(self.nav.masked_digits),

@@ -44,7 +44,7 @@ from livekit.agents.voice.agent import AgentTask, ModelSettings
 
 from ivrnav.livekit.driver import CallDriver
 from ivrnav.livekit.dtmf import DIRECT, SIP_BRIDGE, DtmfSender
-from ivrnav.livekit.linetime import level_dbfs
+from ivrnav.livekit.ear import LineEar
 from ivrnav.livekit.observe import NavigationSpan, navigation_span, record_result
 from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT, wait_answered
 from ivrnav.livekit.stt_options import call_keyterms, fit_keyterms, limit_for
@@ -53,7 +53,6 @@ from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.events import SendDigits
 from ivrnav.navigate.navigator import Navigator, Note
 from ivrnav.navigate.result import NavigationResult
-from ivrnav.speech.sounds import FrameSounds
 
 __all__ = ["NavigateIVR", "NavigateIVRSetupError", "check_stt"]
 
@@ -146,7 +145,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._utterance_final = True
         self._final_heard = asyncio.Event()
         self._stream_base = 0.0  # line seconds before the current STT stream's time 0
-        self._sounds = FrameSounds()  # music and ringing in the line's audio, for confirm: {sound: ...}
+        self._ear: LineEar | None = None  # the line's audio and transcripts into the driver
         self.goal_transcript: str = ""
         self._span: NavigationSpan | None = None
         self.setup_error: NavigateIVRSetupError | None = None
@@ -193,6 +192,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
         if self._use_keyterms:
             self._set_keyterms(stt)
         self._driver = CallDriver(self._navigator, send_digits=send, say=say, on_note=self._note)
+        self._ear = LineEar(self._driver)
         room.on("participant_disconnected", self._on_participant_disconnected)
         room.on("disconnected", self._on_room_disconnected)
         self._run_task = asyncio.create_task(self._run(), name="ivrnav-navigate")
@@ -237,14 +237,9 @@ class NavigateIVR(AgentTask[NavigationResult]):
 
     def line_frame(self, frame: rtc.AudioFrame) -> None:
         """One frame of the line's audio (``stt_node`` calls it): its length and level go to the driver, and
-        the sound classifier's reports (music, ringing) on the driver's line-audio clock, as transcripts'."""
-        assert self._driver is not None
-        at = self._driver.line_position  # where this frame starts on the line-audio clock
-        self._driver.line_audio(frame.samples_per_channel / frame.sample_rate, level_dbfs(frame.data))
-        if not self._answered:
-            return  # before the answer, ringing is the call being set up, not the goal's
-        for sound in self._sounds.push_frame(frame.data, frame.sample_rate, frame.num_channels, at):
-            self._driver.sound(sound.kind, sound.start, sound.end)
+        the sound classifier's reports (music, ringing, for ``confirm: {sound: ...}``) once answered."""
+        assert self._ear is not None
+        self._ear.frame(frame, classify=self._answered)
 
     async def _run(self) -> None:
         assert self._driver is not None and self._room is not None
@@ -373,21 +368,19 @@ class NavigateIVR(AgentTask[NavigationResult]):
     def hear_speech(self, ev: lk_stt.SpeechEvent, base: float = 0.0) -> None:
         """One event of the STT stream (``stt_node`` calls it): transcripts go to the navigator, with the
         STT's times (``base``: line seconds before the stream's time 0)."""
-        final = ev.type == lk_stt.SpeechEventType.FINAL_TRANSCRIPT
-        if (not final and ev.type != lk_stt.SpeechEventType.INTERIM_TRANSCRIPT) or not ev.alternatives:
-            return
-        if self._driver is None or not self._answered:
+        if self._ear is None or not self._answered:
             return  # before the answer: ringing and early media are not the call's
-        self._watch_ivr_detection()
-        data = ev.alternatives[0]
-        text = data.text.strip()
+        if ev.alternatives and ev.type in (lk_stt.SpeechEventType.FINAL_TRANSCRIPT,
+                                           lk_stt.SpeechEventType.INTERIM_TRANSCRIPT):
+            self._watch_ivr_detection()
+        heard = self._ear.speech(ev, base)
+        if heard is None:
+            return
+        text, final = heard
         if text:
             self._utterance, self._utterance_final = text, final
         if final:
             self._final_heard.set()
-        timed = data.end_time > 0  # an STT without times leaves them 0
-        self._driver.transcript(data.text, final, data.start_time + base if timed else None,
-                                data.end_time + base if timed else None)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         if self._driver is None or not self._answered:  # before the answer, wait_answered sees it
