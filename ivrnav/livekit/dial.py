@@ -18,7 +18,7 @@ import math
 import os
 import secrets
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from ivrnav.livekit.worker import AGENT_NAME, LISTENING, RESULT_TOPIC, STATE_ATT
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.result import Drift, NavigationResult, PathEntry, Timing
 
-__all__ = ["DialError", "LiveKitSettings", "dial", "livekit_settings", "run_livekit_call"]
+__all__ = ["DialError", "LiveKitSettings", "dial", "joined_room", "livekit_settings", "ring", "run_livekit_call"]
 
 API_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 20.0
@@ -116,8 +116,41 @@ async def dial(
         elif packet.topic == RESULT_TOPIC and not done.done():
             done.set_result(result_from_dict(data))
 
+    async with joined_room(settings, room_name, "ivrnav-dialer", hidden=True, on_data=on_data) as (lk, room):
+        # a hidden observer: the worker's session must listen to the phone line, not to us.
+        # Dial only once a worker has joined: a call nobody navigates would just ring through.
+        for _attempt in range(DISPATCH_ATTEMPTS):
+            await asyncio.wait_for(lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
+                agent_name=agent_name, room=room_name, metadata=json.dumps(metadata))), API_TIMEOUT)
+            if await _agent_joined(room, join_timeout):
+                break
+        else:
+            raise DialError(f"no `{agent_name}` worker took the call within "
+                            f"{DISPATCH_ATTEMPTS * join_timeout:.0f} s; is one running against this "
+                            "server (`ivrnav worker`)?")
+        failed = await ring(lk, phone, trunk=trunk, room_name=room_name, name=menu_file.name,
+                            max_call=menu_file.defaults.max_call, ringing_timeout=ringing_timeout)
+        if failed is not None:
+            reason, detail = failed
+            return NavigationResult(reached=False, goal=goal, final_menu=None, reason=reason, detail=detail)
+        limit = menu_file.defaults.max_call * 1.1 + 60
+        try:
+            return await asyncio.wait_for(done, limit)
+        except TimeoutError:
+            raise DialError(f"no result from an `{agent_name}` worker within {limit:.0f} s; is one running "
+                            "against this server?") from None
+
+
+@contextlib.asynccontextmanager
+async def joined_room(settings: LiveKitSettings, room_name: str, identity: str, *, hidden: bool,
+                      on_data: Callable[[rtc.DataPacket], None] | None = None,
+                      ) -> AsyncIterator[tuple[api.LiveKitAPI, rtc.Room]]:
+    """Create ``room_name`` and join it as ``identity`` (``hidden``: an observer that publishes nothing;
+    otherwise a participant that may publish keys). Yields the API client and the room; always deletes the
+    room after (which hangs up a SIP leg in it). Raises ``DialError`` when the server cannot be used."""
     room = rtc.Room()
-    room.on("data_received", on_data)
+    if on_data is not None:
+        room.on("data_received", on_data)
     try:
         lk = api.LiveKitAPI(settings.url, settings.api_key, settings.api_secret)
     except ValueError as exc:
@@ -131,44 +164,12 @@ async def dial(
         except Exception as exc:  # aiohttp connection errors, timeouts, bad URLs
             raise _unreachable(settings.url, exc) from None
         try:
-            # a hidden observer: the worker's session must listen to the phone line, not to us
-            token = (api.AccessToken(settings.api_key, settings.api_secret).with_identity("ivrnav-dialer")
-                     .with_grants(api.VideoGrants(room_join=True, room=room_name, hidden=True,
-                                                  can_publish=False)).to_jwt())
+            grants = (api.VideoGrants(room_join=True, room=room_name, hidden=True, can_publish=False) if hidden
+                      else api.VideoGrants(room_join=True, room=room_name))
+            token = (api.AccessToken(settings.api_key, settings.api_secret).with_identity(identity)
+                     .with_grants(grants).to_jwt())
             await asyncio.wait_for(room.connect(settings.url, token), CONNECT_TIMEOUT)
-            # Dial only once a worker has joined: a call nobody navigates would just ring through.
-            for _attempt in range(DISPATCH_ATTEMPTS):
-                await asyncio.wait_for(lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
-                    agent_name=agent_name, room=room_name, metadata=json.dumps(metadata))), API_TIMEOUT)
-                if await _agent_joined(room, join_timeout):
-                    break
-            else:
-                raise DialError(f"no `{agent_name}` worker took the call within "
-                                f"{DISPATCH_ATTEMPTS * join_timeout:.0f} s; is one running against this "
-                                "server (`ivrnav worker`)?")
-            # The bridge rings for at most ringing_timeout and hangs up after max_call, as the navigator would.
-            request = api.CreateSIPParticipantRequest(
-                sip_trunk_id=trunk, sip_call_to=phone, room_name=room_name, participant_identity=LINE_IDENTITY,
-                participant_name=menu_file.name, wait_until_answered=True,
-                ringing_timeout=Duration(seconds=math.ceil(ringing_timeout)),
-                max_call_duration=Duration(seconds=math.ceil(menu_file.defaults.max_call)))
-            try:
-                await asyncio.wait_for(lk.sip.create_sip_participant(request),
-                                       ringing_timeout + API_TIMEOUT)
-            except api.TwirpError as exc:
-                failed = _call_failure(menu_file, goal, phone, exc)
-                if failed is None:
-                    raise DialError(f"dialling {phone} through trunk {trunk} failed: {exc.message}") from None
-                return failed
-            except TimeoutError:
-                return NavigationResult(reached=False, goal=goal, reason="no_answer",
-                                        detail=f"{phone} did not answer within {ringing_timeout:.0f} s")
-            limit = menu_file.defaults.max_call * 1.1 + 60
-            try:
-                return await asyncio.wait_for(done, limit)
-            except TimeoutError:
-                raise DialError(f"no result from an `{agent_name}` worker within {limit:.0f} s; is one running "
-                                "against this server?") from None
+            yield lk, room
         except (rtc.ConnectError, TimeoutError) as exc:
             raise _unreachable(settings.url, exc) from None
     finally:
@@ -180,17 +181,39 @@ async def dial(
             await lk.aclose()
 
 
-def _call_failure(menu_file: MenuFile, goal: str, phone: str, exc: api.TwirpError) -> NavigationResult | None:
-    """The result for a call the far end did not take (busy, no answer, rejected), or None when the
-    failure is ours to fix (trunk, server, SIP service)."""
+async def ring(lk: api.LiveKitAPI, phone: str, *, trunk: str, room_name: str, name: str, max_call: float,
+               ringing_timeout: float = DEFAULT_RINGING_TIMEOUT,
+               identity: str = LINE_IDENTITY) -> tuple[str, str] | None:
+    """Dial ``phone`` into ``room_name`` through ``trunk`` (the participant ``identity``, shown as ``name``)
+    and wait until it answers. None once answered; ``(reason, detail)`` when the far end did not take the
+    call (busy, no answer, rejected); ``DialError`` when the failure is ours to fix (trunk, server, SIP)."""
+    # The bridge rings for at most ringing_timeout and hangs up after max_call, as the navigator would.
+    request = api.CreateSIPParticipantRequest(
+        sip_trunk_id=trunk, sip_call_to=phone, room_name=room_name, participant_identity=identity,
+        participant_name=name, wait_until_answered=True,
+        ringing_timeout=Duration(seconds=math.ceil(ringing_timeout)),
+        max_call_duration=Duration(seconds=math.ceil(max_call)))
+    try:
+        await asyncio.wait_for(lk.sip.create_sip_participant(request), ringing_timeout + API_TIMEOUT)
+    except api.TwirpError as exc:
+        failed = _call_failure(phone, exc)
+        if failed is None:
+            raise DialError(f"dialling {phone} through trunk {trunk} failed: {exc.message}") from None
+        return failed
+    except TimeoutError:
+        return "no_answer", f"{phone} did not answer within {ringing_timeout:.0f} s"
+    return None
+
+
+def _call_failure(phone: str, exc: api.TwirpError) -> tuple[str, str] | None:
+    """``(reason, detail)`` for a call the far end did not take (busy, no answer, rejected), or None when
+    the failure is ours to fix (trunk, server, SIP service)."""
     raw = exc.metadata.get("sip_status_code") if exc.metadata else None
     sip_status = int(raw) if raw and str(raw).isdigit() else None
     if sip_status is None and exc.status not in (408, 412):  # livekit-sip's ringing timeout / auth refusal
         return None
-    reason = failure_reason(exc.status, sip_status)
     shown = f"SIP {sip_status}" if sip_status else f"status {exc.status}"
-    return NavigationResult(reached=False, goal=goal, final_menu=None, reason=reason,
-                            detail=f"calling {phone}: {exc.message} ({shown})")
+    return failure_reason(exc.status, sip_status), f"calling {phone}: {exc.message} ({shown})"
 
 
 async def _agent_joined(room: rtc.Room, timeout: float) -> bool:
