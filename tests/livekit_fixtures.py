@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from ivrnav.livekit.devserver import LiveKitServerMissing, LoopbackLiveKitServer
+from ivrnav.livekit.devsip import LoopbackTelephone
 from ivrnav.livekit.line_participant import LineReport
 from ivrnav.navigate.result import NavigationResult
 from tests.parts import missing_part
@@ -32,6 +33,20 @@ def story(result: NavigationResult, line: LineReport | None) -> str:
 def missing_server(reason: str) -> None:
     """Skip locally, fail in CI (design rule: CI never skips LiveKit tests)."""
     missing_part("livekit-server", reason)
+
+
+@pytest.fixture(scope="module")
+def telephone() -> Iterator[LoopbackTelephone]:
+    """A loopback telephone (redis-server, livekit-server with Redis, livekit-sip) for one test module."""
+    phone = LoopbackTelephone()
+    try:
+        phone.start()
+    except LiveKitServerMissing as exc:  # also livekit-sip / redis-server missing (SipPartMissing)
+        missing_part("livekit-sip / redis-server / livekit-server", str(exc))
+    try:
+        yield phone
+    finally:
+        phone.stop()
 
 
 @pytest.fixture(scope="session")

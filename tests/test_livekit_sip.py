@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from ivrnav.livekit.devserver import LiveKitServerMissing
 from ivrnav.livekit.devsip import LoopbackTelephone
 from ivrnav.livekit.dial import DialError
 from ivrnav.livekit.dtmf import DTMF_CODES, SIP_BRIDGE
@@ -30,7 +29,7 @@ from ivrnav.livekit.worker import AGENT_NAME, WorkerConfig, local_worker
 from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.result import NavigationResult
 from tests import livekit_fixtures
-from tests.parts import missing_part, require_speech_models
+from tests.parts import require_speech_models
 
 # One event loop and one worker for the module: with Redis, livekit-server v1.13.5 did not hand jobs to a
 # second worker registered (under a new agent name) after the first one closed ("no servers available").
@@ -46,17 +45,7 @@ def speech_models() -> None:
     require_speech_models()
 
 
-@pytest.fixture(scope="module")
-def telephone() -> Iterator[LoopbackTelephone]:
-    phone = LoopbackTelephone()
-    try:
-        phone.start()
-    except LiveKitServerMissing as exc:  # also livekit-sip / redis-server missing (SipPartMissing)
-        missing_part("livekit-sip / redis-server / livekit-server", str(exc))
-    try:
-        yield phone
-    finally:
-        phone.stop()
+telephone = livekit_fixtures.telephone
 
 
 class Agent:
@@ -190,3 +179,4 @@ async def test_busy_or_declining_phone(telephone: LoopbackTelephone, agent: Agen
     assert outcome.result.reason == reason, (outcome.result.reason, outcome.result.detail)
     assert f"SIP {status}" in outcome.result.detail and "+18005550100" in outcome.result.detail
     assert SIP_STATUS_REASONS[status] == reason
+

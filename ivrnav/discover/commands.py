@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 
 import click
 
@@ -15,6 +19,10 @@ from ivrnav.discover.draft import write_draft
 from ivrnav.discover.explorer import DEFAULT_AVOID, DEFAULT_TRY_KEYS, Budget, Explorer
 from ivrnav.discover.fix import FixError, propose, read_traces
 from ivrnav.files import InputFileError, check_output, write_text
+from ivrnav.menu.model import MenuFile
+
+PHONE_NUMBER = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164: what --livekit may dial instead of a file's phone
+LOCAL_NUMBER = "+18005550100"  # the loopback telephone's number for a file without a phone
 
 
 def _cli():  # the base CLI module (imported late: it registers these commands)
@@ -41,7 +49,7 @@ def _values(pairs: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="FILE|NUMBER")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Write the draft menu file here.")
 @click.option("--max-calls", type=click.IntRange(1, 100_000), default=200, show_default=True)
 @click.option("--max-minutes", type=click.FloatRange(0.1, 100_000), default=120.0, show_default=True,
@@ -60,6 +68,13 @@ def _values(pairs: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--audio", is_flag=True, help="Call through audio: offline TTS -> telephone channel -> offline STT, "
               "keys as in-band DTMF (needs the speech extra).")
+@click.option("--livekit", is_flag=True, help="Dial the line through a LiveKit SIP outbound trunk (LIVEKIT_URL, "
+              "LIVEKIT_API_KEY, LIVEKIT_API_SECRET; --trunk or LIVEKIT_SIP_TRUNK_ID): FILE's phone, or the "
+              "E.164 NUMBER given instead of a file. Offline Whisper listens in this process: no worker, and "
+              "the values entered never leave it.")
+@click.option("--local", is_flag=True, help="As --livekit, over the loopback telephone on this machine "
+              "(livekit-sip on 127.0.0.1) with FILE's simulated IVR answering: a real SIP/RTP crawl.")
+@click.option("--trunk", help="SIP outbound trunk id for --livekit (default: $LIVEKIT_SIP_TRUNK_ID).")
 @click.option("--resume", "state_path", type=click.Path(dir_okay=False),
               help="Crawl state file: resumed when it exists, updated after every call.")
 @click.option("--traces", "traces_dir", type=click.Path(file_okay=False),
@@ -67,12 +82,20 @@ def _values(pairs: tuple[str, ...], secrets_file: str | None) -> dict[str, str]:
 @click.option("--name", help="The draft's name (default: from the line).")
 def discover(file: str, output: str, max_calls: int, max_minutes: float, max_depth: int, var_pairs: tuple[str, ...],
              secrets_file: str | None, avoid: tuple[str, ...], try_keys: str, wer: float, seed: int, audio: bool,
-             state_path: str | None,
+             livekit: bool, local: bool, trunk: str | None, state_path: str | None,
              traces_dir: str | None, name: str | None) -> None:
-    """Map the simulated line of FILE (standing in for an unknown IVR: only its transcripts are heard) into a
-    draft menu file. Each call follows the shortest known route to the first unexplored offer and tries it."""
+    """Map a phone line into a draft menu file: by default the simulated line of FILE (standing in for an
+    unknown IVR: only its transcripts are heard); with --livekit the real line at FILE's phone or NUMBER.
+    Each call follows the shortest known route to the first unexplored offer and tries it."""
     cli = _cli()
-    line_file = cli._load(file).menu_file
+    if sum([audio, livekit, local]) > 1:
+        cli._usage("choose one of --audio, --livekit and --local")
+    if wer and (audio or livekit or local):
+        cli._usage("--wer applies to the simulated line only: recognition errors come from the real STT")
+    if PHONE_NUMBER.fullmatch(file) and not livekit:
+        cli._usage(f"{file} is a phone number: add --livekit to dial it (or give a menu file)")
+    line_file = (MenuFile(name=f"line {file}", start="", menus=MappingProxyType({}), phone=file, path=file)
+                 if livekit and PHONE_NUMBER.fullmatch(file) else cli._load(file).menu_file)
     try:
         check_output(output, what="draft")  # before hours of calls, not after
     except InputFileError as exc:
@@ -97,24 +120,26 @@ def discover(file: str, output: str, max_calls: int, max_minutes: float, max_dep
         cli.err_console.print(f"call {p.calls:3d}  menus {p.menus:3d}  queue {p.queue:3d}  "  # type: ignore[attr-defined]
                               f"line time {p.line_minutes:5.1f} min  {cli._escape(p.last)}")  # type: ignore[attr-defined]
 
-    if audio:
-        if wer:
-            cli._usage("--wer does not apply with --audio: recognition errors come from the real STT")
+    if audio or livekit or local:
         from ivrnav.extras import MissingExtra, require
 
+        how = "--audio" if audio else "--livekit" if livekit else "--local"
         try:
-            require("ivrnav discover --audio", "speech")
+            require(f"ivrnav discover {how}", "speech", *(("livekit",) if livekit or local else ()))
         except MissingExtra as exc:
             cli._usage(str(exc))
-        place: PlaceCall = AudioCalls(line_file, seed=seed)
-    else:
-        place = SimulatedCalls(line_file, wer=wer, seed=seed)
     try:
-        stopped = crawl(explorer, place, secrets=secrets,
-                        on_progress=progress, traces_dir=traces_dir, state_path=state_path)
+        with _calls(line_file, audio=audio, livekit=livekit, local=local, trunk=trunk, wer=wer, seed=seed) as place:
+            if livekit or local:
+                cli.err_console.print(f"calling {line_file.phone or LOCAL_NUMBER} ({how}) to map the line")
+            stopped = crawl(explorer, place, secrets=secrets,
+                            on_progress=progress, traces_dir=traces_dir, state_path=state_path)
     except KeyboardInterrupt:
         cli.err_console.print("[yellow]interrupted[/]" + (f"; resume with --resume {state_path}" if state_path else ""))
         raise SystemExit(130) from None
+    except _CannotCall as exc:
+        cli.err_console.print(f"[red]error:[/] {cli._escape(str(exc))}")
+        raise SystemExit(2) from None
     if explorer.root is None:
         cli.err_console.print(f"[red]nothing discovered:[/] {stopped}")
         raise SystemExit(cli.EXIT_FAIL)
@@ -126,6 +151,55 @@ def discover(file: str, output: str, max_calls: int, max_minutes: float, max_dep
         cli._usage(exc.message)
     cli.console.print(f"discovered {len(explorer.nodes)} menus in {explorer.calls} calls "
                       f"({explorer.line_seconds / 60:.1f} min of line time); {stopped}; draft written to {output}")
+
+
+class _CannotCall(RuntimeError):
+    """The calls cannot be placed (LiveKit settings, server, trunk, loopback telephone parts)."""
+
+
+@contextlib.contextmanager
+def _calls(line_file: MenuFile, *, audio: bool, livekit: bool, local: bool, trunk: str | None, wer: float,
+           seed: int) -> Iterator[PlaceCall]:
+    """How the crawl's calls are placed, for the command's flags (and torn down after)."""
+    if audio:
+        yield AudioCalls(line_file, seed=seed)
+        return
+    if not (livekit or local):
+        yield SimulatedCalls(line_file, wer=wer, seed=seed)
+        return
+    from ivrnav.livekit.devserver import LiveKitServerError
+    from ivrnav.livekit.dial import DialError, LiveKitSettings, livekit_settings
+    from ivrnav.livekit.probecall import LiveKitCalls
+
+    calls: LiveKitCalls | None = None
+    try:
+        if livekit:
+            if not line_file.phone:
+                raise _CannotCall(f"{line_file.path} has no `phone`: add the E.164 number to dial, or give the number")
+            settings = livekit_settings()
+            trunk = trunk or os.environ.get("LIVEKIT_SIP_TRUNK_ID")
+            if not trunk:
+                raise _CannotCall("no SIP outbound trunk: pass --trunk ST_xxx or set LIVEKIT_SIP_TRUNK_ID "
+                                  "(create one with `lk sip outbound create`)")
+            calls = LiveKitCalls(line_file.phone, settings, trunk)
+            yield calls
+            return
+        from ivrnav.livekit.devsip import LoopbackTelephone
+        from ivrnav.livekit.localcall import answering_line
+
+        number = line_file.phone or LOCAL_NUMBER
+        with LoopbackTelephone() as telephone:
+            calls = LiveKitCalls(number, LiveKitSettings(telephone.url, telephone.api_key, telephone.api_secret), "",
+                                 around_call=lambda _n: answering_line(telephone, line_file, number=number))
+            calls.trunk = calls.run(telephone.outbound_trunk())
+            yield calls
+    except DialError as exc:
+        raise _CannotCall(str(exc)) from None
+    except (LiveKitServerError, OSError) as exc:
+        raise _CannotCall(f"the loopback telephone could not start: {exc}") from None
+    finally:
+        if calls is not None:
+            calls.close()
 
 
 @click.command()

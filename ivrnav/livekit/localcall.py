@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.result import NavigationResult
 
-__all__ = ["Callee", "LocalCall", "local_call"]
+__all__ = ["Callee", "LocalCall", "answering_line", "local_call"]
 
 Callee = Literal["ivr", "nobody", "refuses", "busy"]
 LINE_IDENTITY = "ivr"
@@ -143,6 +143,45 @@ async def local_call(
         if route is not None:
             with contextlib.suppress(Exception):
                 await phone.unroute(route)
+
+
+@contextlib.asynccontextmanager
+async def answering_line(phone: LoopbackTelephone, menu_file: MenuFile, *, number: str,
+                         reports: list[LineReport] | None = None, line_vars: Mapping[str, str] | None = None,
+                         on_line_event: Callable[[str, str], None] | None = None,
+                         wait_caller: float = DEFAULT_RINGING_TIMEOUT + 120) -> AsyncIterator[LineParticipant]:
+    """For one call: ``menu_file``'s simulated IVR behind ``number`` on the loopback telephone (an inbound
+    trunk and dispatch rule to a room of its own). Its hang-up closes that room, so the caller's SIP leg
+    gets a BYE as from a real line. After the call its ``LineReport`` is appended to ``reports``."""
+    ivr_room = f"ivr-{secrets.token_hex(4)}"
+    route = await phone.route(number, ivr_room)
+    line = LineParticipant(menu_file, url=phone.url, token=_token(phone, ivr_room, LINE_IDENTITY),
+                           vars=dict(line_vars) if line_vars is not None else None,
+                           max_duration=menu_file.defaults.max_call, wait_caller=wait_caller, on_event=on_line_event)
+    line_task = asyncio.create_task(line.run(), name="ivrnav-line")
+
+    async def close_room_after_the_line() -> None:
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(line_task)
+        async with phone.api() as lk:
+            with contextlib.suppress(api.TwirpError):
+                await lk.room.delete_room(api.DeleteRoomRequest(room=ivr_room))
+
+    closer = asyncio.create_task(close_room_after_the_line())
+    try:
+        yield line
+        line.leave_after = 0.0  # the caller is done: the IVR leaves if it has not hung up
+        report = await asyncio.wait_for(asyncio.shield(line_task), LINE_WAIT)
+        if reports is not None:
+            reports.append(report)
+    finally:
+        for task in (line_task, closer):
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        with contextlib.suppress(Exception):
+            await phone.unroute(route)
 
 
 async def _with_worker(phone: LoopbackTelephone, secrets_: Mapping[str, str], body: Callable[[str], Any]) -> Any:
