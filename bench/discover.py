@@ -1,7 +1,7 @@
 """Discovery benchmark: how much of a line's true tree ``ivrnav discover`` recovers, at what cost, and whether
 the draft then navigates the line; against a random-key fuzzer with the same number of calls.
 
-    python -m bench.discover [--generated 40] [--wer 0 0.15] [--quick]
+    python -m bench.discover [--generated 40] [--wer 0 0.15] [--audio real] [--keep]
 
 For every line (bundled menus, generated IVRs from bench/corpus.py, the real trees of bench/real) the
 crawler hears only the simulated line's transcripts. Scoring uses the line file, which the crawler never
@@ -9,7 +9,11 @@ reads: a true menu is *recovered* when a draft menu's hearings contain its spoke
 that says nothing, when the draft reaches a silent menu by the same key from the same parent); a true
 edge (a menu's own option or its ``next``) when the draft links the two recovered menus by the same key.
 Then every draft menu is a goal: the draft navigates the true line at 15% WER, and the line's own
-position judges the claim (a false success is a claim while the line is elsewhere).
+position judges the claim (a false success is a claim while the line is elsewhere): the draft menu stands
+for the true menus the line was at when the crawl heard the sentences its hearings are made of.
+``--audio KIND``: the lines of that kind are also crawled through audio (``discover --audio``: Piper or the
+line's own recordings, a G.711 channel, offline Whisper without key terms, in-band DTMF); their rows have
+``wer: "audio"``. ``--keep``: rows of the previous results file that this run does not recompute are kept.
 Writes bench/results/discover.json and prints a summary; docs/benchmarks.md quotes it.
 """
 
@@ -31,10 +35,10 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from bench.calls import RecordingLine
-from ivrnav.discover.crawl import SimulatedCalls, crawl
+from ivrnav.discover.crawl import PlaceCall, crawl
 from ivrnav.discover.draft import display_names, write_draft
 from ivrnav.discover.explorer import ENTRY, Budget, Explorer
-from ivrnav.discover.probe import ProbeSettings
+from ivrnav.discover.probe import Probe, ProbeSettings
 from ivrnav.menu.compiler import compile_file, compile_text
 from ivrnav.menu.diagnostics import MenuFileError
 from ivrnav.menu.model import MenuFile
@@ -288,11 +292,79 @@ def fuzz_baseline(line: MenuFile, calls: int, seed: int) -> dict:
     return {"menus_found": len(seen & menus), "edges_found": len(pairs & true_pairs)}
 
 
-def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
+AUDIO = "audio"  # the discovery "WER" of a crawl through real speech: its errors are the STT's own
+Discovery = float | str  # a simulated WER, or AUDIO
+
+
+class Truth:
+    """Where the line was when the crawl heard each sentence (the line's own record, which the crawler never
+    sees): the judge of where a draft menu is. A draft menu stands for the true menus whose sentences its
+    hearings are made of (a menu the noise cut short or ran into the next one stands for what it heard)."""
+
+    def __init__(self) -> None:
+        self.menus: dict[str, set[str]] = {}
+
+    def add(self, trace: list[dict], entered: list[tuple[str, float]]) -> None:
+        for record in trace:
+            if record["kind"] != "heard" or not record.get("final"):
+                continue
+            middle = (record["start"] + record["end"]) / 2  # an STT's start may fall just before the prompt's
+            at = [name for name, t in entered if t <= middle + 1e-9]
+            text = normalise(record["text"])
+            if at and text:
+                self.menus.setdefault(text, set()).add(at[-1])
+
+    def of(self, hearings: list[str]) -> set[str]:
+        out: set[str] = set()
+        for hearing in hearings:
+            said = f" {normalise(hearing)} "
+            for text, menus in self.menus.items():
+                if f" {text} " in said:
+                    out |= menus
+        return out
+
+
+@dataclass
+class TruthCalls:
+    """``SimulatedCalls`` (or ``AudioCalls`` for ``wer == AUDIO``) on a line that records where it was."""
+
+    line: MenuFile
+    wer: Discovery
+    seed: int
+    truth: Truth
+
+    def __call__(self, probe: Probe, call_number: int) -> list[dict]:
+        sim = RecordingLine(self.line, noise=Noise(0.0 if self.wer == AUDIO else float(self.wer)),
+                            seed=self.seed * 100_003 + call_number)
+        if self.wer == AUDIO:
+            from ivrnav.speech.audio_call import run_audio_probe
+
+            trace = run_audio_probe(probe, self.line, seed=self.seed * 100_003 + call_number, line=sim).trace
+        else:
+            runner = CallRunner(probe, sim)  # type: ignore[arg-type]  # the probe speaks the navigator protocol
+            while runner.step():
+                pass
+            trace = runner.trace
+        if probe.result is None:
+            probe.handle_end("the line went silent")
+        self.truth.add(trace, sim.entered)
+        return trace
+
+
+def _calls(line: MenuFile, wer: Discovery, seed: int, truth: Truth) -> PlaceCall:
+    return TruthCalls(line, wer, seed, truth)
+
+
+def _mode(wer: Discovery) -> str:
+    return wer if isinstance(wer, str) else f"{wer:g}"
+
+
+def run_one(src: Source, wer: Discovery, nav_wer: float, seeds: int) -> dict:
     values = {**{n: v.default for n, v in src.line.vars.items() if v.default}, **src.line.line.vars}
     ex = Explorer(values=values, avoid=(), budget=Budget(max_calls=300, max_minutes=600))  # simulated: nothing to avoid
     t0 = time.perf_counter()
-    stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=1), settings=ProbeSettings(),
+    truth = Truth()
+    stopped = crawl(ex, _calls(src.line, wer, 1, truth), settings=ProbeSettings(),
                     secrets=list(values.values()))
     # A user reads the draft ("no value for var 'conference'") and resumes with that value: the line's own
     # demo value for the entry the draft's menu stands for, given under the draft's name.
@@ -313,7 +385,7 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
                         more[node.entry_var] = enter.rstrip("#")
         if not (more and ex.give(more)):
             break
-        stopped = crawl(ex, SimulatedCalls(src.line, wer=wer, seed=2 + attempt), settings=ProbeSettings(),
+        stopped = crawl(ex, _calls(src.line, wer, 2 + attempt, truth), settings=ProbeSettings(),
                         secrets=list(values.values()) + list(more.values()))
     wall = time.perf_counter() - t0
     row = {"line": src.name, "kind": src.kind, "wer": wer, "stopped": stopped, "calls": ex.calls,
@@ -325,8 +397,9 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
     text = write_draft(ex, name=f"Draft of {src.name}")
     names = display_names(ex)
     # the draft's vars are named by the draft (a value given on a later pass under the draft's name)
-    nav = navigate_draft(text, src.line, names, {k: set(v) for k, v in score["map"].items()},
-                         {**values, **ex.values}, nav_wer, seeds)
+    # where each draft menu is, by the line's own record of what it said there (a quiet: by its key, as scored)
+    where = {name: truth.of(node.hearings) or set(score["map"][name]) for name, node in ex.nodes.items()}
+    nav = navigate_draft(text, src.line, names, where, {**values, **ex.values}, nav_wer, seeds)
     base = fuzz_baseline(src.line, ex.calls, seed=7)
     score.pop("map")
     return {**row, **score, **nav, "fuzz_menus_found": base["menus_found"], "fuzz_edges_found": base["edges_found"]}
@@ -335,7 +408,7 @@ def run_one(src: Source, wer: float, nav_wer: float, seeds: int) -> dict:
 def summarise(rows: list[dict], seeds: int) -> dict:
     out = {}
     for kind in ("bundled", "generated", "real"):
-        for wer in sorted({r["wer"] for r in rows}):
+        for wer in sorted({r["wer"] for r in rows}, key=lambda w: (isinstance(w, str), str(w))):
             rs = [r for r in rows if r["kind"] == kind and r["wer"] == wer]
             if not rs:
                 continue
@@ -343,7 +416,7 @@ def summarise(rows: list[dict], seeds: int) -> dict:
                                                             "goals", "reached", "false", "fuzz_menus_found",
                                                             "fuzz_edges_found")}
             minutes = sum(r["line_minutes"] for r in rs)
-            out[f"{kind}@{wer:g}"] = {
+            out[f"{kind}@{_mode(wer)}"] = {
                 "lines": len(rs),
                 "menus_recovered": round(tot["menus_found"] / max(tot["menus"], 1), 4),
                 "edges_recovered": round(tot["edges_found"] / max(tot["edges"], 1), 4),
@@ -379,8 +452,14 @@ def section(report: dict) -> list[str]:
              "draft's var names over up to three passes (what a user does when the draft says",
              "`give --var NAME=...`). Then every draft menu but a hang-up",
              f"is a goal: the draft navigates the true line at {100 * args['nav_wer']:g}% WER "
-             f"({args['seeds']} seeds), judged by the line. Fuzzer: random keys at every pause, the same number of",
-             "calls, credited with every menu the line entered (generous: it cannot name them).", "",
+             f"({args['seeds']} seeds), judged by the line: a claim is true when the line is at a menu where,",
+             "by the line's own record during the crawl, it said what that draft menu's hearings are made of (a",
+             "menu that says nothing: where its key leads, as scored). Fuzzer: random keys at every pause, the",
+             "same number of calls, credited with every menu the line entered (generous: it cannot name them).",
+             "Rows `@ audio`: the",
+             "crawl hears the line through real speech on a virtual clock (`discover --audio`: Piper, or the line's",
+             "own recorded prompts where it has them, a G.711 channel, offline Whisper with no key terms, keys as",
+             "in-band DTMF tones); the drafts then navigate the simulated line as above.", "",
              "| corpus @ discovery WER | lines | menus recovered | edges recovered | fuzzer menus | fuzzer edges | "
              "drafts strict-valid | calls / menu | line min / menu | draft goals reached | false successes |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -399,7 +478,7 @@ def section(report: dict) -> list[str]:
             verdicts.append(f"{kind} at 0% WER: menus {_pct(at0['menus_recovered'])}, edges "
                             f"{_pct(at0['edges_recovered'])} against >= {_pct(target)}: "
                             f"{'met' if got >= target else '**missed**'}")
-    nav = [f"{k}: {_pct(v['draft_goals_reached'])}" for k, v in summary.items() if k.endswith("@0")]
+    nav = [f"{k}: {_pct(v['draft_goals_reached'])}" for k, v in summary.items() if k.endswith(("@0", "@audio"))]
     lines += ["", "Targets (issue #14): " + "; ".join(verdicts) + ". Drafts navigating their line at "
               f"{100 * args['nav_wer']:g}% WER (target >= 95%): " + ", ".join(nav) + ".", ""]
     return lines
@@ -414,7 +493,7 @@ def write_section(report: dict) -> None:
 _SOURCES: list[Source] = []  # the run's lines, inherited by the forked workers
 
 
-def _run_task(task: tuple[int, int, float, float, int]) -> tuple[int, int, dict]:
+def _run_task(task: tuple[int, int, Discovery, float, int]) -> tuple[int, int, dict]:
     i, w, wer, nav_wer, seeds = task
     return i, w, run_one(_SOURCES[i], wer, nav_wer, seeds)
 
@@ -427,11 +506,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=2, help="navigation calls per draft goal")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "discover.json"))
     ap.add_argument("--procs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--audio", nargs="*", default=[], choices=["bundled", "generated", "real"],
+                    help="also crawl the lines of these kinds through audio (TTS/recordings -> G.711 -> Whisper)")
+    ap.add_argument("--keep", action="store_true", help="keep the previous results' rows this run does not redo")
+    ap.add_argument("--no-simulated", action="store_true", help="only the --audio crawls")
     args = ap.parse_args(argv)
     global _SOURCES
     _SOURCES = sources(args.generated)
     t0 = time.perf_counter()
-    tasks = [(i, w, wer, args.nav_wer, args.seeds) for i in range(len(_SOURCES)) for w, wer in enumerate(args.wer)]
+    modes: list[Discovery] = [] if args.no_simulated else list(args.wer)
+    tasks = [(i, w, wer, args.nav_wer, args.seeds) for i in range(len(_SOURCES)) for w, wer in enumerate(modes)]
+    tasks += [(i, len(modes), AUDIO, args.nav_wer, args.seeds) for i, src in enumerate(_SOURCES)
+              if src.kind in args.audio]
     done: list[tuple[int, int, dict]] = []
     with mp.get_context("fork").Pool(args.procs) as pool:  # each line's crawl is independent
         for i, w, row in pool.imap_unordered(_run_task, tasks):
@@ -442,9 +528,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"draft goals {row.get('reached', 0)}/{row.get('goals', 0) * args.seeds} "
                   f"false {row.get('false', 0)}", file=sys.stderr, flush=True)
     rows = [row for _, _, row in sorted(done, key=lambda d: d[:2])]  # the sequential order, whatever finished first
+    if args.keep and Path(args.out).exists():
+        redone = {(r["line"], r["wer"]) for r in rows}
+        kept = [r for r in json.loads(Path(args.out).read_text())["rows"] if (r["line"], r["wer"]) not in redone]
+        rows = kept + rows
+        previous_wall = json.loads(Path(args.out).read_text()).get("wall_s", 0.0)
+    else:
+        previous_wall = 0.0
     summary = summarise(rows, args.seeds)
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
-              "args": vars(args), "wall_s": round(time.perf_counter() - t0, 1), "summary": summary, "rows": rows}
+              "args": vars(args), "wall_s": round(previous_wall + time.perf_counter() - t0, 1), "summary": summary,
+              "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1, allow_nan=False))
     write_section(report)

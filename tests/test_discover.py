@@ -639,3 +639,20 @@ def test_the_discovery_benchmark_counts_a_claim_at_a_menu_no_caller_can_tell_fro
     line = compile_file(ROOT / "bench" / "real" / "asterisk_demo.line.yaml").menu_file
     assert same_menu(line, "welcome", "instruct")  # the welcome says more first, then all of it, same keys
     assert not same_menu(line, "instruct", "welcome") and not same_menu(line, "goodbye", "instruct")
+
+
+def test_the_discovery_benchmark_judges_a_draft_menu_by_where_the_line_was_when_the_crawl_heard_it():
+    """The line's own record, not text likeness: a hearing the noise cut short is still the menu it was heard at,
+    one that ran on into the next menu stands for both, and a sentence said before a menu began is not it."""
+    from bench.discover import Truth
+
+    truth = Truth()
+    entered = [("main", 0.0), ("queue", 10.0), ("agent", 20.0)]
+    trace = [{"kind": "heard", "text": "For billing, press 1.", "final": True, "start": 1.0, "end": 3.0},
+             {"kind": "heard", "text": "Please hold for the", "final": False, "start": 11.0, "end": 12.0},
+             {"kind": "heard", "text": "Please hold for the next available", "final": True, "start": 11.0, "end": 13.0},
+             {"kind": "heard", "text": "This is Dana.", "final": True, "start": 20.5, "end": 21.5}]
+    truth.add(trace, entered)
+    assert truth.of(["Please hold for the next available"]) == {"queue"}
+    assert truth.of(["Please hold for the next available This is Dana."]) == {"queue", "agent"}
+    assert truth.of(["For billing, press 1."]) == {"main"} and truth.of(["Please hold"]) == set()

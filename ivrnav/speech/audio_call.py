@@ -262,13 +262,14 @@ class _AudioCallRunner:
         frame_ms: int,
         noise_snr_db: float | None,
         driven: Driven | None = None,
+        line: SimulatedLine | None = None,
     ) -> None:
         from ivrnav.speech.stt import IncrementalRecognizer
 
         # ``driven``: anything that speaks the navigator's protocol (a discovery probe) instead of a navigator
         # of ``menu_file``; it knows no menu, so the recogniser gets no key terms from one
         self.nav = driven if driven is not None else Navigator(menu_file, goal, demo_values(menu_file, vars))
-        self.line = SimulatedLine(line_file or menu_file, seed=seed)
+        self.line = line if line is not None else SimulatedLine(line_file or menu_file, seed=seed)
         self.pause = self.line.settings.pause
         self.engines = engines
         keyterms = menu_keyterms(menu_file) if driven is None else ()
@@ -514,13 +515,14 @@ class _AudioCallRunner:
 
 
 def run_audio_probe(driven: Driven, line_file: MenuFile, *, seed: int = 0, engines: SpeechEngines | None = None,
-                    keep_trace: bool = True) -> AudioCall:
+                    keep_trace: bool = True, line: SimulatedLine | None = None) -> AudioCall:
     """Run ``driven`` (e.g. a discovery probe) against the simulated line of ``line_file`` through audio:
-    Piper (or the line's recordings) -> G.711 -> Whisper, keys as in-band DTMF."""
+    Piper (or the line's recordings) -> G.711 -> Whisper, keys as in-band DTMF. ``line``: that simulated line,
+    made by the caller (a benchmark's line that records where it was)."""
     goal = line_file.goal or next(iter(line_file.menus))
     runner = _AudioCallRunner(line_file, line_file=line_file, goal=goal, vars=None, seed=seed, on_note=None,
                               keep_trace=keep_trace, engines=engines or SpeechEngines.default(), frame_ms=FRAME_MS,
-                              noise_snr_db=None, driven=driven)
+                              noise_snr_db=None, driven=driven, line=line)
     return runner.run()
 
 
