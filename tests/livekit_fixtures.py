@@ -10,6 +10,7 @@ in CI (``CI=true``), because a CI run that silently skipped the LiveKit path wou
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,14 @@ def story(result: NavigationResult, line: LineReport | None) -> str:
                       *(map(str, line.spoken) if line else []),
                       f"line keys: {[(k.digit, round(k.at, 2)) for k in line.keys] if line else None}",
                       f"line ended: {line.ended if line else None}"])
+
+
+def queued(driver: Any) -> list:
+    """The events a ``CallDriver`` has queued for its navigator (taken off the queue)."""
+    out = []
+    while not driver._events.empty():
+        out.append(driver._events.get_nowait())
+    return out
 
 
 def missing_server(reason: str) -> None:

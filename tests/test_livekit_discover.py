@@ -129,7 +129,7 @@ def test_discover_livekit_says_what_is_missing_before_any_call(tmp_path: Path, m
     assert no_server.exit_code == 2 and "LIVEKIT_URL" in no_server.output, no_server.output
     monkeypatch.setenv("LIVEKIT_URL", "ws://127.0.0.1:9")
     monkeypatch.setenv("LIVEKIT_API_KEY", "key")
-    monkeypatch.setenv("LIVEKIT_API_SECRET", "secret")
+    monkeypatch.setenv("LIVEKIT_API_SECRET", "s" * 32)
     no_trunk = CliRunner().invoke(main, ["discover", "+18005550177", "--livekit", "-o", str(out)])
     assert no_trunk.exit_code == 2 and "--trunk" in no_trunk.output, no_trunk.output
     unreachable = CliRunner().invoke(main, ["discover", "+18005550177", "--livekit", "--trunk", "ST_x", "-o", str(out)])

@@ -180,3 +180,39 @@ async def test_busy_or_declining_phone(telephone: LoopbackTelephone, agent: Agen
     assert f"SIP {status}" in outcome.result.detail and "+18005550100" in outcome.result.detail
     assert SIP_STATUS_REASONS[status] == reason
 
+
+
+CLOSING = """\
+ivrnav: 1
+name: Closing clinic
+phone: "+18005550188"
+start: main
+goal: pharmacy
+menus:
+  main:
+    prompt: Thank you for calling the clinic. For appointments, press 1. For the pharmacy, press 2.
+    options:
+      - {press: "1", says: appointments, to: appointments}
+      - {press: "2", says: pharmacy, to: pharmacy}
+  appointments:
+    prompt: Our appointment desk is open from nine to five. Goodbye.
+    line: {hangup_after: true}
+  pharmacy:
+    prompt: The pharmacy is closed today, please call again tomorrow. Goodbye.
+    listen: ["the pharmacy is closed today"]
+    confirm: {hangup: true}
+    line: {hangup_after: true}
+"""
+
+
+async def test_a_goal_the_line_says_and_then_hangs_up_on_is_reached_over_the_telephone(
+        telephone: LoopbackTelephone, agent: Agent, tmp_path: Path) -> None:
+    """A closing message as a goal (what discovery drafts write: ``confirm: {hangup: true}``): reached with the
+    one key, whatever the line's BYE does to the words still in the STT."""
+    path = tmp_path / "closing.yaml"
+    path.write_text(CLOSING)
+    outcome = await asyncio.wait_for(local_call(telephone, compile_file(path).menu_file, "pharmacy", {},
+                                                agent_name=agent.name), 300)
+    assert outcome.line is not None and outcome.line.visited[-1] == "pharmacy", story(outcome)
+    assert [k.digit for k in outcome.line.keys] == ["2"], story(outcome)
+    assert outcome.result.reached and outcome.result.final_menu == "pharmacy", story(outcome)

@@ -16,6 +16,7 @@ from ivrnav.menu.compiler import compile_text
 from ivrnav.navigate.events import Sounded
 from ivrnav.speech.audio import to_int16
 from ivrnav.speech.sounds import music_loop, ringback
+from tests.livekit_fixtures import queued
 
 MAP = """
 ivrnav: 1
@@ -54,11 +55,6 @@ def _task(answered: bool = True):
     return task, play, clock
 
 
-def _queued(driver: CallDriver) -> list:
-    out = []
-    while not driver._events.empty():
-        out.append(driver._events.get_nowait())
-    return out
 
 
 @pytest.mark.parametrize(("rate", "channels"), [(16000, 1), (48000, 2)])
@@ -68,7 +64,7 @@ async def test_ringing_on_the_line_reaches_the_navigator_on_the_calls_clock(rate
     task._driver.begin()  # the call starts at line second 1.0
     play(np.zeros(rate), rate, channels)
     play(ringback(5, rate), rate, channels)  # ringing from line second 2.0 = call second 1.0
-    sounds = [e for e in _queued(task._driver) if isinstance(e, Sounded)]
+    sounds = [e for e in queued(task._driver) if isinstance(e, Sounded)]
     assert sounds and {s.kind for s in sounds} == {"ringing"}
     assert all(abs(s.start - 1.0) < 0.06 for s in sounds)
     assert sounds[0].end < 1.6 and sounds[-1].end > 5.4
@@ -79,7 +75,7 @@ async def test_music_on_the_line_reaches_the_navigator() -> None:
     task, play, _clock = _task()
     task._driver.begin()
     play(music_loop(4, 16000), 16000)
-    sounds = [e for e in _queued(task._driver) if isinstance(e, Sounded)]
+    sounds = [e for e in queued(task._driver) if isinstance(e, Sounded)]
     assert sounds and {s.kind for s in sounds} == {"music"}
 
 
@@ -87,7 +83,7 @@ async def test_ringing_before_the_callee_answers_is_not_the_calls() -> None:
     task, play, _clock = _task(answered=False)
     task._driver.begin()
     play(ringback(4, 16000), 16000)
-    assert [e for e in _queued(task._driver) if isinstance(e, Sounded)] == []
+    assert [e for e in queued(task._driver) if isinstance(e, Sounded)] == []
 
 
 async def test_a_sound_report_is_fed_to_the_navigator() -> None:

@@ -18,6 +18,7 @@ from ivrnav.menu.compiler import compile_file
 from ivrnav.navigate.events import SendDigits
 from ivrnav.navigate.navigator import Navigator
 from ivrnav.sim.runner import simulate_call
+from tests.livekit_fixtures import queued
 
 MENUS = Path(__file__).resolve().parents[1] / "menus"
 BANK = str(MENUS / "bank.yaml")
@@ -187,3 +188,53 @@ def test_sip_failures_map_to_result_reasons() -> None:
     assert failure_reason(None, sip_status=603) == "rejected"
     assert failure_reason(None, sip_status=499) == "rejected"  # any other 4xx/6xx refusal
     assert failure_reason(503) == "error" and failure_reason(None) == "error"
+
+
+async def test_a_line_that_hangs_up_mid_sentence_is_heard_to_its_last_word_and_ends_when_it_left() -> None:
+    """A VAD-cut STT finishes an utterance only on the quiet after it, which never comes once the line's audio
+    stops: on the BYE its input is ended, its last transcript reaches the navigator, and then the call ends,
+    stamped when the line left (not when the STT caught up)."""
+    from ivrnav.livekit.ear import end_input_when_left, hang_up_once_heard
+    from ivrnav.navigate.events import CallEnded, Heard
+
+    clock = [0.0]
+    driver = CallDriver(Navigator(compile_file(BANK).menu_file, "fraud", {}), send_digits=lambda a: asyncio.sleep(0),
+                        clock=lambda: clock[0])
+    driver.begin()
+
+    class HeldUtterance:  # what the STT holds at the BYE: given only when its input ends
+        def __init__(self) -> None:
+            self.ended = asyncio.Event()
+
+        def end_input(self) -> None:
+            self.ended.set()
+
+    stream, left, drained = HeldUtterance(), asyncio.Event(), asyncio.Event()
+
+    async def stt() -> None:
+        await stream.ended.wait()
+        clock[0] = 3.0  # decoding took a while after the BYE
+        driver.transcript("Thank you for calling. Goodbye.", True)
+        drained.set()
+
+    feeding = asyncio.create_task(asyncio.sleep(3600))  # the line's audio, fed until it leaves
+    tasks = [asyncio.create_task(stt()), asyncio.create_task(end_input_when_left(left, feeding, stream)),
+             asyncio.create_task(hang_up_once_heard(left, drained, driver))]
+    clock[0] = 1.0
+    left.set()  # the BYE
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    events = [e for e in queued(driver) if isinstance(e, Heard | CallEnded)]
+    assert feeding.cancelled()
+    assert [type(e) for e in events] == [Heard, CallEnded] and events[0].text.endswith("Goodbye.")
+    assert events[1].at == 1.0  # hung up when the line left
+
+
+async def test_a_line_that_leaves_while_the_stt_never_finishes_still_ends_the_call() -> None:
+    from ivrnav.livekit.ear import hang_up_once_heard
+    from ivrnav.navigate.events import CallEnded
+
+    driver = CallDriver(Navigator(compile_file(BANK).menu_file, "fraud", {}), send_digits=lambda a: asyncio.sleep(0))
+    left = asyncio.Event()
+    left.set()
+    await asyncio.wait_for(hang_up_once_heard(left, asyncio.Event(), driver, timeout=0.05), 5)
+    assert any(isinstance(e, CallEnded) for e in queued(driver))

@@ -160,8 +160,11 @@ class CallDriver:
             begin = self._acted[0] - BEFORE  # said before our keys went out: the old prompt
         return begin, until
 
-    def call_ended(self, reason: str = "hangup") -> None:
-        self._events.put_nowait(CallEnded(reason, self.now()))
+    def call_ended(self, reason: str = "hangup", at: float | None = None) -> None:
+        """The call is over (``at``: when, on the call's clock, if earlier than now: the line hung up then and
+        its last words were transcribed since)."""
+        when = self.now() if at is None else min(max(at, self._latest), self.now())
+        self._events.put_nowait(CallEnded(reason, when))
 
     def unanswered(self, reason: str, detail: str) -> NavigationResult:
         """End a call that never started (not answered, busy, rejected) with ``reason``; no ``run()``."""

@@ -8,6 +8,10 @@ read a call the same way.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from typing import Any
+
 from livekit import rtc
 from livekit.agents import stt as lk_stt
 
@@ -15,7 +19,9 @@ from ivrnav.livekit.driver import CallDriver
 from ivrnav.livekit.linetime import level_dbfs
 from ivrnav.speech.sounds import FrameSounds
 
-__all__ = ["LineEar"]
+__all__ = ["LAST_WORDS_TIMEOUT", "LineEar", "end_input_when_left", "hang_up_once_heard"]
+
+LAST_WORDS_TIMEOUT = 8.0  # seconds to let the STT finish the line's last words after it hung up
 
 
 class LineEar:
@@ -45,3 +51,30 @@ class LineEar:
         self.driver.transcript(data.text, final, data.start_time + base if timed else None,
                                data.end_time + base if timed else None)
         return data.text.strip(), final
+
+
+# The line hangs up while its last words ("... Goodbye.") are still in the STT: a VAD-cut recogniser only
+# finishes an utterance on the quiet after it, which never comes once the audio stops. Those words are what
+# confirms a goal that ends the call (and what a probe observes there), so the STT's input is ended (it
+# decodes what it holds) and the call ends once the stream has given its last transcript, within a bound.
+
+
+async def end_input_when_left(left: asyncio.Event, forwarding: asyncio.Task[Any], stream: Any) -> None:
+    """Once the line has ``left``: stop feeding ``stream`` and end its input, so it transcribes what it holds
+    and then ends."""
+    await left.wait()
+    forwarding.cancel()
+    with contextlib.suppress(BaseException):
+        await forwarding
+    stream.end_input()
+
+
+async def hang_up_once_heard(left: asyncio.Event, drained: asyncio.Event, driver: CallDriver,
+                             timeout: float = LAST_WORDS_TIMEOUT) -> None:
+    """Once the line has ``left``, end ``driver``'s call as hung up at that moment, after the STT has
+    ``drained`` (its last transcript given) or ``timeout`` seconds."""
+    await left.wait()
+    at = driver.now()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(drained.wait(), timeout)
+    driver.call_ended("hangup", at=at)

@@ -29,7 +29,7 @@ from livekit import rtc
 from ivrnav.livekit.dial import LINE_IDENTITY, LiveKitSettings, joined_room, ring
 from ivrnav.livekit.driver import CallDriver
 from ivrnav.livekit.dtmf import SIP_BRIDGE, DtmfSender
-from ivrnav.livekit.ear import LineEar
+from ivrnav.livekit.ear import LineEar, end_input_when_left, hang_up_once_heard
 from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT
 from ivrnav.navigate.events import SendDigits
 
@@ -40,7 +40,6 @@ T = TypeVar("T")
 
 TRACK_TIMEOUT = 15.0  # seconds from the answer to the line's participant in our room
 SAMPLE_RATE = 16000  # what the offline STT decodes
-LAST_WORDS_TIMEOUT = 8.0  # seconds to let the STT finish the line's last words after it hung up
 
 
 async def probe_call(probe: Any, phone: str, *, settings: LiveKitSettings, trunk: str, stt: Any,
@@ -69,21 +68,12 @@ async def probe_call(probe: Any, phone: str, *, settings: LiveKitSettings, trunk
             driver.unanswered("hangup", "the line ended the call as it answered")
             return driver.trace
         sender = DtmfSender.for_participant(room.local_participant, SIP_BRIDGE)
-        left = asyncio.Event()
+        left, drained = asyncio.Event(), asyncio.Event()
         room.on("participant_disconnected", lambda p: left.set() if p.identity == LINE_IDENTITY else None)
         room.on("disconnected", lambda *_: driver.call_ended("room disconnected"))
         driver.begin()  # the clock starts at the answer: ringing is not the line's silence
-        listening = asyncio.create_task(_listen(participant, stt, ear, left), name="ivrnav-probe-listen")
-
-        async def hang_up_once_heard() -> None:
-            # The line's last words ("... Goodbye.") are still in the STT when it hangs up: they are what the
-            # probe observes there, so the call ends once they are transcribed (bounded), not at the BYE.
-            await left.wait()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(listening), LAST_WORDS_TIMEOUT)
-            driver.call_ended("hangup")
-
-        ending = asyncio.create_task(hang_up_once_heard(), name="ivrnav-probe-hangup")
+        listening = asyncio.create_task(_listen(participant, stt, ear, left, drained), name="ivrnav-probe-listen")
+        ending = asyncio.create_task(hang_up_once_heard(left, drained, driver), name="ivrnav-probe-hangup")
         try:
             await driver.run()
         finally:
@@ -103,9 +93,10 @@ async def _participant(room: rtc.Room, identity: str) -> rtc.RemoteParticipant |
     return participant
 
 
-async def _listen(participant: rtc.RemoteParticipant, stt: Any, ear: LineEar, left: asyncio.Event) -> None:
+async def _listen(participant: rtc.RemoteParticipant, stt: Any, ear: LineEar, left: asyncio.Event,
+                  drained: asyncio.Event) -> None:
     """The line's audio to the driver and through the STT; the STT's transcripts to the driver. Once the line
-    has ``left``, the STT is flushed and this returns after its last transcript."""
+    has ``left``, the STT is flushed; ``drained`` is set after its last transcript."""
     audio = rtc.AudioStream.from_participant(participant=participant, track_source=rtc.TrackSource.SOURCE_MICROPHONE,
                                              sample_rate=SAMPLE_RATE, num_channels=1)
     async with stt.stream() as stream:
@@ -115,19 +106,13 @@ async def _listen(participant: rtc.RemoteParticipant, stt: Any, ear: LineEar, le
                 ear.frame(event.frame)
                 stream.push_frame(event.frame)
 
-        async def end_when_the_line_leaves() -> None:
-            await left.wait()
-            forwarding.cancel()
-            with contextlib.suppress(BaseException):
-                await forwarding
-            stream.end_input()  # decode what is buffered: the final transcripts come, then the stream ends
-
         forwarding = asyncio.create_task(forward(), name="ivrnav-probe-audio")
-        ending = asyncio.create_task(end_when_the_line_leaves(), name="ivrnav-probe-flush")
+        ending = asyncio.create_task(end_input_when_left(left, forwarding, stream), name="ivrnav-probe-flush")
         try:
             async for speech in stream:
                 ear.speech(speech)
         finally:
+            drained.set()
             ending.cancel()
             forwarding.cancel()
             with contextlib.suppress(BaseException):

@@ -44,7 +44,7 @@ from livekit.agents.voice.agent import AgentTask, ModelSettings
 
 from ivrnav.livekit.driver import CallDriver
 from ivrnav.livekit.dtmf import DIRECT, SIP_BRIDGE, DtmfSender
-from ivrnav.livekit.ear import LineEar
+from ivrnav.livekit.ear import LineEar, end_input_when_left, hang_up_once_heard
 from ivrnav.livekit.observe import NavigationSpan, navigation_span, record_result
 from ivrnav.livekit.sipcall import DEFAULT_RINGING_TIMEOUT, wait_answered
 from ivrnav.livekit.stt_options import call_keyterms, fit_keyterms, limit_for
@@ -146,6 +146,9 @@ class NavigateIVR(AgentTask[NavigationResult]):
         self._final_heard = asyncio.Event()
         self._stream_base = 0.0  # line seconds before the current STT stream's time 0
         self._ear: LineEar | None = None  # the line's audio and transcripts into the driver
+        self._line_left = asyncio.Event()  # the line hung up: its last words are flushed out of the STT
+        self._stt_drained = asyncio.Event()  # ... and the STT stream has given them
+        self._hanging_up: asyncio.Future[None] | None = None
         self.goal_transcript: str = ""
         self._span: NavigationSpan | None = None
         self.setup_error: NavigateIVRSetupError | None = None
@@ -201,8 +204,9 @@ class NavigateIVR(AgentTask[NavigationResult]):
         if self._room is not None:
             self._room.off("participant_disconnected", self._on_participant_disconnected)
             self._room.off("disconnected", self._on_room_disconnected)
-        if self._run_task is not None and not self._run_task.done():
-            self._run_task.cancel()
+        for task in (self._run_task, self._hanging_up):
+            if task is not None and not task.done():
+                task.cancel()
         self._restore_keyterms()
         reached = self._driver is not None and self._driver.result is not None and self._driver.result.reached
         await self._resume_ivr_detection(reached)
@@ -228,12 +232,15 @@ class NavigateIVR(AgentTask[NavigationResult]):
                     stream.push_frame(frame)
 
             forwarding = asyncio.create_task(forward(), name="ivrnav-stt-input")
+            flushing = asyncio.create_task(end_input_when_left(self._line_left, forwarding, stream),
+                                           name="ivrnav-stt-flush")
             try:
                 async for event in stream:
                     self.hear_speech(event, base)
                     yield event
             finally:
-                await utils.aio.cancel_and_wait(forwarding)
+                self._stt_drained.set()
+                await utils.aio.cancel_and_wait(flushing, forwarding)
 
     def line_frame(self, frame: rtc.AudioFrame) -> None:
         """One frame of the line's audio (``stt_node`` calls it): its length and level go to the driver, and
@@ -385,8 +392,11 @@ class NavigateIVR(AgentTask[NavigationResult]):
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         if self._driver is None or not self._answered:  # before the answer, wait_answered sees it
             return
-        if self._line_identity is None or participant.identity == self._line_identity:
-            self._driver.call_ended("hangup")
+        the_line = self._line_identity is None or participant.identity == self._line_identity
+        if the_line and not self._line_left.is_set():  # the call ends once the STT has the line's last words
+            self._line_left.set()
+            self._hanging_up = asyncio.ensure_future(hang_up_once_heard(self._line_left, self._stt_drained,
+                                                                        self._driver))
 
     def _on_room_disconnected(self, *_: object) -> None:
         if self._driver is not None and self._answered:
