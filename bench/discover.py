@@ -515,9 +515,10 @@ def main(argv: list[str] | None = None) -> int:
     _SOURCES = sources(args.generated)
     t0 = time.perf_counter()
     modes: list[Discovery] = [] if args.no_simulated else list(args.wer)
-    tasks = [(i, w, wer, args.nav_wer, args.seeds) for i in range(len(_SOURCES)) for w, wer in enumerate(modes)]
-    tasks += [(i, len(modes), AUDIO, args.nav_wer, args.seeds) for i, src in enumerate(_SOURCES)
-              if src.kind in args.audio]
+    # the audio crawls first (the longest, so the pool's other worker fills the time with the simulated ones)
+    tasks = [(i, len(modes), AUDIO, args.nav_wer, args.seeds) for i, src in enumerate(_SOURCES)
+             if src.kind in args.audio]
+    tasks += [(i, w, wer, args.nav_wer, args.seeds) for i in range(len(_SOURCES)) for w, wer in enumerate(modes)]
     done: list[tuple[int, int, dict]] = []
     with mp.get_context("fork").Pool(args.procs) as pool:  # each line's crawl is independent
         for i, w, row in pool.imap_unordered(_run_task, tasks):
