@@ -524,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, w, row in pool.imap_unordered(_run_task, tasks):
             done.append((i, w, row))
             src = _SOURCES[i]
-            print(f"[{len(done)}/{len(tasks)}] {src.kind:9s} {src.name:28s} wer {row['wer']:4.2f}: menus "
+            print(f"[{len(done)}/{len(tasks)}] {src.kind:9s} {src.name:28s} wer {_mode(row['wer']):>5s}: menus "
                   f"{row['menus_found']}/{row['menus']} edges {row['edges_found']}/{row['edges']} calls {row['calls']} "
                   f"draft goals {row.get('reached', 0)}/{row.get('goals', 0) * args.seeds} "
                   f"false {row.get('false', 0)}", file=sys.stderr, flush=True)
