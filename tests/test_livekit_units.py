@@ -194,7 +194,7 @@ async def test_a_line_that_hangs_up_mid_sentence_is_heard_to_its_last_word_and_e
     """A VAD-cut STT finishes an utterance only on the quiet after it, which never comes once the line's audio
     stops: on the BYE its input is ended, its last transcript reaches the navigator, and then the call ends,
     stamped when the line left (not when the STT caught up)."""
-    from ivrnav.livekit.ear import end_input_when_left, hang_up_once_heard
+    from ivrnav.livekit.ear import LineEar, end_input_when_left, hang_up_once_heard
     from ivrnav.navigate.events import CallEnded, Heard
 
     clock = [0.0]
@@ -217,13 +217,26 @@ async def test_a_line_that_hangs_up_mid_sentence_is_heard_to_its_last_word_and_e
         driver.transcript("Thank you for calling. Goodbye.", True)
         drained.set()
 
-    feeding = asyncio.create_task(asyncio.sleep(3600))  # the line's audio, fed until it leaves
-    tasks = [asyncio.create_task(stt()), asyncio.create_task(end_input_when_left(left, feeding, stream)),
+    from livekit import rtc
+
+    ear, fed_before_the_end = LineEar(driver), []
+
+    async def audio() -> None:  # frames received before the BYE, still queued behind it on a busy machine
+        await left.wait()
+        for _ in range(5):
+            ear.frame(rtc.AudioFrame(bytes(320), 16000, 1, 160))
+            fed_before_the_end.append(stream.ended.is_set())
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(3600)  # then the track stays open, silent
+
+    feeding = asyncio.create_task(audio())
+    tasks = [asyncio.create_task(stt()), asyncio.create_task(end_input_when_left(left, feeding, stream, ear)),
              asyncio.create_task(hang_up_once_heard(left, drained, driver))]
     clock[0] = 1.0
     left.set()  # the BYE
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
     events = [e for e in queued(driver) if isinstance(e, Heard | CallEnded)]
+    assert fed_before_the_end == [False] * 5  # every queued frame reached the STT before its input ended
     assert feeding.cancelled()
     assert [type(e) for e in events] == [Heard, CallEnded] and events[0].text.endswith("Goodbye.")
     assert events[1].at == 1.0  # hung up when the line left

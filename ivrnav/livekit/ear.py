@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 from livekit import rtc
@@ -21,18 +23,23 @@ from ivrnav.speech.sounds import FrameSounds
 
 __all__ = ["LAST_WORDS_TIMEOUT", "LineEar", "end_input_when_left", "hang_up_once_heard"]
 
-LAST_WORDS_TIMEOUT = 8.0  # seconds to let the STT finish the line's last words after it hung up
+LAST_WORDS_TIMEOUT = 15.0  # seconds to let the STT finish the line's last words after it hung up
+DRAIN_QUIET = 0.3  # seconds without a frame after which the line's audio received before the BYE is all fed
+DRAIN_LIMIT = 5.0  # seconds at most to feed it (a track that goes on sending silence)
 
 
 class LineEar:
-    def __init__(self, driver: CallDriver) -> None:
+    def __init__(self, driver: CallDriver, clock: Callable[[], float] = time.monotonic) -> None:
         self.driver = driver
         self._sounds = FrameSounds()
+        self.clock = clock
+        self.last_frame_at = clock()  # when the latest frame was fed (the BYE's audio still queued is fed first)
 
     def frame(self, frame: rtc.AudioFrame, *, classify: bool = True) -> None:
         """One frame of the line's audio: its length and level go to the driver, and (``classify``: once the
         call is answered; before, ringing is the call being set up) the sounds heard in it, placed on the
         driver's line-audio clock as transcripts are."""
+        self.last_frame_at = self.clock()
         at = self.driver.line_position  # where this frame starts on the line-audio clock
         self.driver.line_audio(frame.samples_per_channel / frame.sample_rate, level_dbfs(frame.data))
         if not classify:
@@ -59,10 +66,15 @@ class LineEar:
 # decodes what it holds) and the call ends once the stream has given its last transcript, within a bound.
 
 
-async def end_input_when_left(left: asyncio.Event, forwarding: asyncio.Task[Any], stream: Any) -> None:
-    """Once the line has ``left``: stop feeding ``stream`` and end its input, so it transcribes what it holds
-    and then ends."""
+async def end_input_when_left(left: asyncio.Event, forwarding: asyncio.Task[Any], stream: Any, ear: LineEar) -> None:
+    """Once the line has ``left``: feed ``stream`` the audio already received (on a busy machine frames wait in
+    the queues behind the BYE) until none comes for ``DRAIN_QUIET`` s, then stop and end its input, so it
+    transcribes what it holds and then ends."""
     await left.wait()
+    start = ear.clock()
+    while ear.clock() - ear.last_frame_at < DRAIN_QUIET and ear.clock() - start < DRAIN_LIMIT \
+            and not forwarding.done():
+        await asyncio.sleep(DRAIN_QUIET / 3)
     forwarding.cancel()
     with contextlib.suppress(BaseException):
         await forwarding

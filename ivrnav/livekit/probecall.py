@@ -107,7 +107,7 @@ async def _listen(participant: rtc.RemoteParticipant, stt: Any, ear: LineEar, le
                 stream.push_frame(event.frame)
 
         forwarding = asyncio.create_task(forward(), name="ivrnav-probe-audio")
-        ending = asyncio.create_task(end_input_when_left(left, forwarding, stream), name="ivrnav-probe-flush")
+        ending = asyncio.create_task(end_input_when_left(left, forwarding, stream, ear), name="ivrnav-probe-flush")
         try:
             async for speech in stream:
                 ear.speech(speech)

@@ -232,8 +232,7 @@ class NavigateIVR(AgentTask[NavigationResult]):
                     stream.push_frame(frame)
 
             forwarding = asyncio.create_task(forward(), name="ivrnav-stt-input")
-            flushing = asyncio.create_task(end_input_when_left(self._line_left, forwarding, stream),
-                                           name="ivrnav-stt-flush")
+            flushing = asyncio.create_task(self._flush_when_left(forwarding, stream), name="ivrnav-stt-flush")
             try:
                 async for event in stream:
                     self.hear_speech(event, base)
@@ -241,6 +240,11 @@ class NavigateIVR(AgentTask[NavigationResult]):
             finally:
                 self._stt_drained.set()
                 await utils.aio.cancel_and_wait(flushing, forwarding)
+
+    async def _flush_when_left(self, forwarding: asyncio.Task[None], stream: lk_stt.RecognizeStream) -> None:
+        await self._line_left.wait()
+        if self._ear is not None:  # the driver's ear knows when the last frame came
+            await end_input_when_left(self._line_left, forwarding, stream, self._ear)
 
     def line_frame(self, frame: rtc.AudioFrame) -> None:
         """One frame of the line's audio (``stt_node`` calls it): its length and level go to the driver, and
