@@ -168,7 +168,7 @@ def _calls(line_file: MenuFile, *, audio: bool, livekit: bool, local: bool, trun
         yield SimulatedCalls(line_file, wer=wer, seed=seed)
         return
     from ivrnav.livekit.devserver import LiveKitServerError
-    from ivrnav.livekit.dial import DialError, LiveKitSettings, livekit_settings
+    from ivrnav.livekit.dial import DialError, LiveKitSettings, livekit_settings, sip_trunk
     from ivrnav.livekit.probecall import LiveKitCalls
 
     calls: LiveKitCalls | None = None
@@ -176,12 +176,7 @@ def _calls(line_file: MenuFile, *, audio: bool, livekit: bool, local: bool, trun
         if livekit:
             if not line_file.phone:
                 raise _CannotCall(f"{line_file.path} has no `phone`: add the E.164 number to dial, or give the number")
-            settings = livekit_settings()
-            trunk = trunk or os.environ.get("LIVEKIT_SIP_TRUNK_ID")
-            if not trunk:
-                raise _CannotCall("no SIP outbound trunk: pass --trunk ST_xxx or set LIVEKIT_SIP_TRUNK_ID "
-                                  "(create one with `lk sip outbound create`)")
-            calls = LiveKitCalls(line_file.phone, settings, trunk)
+            calls = LiveKitCalls(line_file.phone, livekit_settings(), sip_trunk(trunk))
             yield calls
             return
         from ivrnav.livekit.devsip import LoopbackTelephone

@@ -33,7 +33,8 @@ from ivrnav.livekit.worker import AGENT_NAME, LISTENING, RESULT_TOPIC, STATE_ATT
 from ivrnav.menu.model import MenuFile
 from ivrnav.navigate.result import Drift, NavigationResult, PathEntry, Timing
 
-__all__ = ["DialError", "LiveKitSettings", "dial", "joined_room", "livekit_settings", "ring", "run_livekit_call"]
+__all__ = ["DialError", "LiveKitSettings", "dial", "joined_room", "livekit_settings", "ring", "run_livekit_call",
+           "sip_trunk"]
 
 API_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 20.0
@@ -62,6 +63,15 @@ def livekit_settings(environ: Mapping[str, str] | None = None) -> LiveKitSetting
         raise DialError(f"{', '.join(missing)} not set: export the URL and API key/secret of your LiveKit Cloud "
                         "project or self-hosted server (e.g. LIVEKIT_URL=wss://<project>.livekit.cloud)")
     return LiveKitSettings(env["LIVEKIT_URL"], env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"])
+
+
+def sip_trunk(given: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The SIP outbound trunk to dial through: ``given`` (``--trunk``), else ``LIVEKIT_SIP_TRUNK_ID``."""
+    trunk = given or (os.environ if environ is None else environ).get("LIVEKIT_SIP_TRUNK_ID")
+    if not trunk:
+        raise DialError("no SIP outbound trunk: pass --trunk ST_xxx or set LIVEKIT_SIP_TRUNK_ID "
+                        "(create one with `lk sip outbound create`)")
+    return trunk
 
 
 def _unreachable(url: str, exc: BaseException) -> DialError:
@@ -245,10 +255,7 @@ def run_livekit_call(
     env = os.environ if environ is None else environ
     try:
         settings = livekit_settings(env)
-        trunk = trunk or env.get("LIVEKIT_SIP_TRUNK_ID")
-        if not trunk:
-            raise DialError("no SIP outbound trunk: pass --trunk ST_xxx or set LIVEKIT_SIP_TRUNK_ID "
-                            "(create one with `lk sip outbound create`)")
+        trunk = sip_trunk(trunk, env)
         for name in sorted(set(values) & set(menu_file.secret_vars)):
             err.print(f"[yellow]note:[/] secret var {name} is not sent to the worker; it must have "
                       f"IVRNAV_VAR_{name.upper()} or --secrets")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
@@ -35,7 +34,6 @@ from ivrnav.navigate.events import SendDigits
 
 __all__ = ["LiveKitCalls", "probe_call"]
 
-logger = logging.getLogger("ivrnav.livekit.probecall")
 T = TypeVar("T")
 
 TRACK_TIMEOUT = 15.0  # seconds from the answer to the line's participant in our room
