@@ -35,7 +35,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from bench.calls import RecordingLine
-from ivrnav.discover.crawl import PlaceCall, crawl
+from ivrnav.discover.crawl import AudioCalls, PlaceCall, SimulatedCalls, crawl
 from ivrnav.discover.draft import display_names, write_draft
 from ivrnav.discover.explorer import ENTRY, Budget, Explorer
 from ivrnav.discover.probe import Probe, ProbeSettings
@@ -326,33 +326,22 @@ class Truth:
 
 @dataclass
 class TruthCalls:
-    """``SimulatedCalls`` (or ``AudioCalls`` for ``wer == AUDIO``) on a line that records where it was."""
+    """The crawl's calls (``SimulatedCalls``, or ``AudioCalls`` for ``AUDIO``) on a line that records where it
+    was, told to ``truth``."""
 
-    line: MenuFile
-    wer: Discovery
-    seed: int
+    calls: SimulatedCalls | AudioCalls
     truth: Truth
 
     def __call__(self, probe: Probe, call_number: int) -> list[dict]:
-        sim = RecordingLine(self.line, noise=Noise(0.0 if self.wer == AUDIO else float(self.wer)),
-                            seed=self.seed * 100_003 + call_number)
-        if self.wer == AUDIO:
-            from ivrnav.speech.audio_call import run_audio_probe
-
-            trace = run_audio_probe(probe, self.line, seed=self.seed * 100_003 + call_number, line=sim).trace
-        else:
-            runner = CallRunner(probe, sim)  # type: ignore[arg-type]  # the probe speaks the navigator protocol
-            while runner.step():
-                pass
-            trace = runner.trace
-        if probe.result is None:
-            probe.handle_end("the line went silent")
-        self.truth.add(trace, sim.entered)
+        trace = self.calls(probe, call_number)
+        self.truth.add(trace, self.calls.last_line.entered)  # type: ignore[attr-defined]  # a RecordingLine
         return trace
 
 
 def _calls(line: MenuFile, wer: Discovery, seed: int, truth: Truth) -> PlaceCall:
-    return TruthCalls(line, wer, seed, truth)
+    if wer == AUDIO:
+        return TruthCalls(AudioCalls(line, seed=seed, line_type=RecordingLine), truth)
+    return TruthCalls(SimulatedCalls(line, wer=float(wer), seed=seed, line_type=RecordingLine), truth)
 
 
 def _mode(wer: Discovery) -> str:

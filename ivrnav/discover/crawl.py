@@ -31,14 +31,16 @@ class PlaceCall(Protocol):
 
 @dataclass
 class SimulatedCalls:
-    """Calls to the simulated line of ``line_file`` on a virtual clock, each with its own noise seed."""
+    """Calls to the simulated line of ``line_file`` on a virtual clock, each with its own noise seed.
+    ``line_type``: the line class (a benchmark's records where it was); the latest call's line is ``last_line``."""
 
     line_file: MenuFile
     wer: float = 0.0
     seed: int = 0
+    line_type: type[SimulatedLine] = SimulatedLine
 
     def __call__(self, probe: Probe, call_number: int) -> list[dict]:
-        line = SimulatedLine(self.line_file, noise=Noise(self.wer), seed=self.seed * 100_003 + call_number)
+        line = self.line_type(self.line_file, noise=Noise(self.wer), seed=self.seed * 100_003 + call_number)
         runner = CallRunner(probe, line)  # type: ignore[arg-type]  # the probe speaks the navigator protocol
         self.last_line = line
         while runner.step():
@@ -52,19 +54,23 @@ class SimulatedCalls:
 class AudioCalls:
     """Calls to the simulated line of ``line_file`` through audio: its prompts spoken by Piper (or played
     from the line's recordings) through a telephone channel and heard by the offline Whisper STT, the
-    probe's keys sent as in-band DTMF tones. The recogniser gets no key terms: the line is unknown."""
+    probe's keys sent as in-band DTMF tones. The recogniser gets no key terms: the line is unknown.
+    ``line_type`` and ``last_line`` as for ``SimulatedCalls``."""
 
     line_file: MenuFile
     seed: int = 0
     engines: object | None = None  # ivrnav.speech.audio_call.SpeechEngines, loaded once for every call
+    line_type: type[SimulatedLine] = SimulatedLine
 
     def __call__(self, probe: Probe, call_number: int) -> list[dict]:
         from ivrnav.speech.audio_call import SpeechEngines, run_audio_probe
 
         if self.engines is None:
             self.engines = SpeechEngines.default()
-        call = run_audio_probe(probe, self.line_file, seed=self.seed * 100_003 + call_number,
-                               engines=self.engines)  # type: ignore[arg-type]
+        seed = self.seed * 100_003 + call_number
+        self.last_line = self.line_type(self.line_file, seed=seed)
+        call = run_audio_probe(probe, self.line_file, seed=seed, engines=self.engines,  # type: ignore[arg-type]
+                               line=self.last_line)
         if probe.result is None:
             probe.handle_end("the line went silent")
         return call.trace
