@@ -651,8 +651,9 @@ def test_the_discovery_benchmark_judges_a_draft_menu_by_where_the_line_was_when_
     trace = [{"kind": "heard", "text": "For billing, press 1.", "final": True, "start": 1.0, "end": 3.0},
              {"kind": "heard", "text": "Please hold for the", "final": False, "start": 11.0, "end": 12.0},
              {"kind": "heard", "text": "Please hold for the next available", "final": True, "start": 11.0, "end": 13.0},
-             {"kind": "heard", "text": "This is Dana.", "final": True, "start": 20.5, "end": 21.5}]
+             {"kind": "heard", "text": "This is Dana.", "final": True, "start": 19.9, "end": 21.5}]  # STT a bit early
     truth.add(trace, entered)
     assert truth.of(["Please hold for the next available"]) == {"queue"}
     assert truth.of(["Please hold for the next available This is Dana."]) == {"queue", "agent"}
     assert truth.of(["For billing, press 1."]) == {"main"} and truth.of(["Please hold"]) == set()
+    assert truth.of(["Please hold for the operator"]) == set()  # an interim transcript is no sentence the line said
