@@ -112,3 +112,37 @@ async def test_tts_plugin_frames(engines) -> None:
         frame = await tts.synthesize("For billing, press 4.").collect()
         assert frame.sample_rate == rate and frame.num_channels == 1
         assert 0.8 < frame.duration < 4.0
+
+
+def test_loop_cut_only_cuts_words_said_again_back_to_back() -> None:
+    from ivrnav.speech.stt import _loop_start
+
+    # real menus repeat their wording apart: nothing is cut
+    for menu in ("To call the planet Brodo, press 2. To call the planet Dagobah, press 3.",
+                 "If you are a patient press 1, if you are a doctor press 2.",
+                 "Please hold. Please hold."):
+        assert _loop_start(menu) is None, menu
+    # a decoding loop repeats right after itself: one copy stays
+    for looped, kept in (("Press 4. Press 4. Press 4. Press 4.", "Press 4."),
+                         ("Press 4 to go back to the main menu. Press 4 to go back to the main menu. Press",
+                          "Press 4 to go back to the main menu.")):
+        cut = _loop_start(looped)
+        assert cut is not None and " ".join(looped.split()[:cut]) == kept
+
+
+def test_recognizer_keeps_every_offer_of_a_menu_that_repeats_its_wording(engines) -> None:
+    """Twilio's phone-tree sample says "To call the planet ..., press N" three times in one breath: all three
+    offers reach the final transcripts (a loop cut at the second "to call the planet" lost two)."""
+    from ivrnav.speech.audio import telephone_channel
+    from ivrnav.speech.stt import IncrementalRecognizer
+
+    synth, whisper = engines
+    prompt = ("To call the planet Broh doe As O G, press 2. To call the planet DuhGo bah, press 3. "
+              "To call an oober asteroid to your location, press 4.")
+    pad = np.zeros(2400, np.int16)
+    pcm = np.concatenate([pad, telephone_channel(synth.synthesize(prompt, 8000), 8000), pad, pad, pad])
+    rec = IncrementalRecognizer(8000, model=whisper)  # no key terms, as in discovery
+    finals = [r for i in range(0, len(pcm), 160) for r in rec.feed(pcm[i : i + 160]) if r.is_final]
+    text = _norm(" ".join(r.text for r in finals + rec.finish()))
+    for phrase in ("press 2", "press 3", "press 4", "location"):
+        assert phrase in text, (phrase, text)

@@ -166,20 +166,23 @@ def _decode_window(
     return text, float(min(1.0, math.exp(score)))
 
 
-def _loop_start(text: str, n: int = 4) -> int | None:
-    """Word index where a decoding loop starts: the second occurrence of a repeated ``n``-gram (IVR
-    sentences do not repeat four words verbatim within one utterance), or a bigram said three times in
-    a row ("press 2 press 2 press 2"). None when the text looks sane."""
+def _loop_start(text: str, *, phrase: int = 4, chant: int = 3) -> int | None:
+    """Word index where a decoding loop starts, or None when the text looks sane.
+
+    A loop is words said back to back again: a phrase of ``phrase`` or more words twice in a row
+    ("to go back to the main menu press 4 to go back to the main menu press 4"), or a shorter run
+    ``chant`` times in a row ("press 2 press 2 press 2"). Only the repeat is cut; one copy stays.
+    Real menus repeat phrases apart ("to call the planet X, press 2. To call the planet Y, press 3"),
+    so a phrase seen twice with other words between is speech, not a loop.
+    """
     words = ["".join(ch for ch in w.lower() if ch.isalnum()) for w in text.split()]
-    seen: set[tuple[str, ...]] = set()
-    for i in range(len(words) - n + 1):
-        gram = tuple(words[i : i + n])
-        if gram in seen:
-            return i
-        seen.add(gram)
-    for i in range(len(words) - 5):
-        if words[i : i + 2] == words[i + 2 : i + 4] == words[i + 4 : i + 6]:
-            return i + 2
+    for i in range(len(words)):
+        for k in range(1, (len(words) - i) // 2 + 1):
+            copies = 2 if k >= phrase else chant
+            if i + copies * k <= len(words) and all(
+                words[i + c * k : i + (c + 1) * k] == words[i : i + k] for c in range(1, copies)
+            ):
+                return i + k
     return None
 
 
@@ -326,7 +329,9 @@ class IncrementalRecognizer:
             prob = self._vad(frame)
             w_start, self._pos = self._pos, self._pos + win
             if not self._in_speech:
-                if prob >= self._threshold:
+                # a run opens at the threshold and goes on above the lower one: at 8 kHz Silero's score
+                # dips inside a word ("pass|word"), and restarting the run there would cut the word's start
+                if prob >= (self._stay_threshold if self._speech_run else self._threshold):
                     if self._speech_run == 0:
                         self._utt_start = w_start
                     self._speech_run += win
