@@ -23,6 +23,7 @@ KEY_WORDS = {"pound": "#", "hash": "#", "hashtag": "#", "octothorpe": "#", "star
 KEY_HOMOPHONES = {
     "to": "2", "too": "2", "tu": "2", "for": "4", "fore": "4", "won": "1", "oh": "0", "o": "0",
     "ate": "8", "free": "3", "tree": "3", "sex": "6", "nein": "9", "fife": "5", "niner": "9",
+    "start": "*",  # "press the start key": Whisper on a telephone line hearing "star"
 }
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[#*]")

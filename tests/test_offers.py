@@ -74,6 +74,8 @@ def test_label_first_still_reads_while_interim():
 
 def test_key_homophone_is_uncertain():
     assert offers("For billing, press to.") == [("2", "billing", False)]
+    # Whisper on a telephone line writes "star" as "Start" (Twilio's phone-tree sample, heard through audio)
+    assert offers("To go back to the main menu, press the Start key.") == [("*", "go back to the main menu", False)]
 
 
 def test_numbers_inside_sentences_are_not_offers():
