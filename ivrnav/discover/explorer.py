@@ -20,6 +20,7 @@ from rapidfuzz import fuzz
 from ivrnav.discover.observe import (
     EMERGENCY_NUMBERS,
     SAME_SENTENCE,
+    SENTENCE,
     Observation,
     ObservedNode,
     Sentence,
@@ -38,10 +39,9 @@ SAME_NODE = 86.0  # rapidfuzz ratio of two hearings of one prompt, after normali
 SAME_NODE_SAME_KEYS = 65.0  # ... when both hearings offer the same two or more keys
 SAME_SHORT = 97.0  # ... when the prompt is a few words only
 LABELS_DIFFER = 50.0  # mean rapidfuzz ratio of the labels two prompts give their common keys, below which they differ
-MIN_SPLIT_WORDS = 4
+MIN_SPLIT_WORDS = 4  # a known prompt split off a run-on observation has at least this many words
 SHARED_TAIL_SENTENCES = 2  # sentences two prompts must end with alike to be two ways into one menu
 REFUSAL_WORDS = 10  # the most words of a refusal the line says in its own words before the menu again
-SENTENCE = re.compile(r"[^.?!]+[.?!]*")  # a known prompt split off a run-on observation has at least this many words
 ENTRY = "<entry>"  # frontier key meaning "type the entry's value"
 SAY = "<say>"  # frontier key meaning "say the prompt's example phrase"
 EXAMPLE = re.compile(r"\b(?:you can say|say something like|for example,? say|say)\b,?\s+(.+?)(?:[.?!]|$)")

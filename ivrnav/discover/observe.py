@@ -55,11 +55,29 @@ _DIGITS_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "seven"
                            "twelve", "digit", "digits", "numeric", "number"])
 
 
+SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+
+
 @dataclass(frozen=True, slots=True)
 class Sentence:
     text: str
     start: float
     end: float
+
+
+def sentences_in(text: str, start: float, end: float) -> list[Sentence]:
+    """One transcript as the sentences it is made of, each given its share of the time by length.
+
+    A recogniser cut by a VAD hears "That pin is invalid for this conference. Please enter the conference pin
+    number." as one transcript when the line barely pauses between them; a line that reports each sentence
+    (the simulated one) gives two. Reading sentences makes both the same observation: a message, then the
+    prompt again."""
+    parts = [m for m in SENTENCE.finditer(text) if m.group().strip()]
+    if len(parts) < 2:
+        return [Sentence(text, start, end)]
+    size, span = len(text), end - start
+    return [Sentence(m.group().strip(), start + span * m.start() / size, start + span * m.end() / size)
+            for m in parts]
 
 
 @dataclass(slots=True)

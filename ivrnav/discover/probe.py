@@ -23,7 +23,7 @@ from enum import Enum
 
 from rapidfuzz import fuzz
 
-from ivrnav.discover.observe import Observation, Sentence, kind_of, read_observation
+from ivrnav.discover.observe import Observation, Sentence, kind_of, read_observation, sentences_in
 from ivrnav.menu.model import Settings
 from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Done, Event, Heard, Say, SendDigits, Tick
 from ivrnav.navigate.navigator import Note
@@ -176,11 +176,11 @@ class Probe:
             return  # the prompt our keys interrupted
         self.interim_open = not event.final
         if event.final:  # redacted once, here: a line reading back an entered value must not put it in a draft
-            sentence = Sentence(self.redact(event.text), event.start, event.end)
-            self.since_action.append(sentence)
+            said = sentences_in(self.redact(event.text), event.start, event.end)
+            self.since_action.extend(said)
             if self.phase is ProbePhase.OBSERVE:
-                self.observed.append(sentence)
-            self.notes.append(Note(self.now, "heard", sentence.text))
+                self.observed.extend(said)
+            self.notes.append(Note(self.now, "heard", " ".join(x.text for x in said)))
         if self.waiting_for_move and event.start >= self.last_speech_at + self.probe_settings.gap - 1e-6:
             self.waiting_for_move = False  # the line moved on: the next press point is the next step's
         self.last_speech_at = max(self.last_speech_at, event.end)
