@@ -136,6 +136,26 @@ def test_a_line_reading_an_entered_value_back_never_puts_it_in_what_the_probe_ob
     assert any("You entered" in t for t in told) and not any("4 8 1 5" in t or "4815" in t for t in told), told
 
 
+def test_a_transcript_of_two_sentences_is_read_as_a_message_then_the_prompt_again():
+    """A VAD-cut recogniser hears MeetMe's refusal and its prompt, said with hardly a pause, as one transcript.
+    The probe reads it as the line reporting each sentence would: a message, then the prompt said again."""
+    from ivrnav.navigate.events import DigitsSent
+
+    probe = Probe([], Step("1234", "enter the conference pin number"))
+    probe.handle(Heard("Please enter the conference pin number.", True, 0.0, 2.0))
+    assert [a.digits for a in probe.handle(Tick(3.5)) if isinstance(a, SendDigits)] == ["1234"]
+    probe.handle(DigitsSent("1234", 4.5))
+    probe.handle(Heard("Please enter the conference pin number.", True, 5.0, 7.0))
+    probe.handle(Tick(9.0))
+    probe.handle(Heard("That pin is invalid for this conference. Please enter the conference pin number.",
+                       True, 14.0, 19.0))
+    probe.handle(Tick(21.0))
+    assert probe.result is not None and probe.result.reason == "observed", probe.result
+    [prompt] = probe.result.observation.nodes
+    assert prompt.repeated and prompt.message == "That pin is invalid for this conference."
+    assert prompt.again == "Please enter the conference pin number."
+
+
 # ------------------------------------------------------------------------------------- the bank, crawled
 
 
