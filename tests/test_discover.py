@@ -156,6 +156,33 @@ def test_a_transcript_of_two_sentences_is_read_as_a_message_then_the_prompt_agai
     assert prompt.again == "Please enter the conference pin number."
 
 
+def test_music_is_a_place_the_probe_listens_through_and_ringing_is_one_it_leaves():
+    """Real lines play hold music and ringback, which no recogniser writes as words: the sound classifier's
+    reports are heard as "[music]" or "[ringing]". Music holds the call, so the probe listens past its usual
+    silence for what answers; ringing (a transfer's goal) ends the observation like any quiet."""
+    from ivrnav.navigate.events import Sounded
+
+    held = Probe([], None)
+    held.handle(Heard("You are caller number two. Thank you for your patience.", True, 0.0, 3.0))
+    for t in range(4, 34):  # half a minute of music, reported each second
+        held.handle(Sounded("music", 3.5, float(t)))
+        assert held.result is None, t
+    held.handle(Heard("Support, this is Dana speaking.", True, 34.0, 36.0))
+    held.handle(Tick(60.0))
+    assert held.result is not None and held.result.reason == "observed"
+    assert [x.text for n in held.result.observation.nodes for x in n.sentences] == [
+        "You are caller number two.", "Thank you for your patience.", "[music]", "Support, this is Dana speaking."]
+
+    rung = Probe([], None)
+    rung.handle(Heard("Thank you for calling the E T Phone Home Service.", True, 0.0, 1.5))
+    t = 2.0
+    while rung.result is None and t < 60:
+        rung.handle(Sounded("ringing", 2.0, t))
+        t += 0.5
+    assert rung.result is not None and rung.result.detail == "the line stayed quiet for 12 s"
+    assert rung.result.observation.nodes[-1].sentences[-1].text == "[ringing]"
+
+
 # ------------------------------------------------------------------------------------- the bank, crawled
 
 

@@ -25,10 +25,12 @@ from rapidfuzz import fuzz
 
 from ivrnav.discover.observe import Observation, Sentence, kind_of, read_observation, sentences_in
 from ivrnav.menu.model import Settings
-from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Done, Event, Heard, Say, SendDigits, Tick
+from ivrnav.navigate.events import Action, CallEnded, DigitsSent, Done, Event, Heard, Say, SendDigits, Sounded, Tick
 from ivrnav.navigate.navigator import Note
 from ivrnav.navigate.result import Redactor
 from ivrnav.text import normalise
+
+HOLD_MUSIC = "[music]"  # a line playing music is holding the call: listen for what answers after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,7 @@ class Probe:
         self.since_action: list[Sentence] = []
         self.observed: list[Sentence] = []
         self.heard_at_steps: list[list[str]] = []
+        self._sounds: set[float] = set()  # start times of the sounds heard
         self.waiting_for_move = False  # at an empty step: the line should move on by itself
         self.result: ProbeResult | None = None
         self.notes: list[Note] = []
@@ -119,6 +122,9 @@ class Probe:
         if isinstance(event, Heard):
             self.now = max(self.now, event.end)
             self._heard(event)
+        elif isinstance(event, Sounded):
+            self.now = max(self.now, event.end)
+            self._sounded(event)
         elif isinstance(event, Tick):
             self.now = max(self.now, event.now)
         elif isinstance(event, DigitsSent):
@@ -185,6 +191,16 @@ class Probe:
             self.waiting_for_move = False  # the line moved on: the next press point is the next step's
         self.last_speech_at = max(self.last_speech_at, event.end)
 
+    def _sounded(self, event: Sounded) -> None:
+        """Music or ringing is heard as one sentence, "[music]", when it starts: what a recogniser that names
+        sounds writes, and what a line with no words there looks like to the observation. Its reports as it
+        goes on say nothing new (the line is as quiet as before: a goal's ringing must not keep the probe
+        listening)."""
+        if event.start < self.acted_at - 1e-6 or event.start in self._sounds:
+            return
+        self._sounds.add(event.start)
+        self._heard(Heard(f"[{event.kind}]", True, event.start, event.start))
+
     def _quiet(self) -> float:
         return -1.0 if self.interim_open else self.now - self.last_speech_at
 
@@ -242,7 +258,7 @@ class Probe:
         if quiet < 0:
             return []
         last = obs.nodes[-1].text if obs.nodes else ""
-        on_hold = bool(last) and kind_of(last, {}) == "hold"
+        on_hold = bool(last) and (kind_of(last, {}) == "hold" or obs.nodes[-1].sentences[-1].text == HOLD_MUSIC)
         if quiet >= (s.hold_listen if on_hold else s.silence):
             return self._done(True, "observed", f"the line stayed quiet for {quiet:.0f} s", ended="silence")
         return []
