@@ -120,10 +120,11 @@ def test_loop_cut_only_cuts_words_said_again_back_to_back() -> None:
     # real menus repeat their wording apart: nothing is cut
     for menu in ("To call the planet Brodo, press 2. To call the planet Dagobah, press 3.",
                  "If you are a patient press 1, if you are a doctor press 2.",
-                 "Please hold. Please hold."):
+                 "For sales, press 1. For support, press 2. For billing, press 3."):
         assert _loop_start(menu) is None, menu
     # a decoding loop repeats right after itself: one copy stays
     for looped, kept in (("Press 4. Press 4. Press 4. Press 4.", "Press 4."),
+                         ("For gift cards, press 6, press 6, press 9,", "For gift cards, press 6,"),
                          ("Press 4 to go back to the main menu. Press 4 to go back to the main menu. Press",
                           "Press 4 to go back to the main menu.")):
         cut = _loop_start(looped)

@@ -166,19 +166,19 @@ def _decode_window(
     return text, float(min(1.0, math.exp(score)))
 
 
-def _loop_start(text: str, *, phrase: int = 4, chant: int = 3) -> int | None:
+def _loop_start(text: str, *, phrase: int = 2) -> int | None:
     """Word index where a decoding loop starts, or None when the text looks sane.
 
-    A loop is words said back to back again: a phrase of ``phrase`` or more words twice in a row
-    ("to go back to the main menu press 4 to go back to the main menu press 4"), or a shorter run
-    ``chant`` times in a row ("press 2 press 2 press 2"). Only the repeat is cut; one copy stays.
-    Real menus repeat phrases apart ("to call the planet X, press 2. To call the planet Y, press 3"),
-    so a phrase seen twice with other words between is speech, not a loop.
+    A loop is words said back to back again: a phrase of ``phrase`` or more words twice in a row ("press 6,
+    press 6", "to go back to the main menu press 4 to go back to the main menu press 4"), or one word three
+    times ("Ming Ming Ming"). Only the repeat is cut; one copy stays. Real menus repeat phrases apart ("to
+    call the planet X, press 2. To call the planet Y, press 3"), so a phrase seen twice with other words
+    between is speech, not a loop.
     """
     words = ["".join(ch for ch in w.lower() if ch.isalnum()) for w in text.split()]
     for i in range(len(words)):
         for k in range(1, (len(words) - i) // 2 + 1):
-            copies = 2 if k >= phrase else chant
+            copies = 2 if k >= phrase else 3
             if i + copies * k <= len(words) and all(
                 words[i + c * k : i + (c + 1) * k] == words[i : i + k] for c in range(1, copies)
             ):
