@@ -136,6 +136,20 @@ def test_a_line_reading_an_entered_value_back_never_puts_it_in_what_the_probe_ob
     assert any("You entered" in t for t in told) and not any("4 8 1 5" in t or "4815" in t for t in told), told
 
 
+def test_a_prompt_said_again_with_other_sentence_breaks_is_a_repeat():
+    """Whisper punctuates each hearing its own way: "Comedian mail, mailbox." then "in mail. Mailbox." are the
+    voicemail's prompt said twice, though no sentence of one lines up with a sentence of the other."""
+    said = [Sentence("Sorry, that is not a valid option.", 0.0, 2.0), Sentence("Comedian mail, mailbox.", 2.0, 3.5),
+            Sentence("in mail.", 9.0, 9.8), Sentence("Mailbox.", 9.8, 10.5)]
+    obs = read_observation(said, gap=1.2, ended="silence", silence_after=5.0)
+    assert obs.ended == "repeat"
+    assert [n.text for n in obs.nodes] == ["Sorry, that is not a valid option.", "Comedian mail, mailbox."]
+    assert obs.nodes[-1].repeated and not obs.nodes[0].waits
+    # different prompts stay different, however they are cut
+    other = [*said[:2], Sentence("Please enter your password.", 9.0, 10.5)]
+    assert read_observation(other, gap=1.2, ended="silence", silence_after=5.0).ended == "silence"
+
+
 def test_a_transcript_of_two_sentences_is_read_as_a_message_then_the_prompt_again():
     """A VAD-cut recogniser hears MeetMe's refusal and its prompt, said with hardly a pause, as one transcript.
     The probe reads it as the line reporting each sentence would: a message, then the prompt said again."""

@@ -142,11 +142,16 @@ def repeat_of(earlier: list[Sentence], segment: list[Sentence], *, open_: bool =
             if is_sound(earlier[i].text):
                 continue  # music again is no prompt again
             pairs = [sentence_score(e.text, r.text) for e, r in zip(earlier[i:], said, strict=False)]
-            if not pairs or pairs[0] < SAME_FIRST:
-                continue
-            score = sum(pairs) / len(pairs)
+            score = sum(pairs) / len(pairs) if pairs and pairs[0] >= SAME_FIRST else 0.0
             if score < (SAME_SENTENCE if len(pairs) == 1 else SAME_RUN):
-                continue
+                # the same words cut into other sentences ("Comedian mail, mailbox." / "in mail. Mailbox."): a
+                # recogniser's punctuation is no sentence boundary of the line's; a whole segment said again
+                # is a repeat when all of it sounds like all of the rest of the earlier prompt
+                whole = 0.0 if open_ else sentence_score(" ".join(e.text for e in earlier[i:]),
+                                                         " ".join(r.text for r in said))
+                if whole < SAME_SENTENCE:
+                    continue
+                score = whole
             if open_ and len(said) < len(earlier) - i:
                 pending = max(pending, score)
             elif best is None or score > best[0]:
