@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from livekit import rtc
 
+from ivrnav.livekit import line_participant, localcall
 from ivrnav.livekit.devsip import LoopbackTelephone
 from ivrnav.livekit.dial import DialError
 from ivrnav.livekit.dtmf import DTMF_CODES, SIP_BRIDGE
@@ -138,8 +140,21 @@ async def test_bank_fraud_over_the_telephone(telephone: LoopbackTelephone, agent
 
 async def test_callee_hanging_up_mid_call_ends_with_hangup(telephone: LoopbackTelephone,
                                                            agent: Agent) -> None:
-    # The bank line hangs up (a BYE) as soon as it has the first key: the navigator waits for "fraud".
-    outcome = await call(telephone, agent, "bank.yaml", "fraud", leave_after_keys=1)
+    """The bank line hangs up (a BYE) as soon as it has the first key: the navigator waits for "fraud".
+    The line's own room disconnect is slowed to 30 s, as a busy machine did: the BYE must not wait for it
+    (it did, and the navigator pressed the key again into 20 s of silence before it heard the hang-up)."""
+    disconnect = rtc.Room.disconnect
+
+    async def slow_for_the_line(room: rtc.Room, *args: Any, **kwargs: Any) -> Any:
+        if room.isconnected() and room.local_participant.identity == localcall.LINE_IDENTITY:
+            await asyncio.sleep(30)
+        return await disconnect(room, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rtc.Room, "disconnect", slow_for_the_line)
+        mp.setattr(line_participant, "CONNECT_TIMEOUT", 60.0)  # its own bound on the disconnect: 20 s
+        mp.setattr(localcall, "LINE_WAIT", 60.0)  # for the line's report after the call
+        outcome = await call(telephone, agent, "bank.yaml", "fraud", leave_after_keys=1)
     assert outcome.line is not None and outcome.line.ended == "left"
     assert not outcome.result.reached
     assert outcome.result.reason == "hangup", story(outcome)

@@ -17,8 +17,11 @@ the line answered) and a voice:
 * ``sip_dtmf_received`` from the room becomes ``line.press(digit, t)``; when a key barges in and the
   line drops sentences from its queue, their audio is cancelled (the playing one cut off);
 * when the line hangs up (or ``leave_after`` elapses, or ``leave_after_keys`` keys have arrived) it waits
-  for its last words and disconnects. ``leave_after_keys`` is the callee hanging up at a known point of
-  the call whatever the machine's speed; ``leave_after`` is a point in line time.
+  for its last words, sets ``hung_up`` and disconnects. ``leave_after_keys`` is the callee hanging up at a
+  known point of the call whatever the machine's speed; ``leave_after`` is a point in line time. Whoever
+  closes the line's room (the BYE a caller gets) waits for ``hung_up``, not for ``run()``: on a busy
+  machine the room's disconnect can take as long as its 20 s timeout, and the caller would hear seconds of
+  silence from a line that has hung up.
 
 The transcripts the line would have produced are never sent: the caller must recognise the audio.
 """
@@ -116,6 +119,7 @@ class LineParticipant:
         self._current: tuple[float, str] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="ivrnav-tts")  # sentences in order
         self._caller_left = False
+        self.hung_up = asyncio.Event()  # the call is over on the line's side: its room may be closed
         self._sound: tuple[tuple[str, float], asyncio.Task[None]] | None = None  # (kind, since), its player
 
     # -------------------------------------------------------------------------------------- helpers
@@ -150,7 +154,10 @@ class LineParticipant:
             await asyncio.wait_for(self.room.local_participant.publish_track(track, opts), CONNECT_TIMEOUT)
             await self._wait_for_caller(track)
             await asyncio.sleep(self.answer_delay)  # the caller's speech pipeline starts on subscription
-            await self._call()
+            try:
+                await self._call()
+            finally:
+                self.hung_up.set()
         finally:
             for task in self._playing.values():
                 task.cancel()

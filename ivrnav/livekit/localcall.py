@@ -61,19 +61,29 @@ async def _refusing_route(phone: LoopbackTelephone, number: str) -> LineRoute:
     return LineRoute(number, "", trunk.sip_trunk_id, "")
 
 
-async def _hang_up_when_the_line_leaves(phone: LoopbackTelephone, line_task: asyncio.Task[LineReport],
+async def _hang_up_when_the_line_leaves(phone: LoopbackTelephone, line: LineParticipant,
+                                        line_task: asyncio.Task[LineReport],
                                         dial_task: asyncio.Task[NavigationResult], ivr_room: str) -> None:
     """Wait for the first of the two ends to finish. An IVR that hangs up (or leaves) closes its room, so
     livekit-sip ends the SIP call with a BYE as a real line would; a participant merely leaving the room
     would leave the call up, silent. An IVR that could not even start ends the dial with its error."""
-    done, _ = await asyncio.wait({line_task, dial_task}, return_when=asyncio.FIRST_COMPLETED)
-    if line_task in done and not dial_task.done():
-        if line_task.exception() is not None:
-            dial_task.cancel()
-            line_task.result()  # raises: say why
-        async with phone.api() as lk:
-            with contextlib.suppress(api.TwirpError):
-                await lk.room.delete_room(api.DeleteRoomRequest(room=ivr_room))
+    hung_up = asyncio.ensure_future(line.hung_up.wait())
+    try:
+        await asyncio.wait({hung_up, line_task, dial_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hung_up.cancel()
+    if dial_task.done():
+        return
+    if line_task.done() and line_task.exception() is not None:
+        dial_task.cancel()
+        line_task.result()  # raises: say why
+    await _close_room(phone, ivr_room)
+
+
+async def _close_room(phone: LoopbackTelephone, room: str) -> None:
+    async with phone.api() as lk:
+        with contextlib.suppress(api.TwirpError):
+            await lk.room.delete_room(api.DeleteRoomRequest(room=room))
 
 
 async def local_call(
@@ -119,7 +129,7 @@ async def local_call(
         dial_task = asyncio.create_task(dial(menu_file, goal, values, settings=settings, trunk=trunk, on_note=on_note,
                                              agent_name=agent_name, ringing_timeout=ringing_timeout))
         if line_task is not None:
-            await _hang_up_when_the_line_leaves(phone, line_task, dial_task, ivr_room)
+            await _hang_up_when_the_line_leaves(phone, line, line_task, dial_task, ivr_room)
         result = await dial_task
         report: LineReport | None = None
         if line is not None and line_task is not None:
@@ -161,11 +171,12 @@ async def answering_line(phone: LoopbackTelephone, menu_file: MenuFile, *, numbe
     line_task = asyncio.create_task(line.run(), name="ivrnav-line")
 
     async def close_room_after_the_line() -> None:
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(line_task)
-        async with phone.api() as lk:
-            with contextlib.suppress(api.TwirpError):
-                await lk.room.delete_room(api.DeleteRoomRequest(room=ivr_room))
+        hung_up = asyncio.ensure_future(line.hung_up.wait())
+        try:
+            await asyncio.wait({hung_up, line_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hung_up.cancel()
+        await _close_room(phone, ivr_room)
 
     closer = asyncio.create_task(close_room_after_the_line())
     try:
