@@ -21,10 +21,13 @@ from ivrnav.navigate.result import NavigationResult
 from tests.parts import missing_part
 
 
-def story(result: NavigationResult, line: LineReport | None) -> str:
-    """What happened on a call, for a failure message: the navigator's path, drift and timing, what the line
-    said and which keys it received when (None: no line answered)."""
+def story(result: NavigationResult, line: LineReport | None, notes: list[dict[str, Any]] | None = None) -> str:
+    """What happened on a call, for a failure message: the navigator's path, drift and timing, its timeline
+    notes (what it heard and decided, when given), what the line said and which keys it received when (None:
+    no line answered)."""
+    heard = [f"  {n.get('at')} {n.get('note')}: {n.get('text')}" for n in notes or ()]
     return "\n".join([f"result: {result.reason} {result.detail} digits={result.digits!r}", *map(str, result.path),
+                      *heard,
                       *map(str, result.drift), f"timing: {result.timing}",
                       *(map(str, line.spoken) if line else []),
                       f"line keys: {[(k.digit, round(k.at, 2)) for k in line.keys] if line else None}",

@@ -96,7 +96,7 @@ async def call(phone: LoopbackTelephone, agent: Agent, menu: str, goal: str,
 
 
 def story(outcome: LocalCall) -> str:
-    return livekit_fixtures.story(outcome.result, outcome.line)
+    return livekit_fixtures.story(outcome.result, outcome.line, outcome.notes)
 
 
 def spacing(line: Any) -> list[float]:

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from livekit import api
@@ -45,6 +45,7 @@ class LocalCall:
     result: NavigationResult
     line: LineReport | None  # what the IVR heard and did (None when nobody answered)
     ivr_room: str
+    notes: list[dict[str, Any]] = field(default_factory=list)  # the navigator's timeline, as the dialer got it
 
 
 def _token(phone: LoopbackTelephone, room: str, identity: str) -> str:
@@ -115,6 +116,7 @@ async def local_call(
         trunk = await phone.outbound_trunk()
         route = await (_refusing_route(phone, number) if callee == "refuses" else phone.route(number, ivr_room))
     line: LineParticipant | None = None
+    notes: list[dict[str, Any]] = []
     line_task: asyncio.Task[LineReport] | None = None
     dial_task: asyncio.Task[NavigationResult] | None = None
     try:
@@ -126,7 +128,13 @@ async def local_call(
                                    on_event=on_line_event, synthesize=synthesize)
             line_task = asyncio.create_task(line.run(), name="ivrnav-line")
         settings = LiveKitSettings(phone.url, phone.api_key, phone.api_secret)
-        dial_task = asyncio.create_task(dial(menu_file, goal, values, settings=settings, trunk=trunk, on_note=on_note,
+
+        def note(data: dict[str, Any]) -> None:
+            notes.append(data)
+            if on_note is not None:
+                on_note(data)
+
+        dial_task = asyncio.create_task(dial(menu_file, goal, values, settings=settings, trunk=trunk, on_note=note,
                                              agent_name=agent_name, ringing_timeout=ringing_timeout))
         if line_task is not None:
             await _hang_up_when_the_line_leaves(phone, line, line_task, dial_task, ivr_room)
@@ -135,7 +143,7 @@ async def local_call(
         if line is not None and line_task is not None:
             line.leave_after = 0.0  # the navigator is done: the IVR leaves if it has not hung up
             report = await asyncio.wait_for(line_task, LINE_WAIT)
-        return LocalCall(result, report, ivr_room)
+        return LocalCall(result, report, ivr_room, notes)
     finally:
         if dial_task is not None and not dial_task.done():
             dial_task.cancel()
