@@ -68,17 +68,22 @@ async def _hang_up_when_the_line_leaves(phone: LoopbackTelephone, line: LinePart
     """Wait for the first of the two ends to finish. An IVR that hangs up (or leaves) closes its room, so
     livekit-sip ends the SIP call with a BYE as a real line would; a participant merely leaving the room
     would leave the call up, silent. An IVR that could not even start ends the dial with its error."""
-    hung_up = asyncio.ensure_future(line.hung_up.wait())
-    try:
-        await asyncio.wait({hung_up, line_task, dial_task}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        hung_up.cancel()
+    await _until_hung_up(line, line_task, dial_task)
     if dial_task.done():
         return
     if line_task.done() and line_task.exception() is not None:
         dial_task.cancel()
         line_task.result()  # raises: say why
     await _close_room(phone, ivr_room)
+
+
+async def _until_hung_up(line: LineParticipant, *tasks: asyncio.Future[Any]) -> None:
+    """Until the line hangs up (its room may close: it need not have disconnected yet) or a task ends."""
+    hung_up = asyncio.ensure_future(line.hung_up.wait())
+    try:
+        await asyncio.wait({hung_up, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hung_up.cancel()
 
 
 async def _close_room(phone: LoopbackTelephone, room: str) -> None:
@@ -179,11 +184,7 @@ async def answering_line(phone: LoopbackTelephone, menu_file: MenuFile, *, numbe
     line_task = asyncio.create_task(line.run(), name="ivrnav-line")
 
     async def close_room_after_the_line() -> None:
-        hung_up = asyncio.ensure_future(line.hung_up.wait())
-        try:
-            await asyncio.wait({hung_up, line_task}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            hung_up.cancel()
+        await _until_hung_up(line, line_task)
         await _close_room(phone, ivr_room)
 
     closer = asyncio.create_task(close_room_after_the_line())
