@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from ivrnav.cli import main
 from ivrnav.discover.crawl import SimulatedCalls, crawl, load_state, save_state
 from ivrnav.discover.draft import write_draft
-from ivrnav.discover.explorer import Budget, Explorer
+from ivrnav.discover.explorer import ENTRY, Budget, Explorer
 from ivrnav.discover.fix import propose, read_traces
 from ivrnav.discover.observe import Sentence, entry_subject, kind_of, offers_in, read_observation
 from ivrnav.discover.probe import Probe, Step
@@ -483,7 +483,7 @@ def test_an_entry_with_no_your_is_named_by_what_it_asks_for():
 
 
 def test_later_hearings_correct_what_a_word_error_made_of_a_prompt_and_a_key_heard_once_is_not_tried():
-    from ivrnav.discover.explorer import ENTRY, Node
+    from ivrnav.discover.explorer import Node
 
     ex = Explorer(values={"npi": "1467582930"})
     misheard = "Provider services. Please online your ten digit National Provider with, N P I, followed buy the pound."
@@ -692,6 +692,27 @@ def test_discovery_over_audio_hears_the_line_through_tts_stt_and_keys_as_tones(t
     main_menu = ex.nodes[ex.root]
     assert {"1", "2"} <= {k for k, o in main_menu.outcomes.items() if o.kind == "to"}
     assert compile_text(write_draft(ex, name="tiny"), "tiny-draft.yaml").warnings == ()
+
+
+def test_discovery_through_audio_hears_a_one_word_synthesised_prompt():
+    """Asterisk's voicemail asks for the password with the one word "password". Spoken by Piper, Whisper judged
+    its short window silent with a trimmed encoder context (no-speech 0.69), so the crawl mapped the login as
+    a hang-up and found 1 of the line's 11 menus. The crawl now hears the password prompt behind the mailbox
+    entry (seeded: the same audio every run)."""
+    from tests.parts import require_speech_models
+
+    require_speech_models()
+    from bench.real import trees
+    from ivrnav.discover.crawl import AudioCalls
+
+    line = next(x for x in trees() if x.name == "asterisk_voicemail").line
+    values = dict(line.line.vars)
+    ex = Explorer(values=values, budget=Budget(max_calls=4))
+    crawl(ex, AudioCalls(line, seed=1), secrets=list(values.values()))
+    login = ex.nodes[ex.root]
+    assert ENTRY in login.outcomes and login.outcomes[ENTRY].to, {n: x.hearings for n, x in ex.nodes.items()}
+    behind = ex.nodes[login.outcomes[ENTRY].to]
+    assert behind.kind == "entry" and any("password" in h.lower() for h in behind.hearings), behind.hearings
 
 
 def test_the_discovery_benchmark_counts_a_claim_at_a_menu_no_caller_can_tell_from_the_goal_as_reached():

@@ -128,23 +128,25 @@ def _decode_window(
     features = model.feature_extractor(audio)
     n = features.shape[1]
     prompt_text = keyterm_prompt(keyterms)
-    prompt = model.get_prompt(
-        tokenizer, tokenizer.encode(" " + prompt_text) if prompt_text else [], without_timestamps=True
-    )
+    cued = model.get_prompt(tokenizer, tokenizer.encode(" " + prompt_text) if prompt_text else [],
+                            without_timestamps=True)
     # Bound the output by what can be said in the window (IVRs speak ~4-6 tokens/s).
     max_new = 16 + int(12 * audio.size / _WHISPER_RATE)
+    trimmed = min(_FULL_CONTEXT, max(n + _FRAMES_PER_S, 3 * _FRAMES_PER_S))
+    # The trimmed context is only a saving, and a final it spoils is redone once with the full 30 s context
+    # (not an interim: it is superseded 0.4 s later, not worth a 30 s encoder pass). Two spoilt decodes:
+    # Whisper looping past the end of speech ("press 2 press 2 ..."), then cut at the repetition; and a
+    # short window judged silent (a lone "password" scores no-speech 0.69 with 3 s of context, 0.13 with 30).
+    ladder = [trimmed, _FULL_CONTEXT] if retry else [trimmed]
     cut: int | None = None
-    contexts = [min(_FULL_CONTEXT, max(n + _FRAMES_PER_S, 3 * _FRAMES_PER_S))]
-    if retry:  # finals only: an interim is superseded 0.4 s later, not worth a 30 s encoder pass
-        contexts.append(_FULL_CONTEXT)
-    for ctx in contexts:
+    for ctx in ladder:
         padded = np.zeros((features.shape[0], ctx), dtype=np.float32)
         padded[:, : min(n, ctx)] = features[:, :ctx]
         result = model.model.generate(
             get_ctranslate2_storage(padded[None]),
-            [prompt],
+            [cued],
             beam_size=1,
-            max_length=len(prompt) + max_new,
+            max_length=len(cued) + max_new,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -152,18 +154,20 @@ def _decode_window(
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         text = tokenizer.decode(tokens).strip()
-        # With a trimmed context Whisper sometimes loops past the end of speech ("press 2 press 2 ...");
-        # such a decode is redone once with the full 30 s context, then cut at the repetition.
+        score = float(result.scores[0]) if result.scores else -10.0
         cut = _loop_start(text)
-        if cut is None:
+        if cut is None and not _silent(result.no_speech_prob, score):
             break
     if cut is not None:
         text = " ".join(text.split()[:cut])
-    score = float(result.scores[0]) if result.scores else -10.0
-    # Whisper's own silence rule: likely no speech and an unconfident decode -> nothing was said.
-    if result.no_speech_prob > 0.6 and score < -1.0:
+    if _silent(result.no_speech_prob, score):
         return "", 0.0
     return text, float(min(1.0, math.exp(score)))
+
+
+def _silent(no_speech_prob: float, score: float) -> bool:
+    """Whisper's own silence rule: likely no speech and an unconfident decode -> nothing was said."""
+    return no_speech_prob > 0.6 and score < -1.0
 
 
 def _loop_start(text: str, *, phrase: int = 2) -> int | None:
@@ -240,6 +244,9 @@ class IncrementalRecognizer:
         speech_pad: float = 0.2,
         max_utterance: float = 15.0,
         split_after: float = 6.0,
+        onset_threshold: float = 0.2,
+        max_onset: float = 1.0,
+        onset_gap: float = 0.1,
     ) -> None:
         if sample_rate not in (8000, 16000):
             raise ValueError("sample_rate must be 8000 or 16000 (resample before feeding)")
@@ -255,6 +262,15 @@ class IncrementalRecognizer:
         self._min_silence = round(min_silence * sr)
         self._min_speech = round(min_speech * sr)
         self._pad = round(speech_pad * sr)
+        # An utterance opens where the sound began: at 8 kHz Silero scores a word's start low, or all of a
+        # short word late (Asterisk's recorded "password" once scored 0.01-0.40 while it played and 0.55 just
+        # after), and a run opened at the threshold heard "Word" or "Third.". So its start goes back over the
+        # windows just before it that Silero scores at least ``onset_threshold`` or that are well above the
+        # noise floor (the energy VAD), with gaps up to ``onset_gap`` s, by at most ``max_onset`` s.
+        self._onset_threshold = onset_threshold
+        self._max_onset = round(max_onset * sr)
+        self._onset_gap = round(onset_gap * sr)
+        self._energy = _EnergyVad(sr)
         self._max_utt = round(max_utterance * sr)
         # Past ``split_after`` seconds a shorter pause (between sentences) ends the utterance, which keeps
         # re-decoded windows short; ``max_utterance`` is the hard cap for speech without pauses.
@@ -273,6 +289,9 @@ class IncrementalRecognizer:
         self._pos = 0  # stream samples consumed by the VAD
         self._in_speech = False
         self._speech_run = 0  # consecutive speech samples while waiting to start
+        self._onset: int | None = None  # where the sound before an opening run began (see __init__)
+        self._onset_quiet = 0  # samples since the last loud window of that sound
+        self._energy.reset()
         self._silence_run = 0  # consecutive non-speech samples inside an utterance
         self._utt_start = 0
         self._last_voice_end = 0
@@ -312,6 +331,7 @@ class IncrementalRecognizer:
         self._in_speech = False
         self._last_interim = ""
         self._silence_run = self._speech_run = 0
+        self._onset = None
 
     # -- streaming -----------------------------------------------------------------------------------
 
@@ -327,13 +347,22 @@ class IncrementalRecognizer:
         for i in range(0, n, win):
             frame = self._pending[i : i + win]
             prob = self._vad(frame)
+            loud = self._energy(frame) > 0.5
             w_start, self._pos = self._pos, self._pos + win
             if not self._in_speech:
+                if prob >= self._onset_threshold or loud:
+                    self._onset = w_start if self._onset is None else self._onset
+                    self._onset_quiet = 0
+                else:
+                    self._onset_quiet += win
+                    if self._onset_quiet > self._onset_gap:
+                        self._onset = None
                 # a run opens at the threshold and goes on above the lower one: at 8 kHz Silero's score
                 # dips inside a word ("pass|word"), and restarting the run there would cut the word's start
                 if prob >= (self._stay_threshold if self._speech_run else self._threshold):
                     if self._speech_run == 0:
-                        self._utt_start = w_start
+                        onset = w_start if self._onset is None else self._onset
+                        self._utt_start = max(onset, w_start - self._max_onset, self._last_voice_end)
                     self._speech_run += win
                     if self._speech_run >= self._min_speech:
                         self._in_speech = True
@@ -372,7 +401,8 @@ class IncrementalRecognizer:
 
     def _trim(self) -> None:
         # Keep only what a future window can need: the open utterance, or the pre-roll pad.
-        keep_from = self._utt_start - self._pad if self._in_speech or self._speech_run else self._pos - self._pad
+        keep_from = (self._utt_start - self._pad if self._in_speech or self._speech_run
+                     else self._pos - self._pad - self._max_onset)
         cut = max(0, keep_from - self._audio_start)
         if cut:
             self._audio = self._audio[cut:]
@@ -387,6 +417,7 @@ class IncrementalRecognizer:
         if self._in_speech:
             self._finish(self._pos, out)
         self._speech_run = 0
+        self._onset = None  # what follows a flush (the line's answer to a key) is not the sound before it
         self._trim()
         return out
 
