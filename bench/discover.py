@@ -11,9 +11,10 @@ edge (a menu's own option or its ``next``) when the draft links the two recovere
 Then every draft menu is a goal: the draft navigates the true line at 15% WER, and the line's own
 position judges the claim (a false success is a claim while the line is elsewhere): the draft menu stands
 for the true menus the line was at when the crawl heard the sentences its hearings are made of.
-``--audio KIND``: the lines of that kind are also crawled through audio (``discover --audio``: Piper or the
-line's own recordings, a G.711 channel, offline Whisper without key terms, in-band DTMF); their rows have
-``wer: "audio"``. ``--keep``: rows of the previous results file that this run does not recompute are kept.
+``--audio KIND``: the lines of that kind are also crawled through audio (``discover --audio``: Piper, and for
+Asterisk's own trees its recordings of the sentences they have, a G.711 channel, offline Whisper without key
+terms, in-band DTMF); their rows have ``wer: "audio"``. ``--keep``: rows of the previous results file that
+this run does not recompute are kept.
 Writes bench/results/discover.json and prints a summary; docs/benchmarks.md quotes it.
 """
 
@@ -338,9 +339,29 @@ class TruthCalls:
         return trace
 
 
-def _calls(line: MenuFile, wer: Discovery, seed: int, truth: Truth) -> PlaceCall:
+RECORDED = "asterisk_"  # real trees of Asterisk's own applications: played from its recordings where they exist
+_recorded_engines: object | None = None  # one per worker: the recordings and Whisper load once
+
+
+def _engines(src_name: str) -> object | None:
+    """Speech for an audio crawl: Asterisk's trees play Allison Smith's recordings (Debian's
+    asterisk-core-sounds-en-wav, scripts/ensure-asterisk-sounds) for the sentences they say, Piper the rest;
+    every other line is Piper's (``None``: the default engines). Their caches are apart: the same sentence
+    sounds different in the two."""
+    global _recorded_engines
+    if not src_name.startswith(RECORDED):
+        return None
+    if _recorded_engines is None:
+        from ivrnav.speech.audio_call import SpeechEngines
+        from ivrnav.speech.recordings import Recordings
+
+        _recorded_engines = SpeechEngines(recordings=Recordings.asterisk())
+    return _recorded_engines
+
+
+def _calls(line: MenuFile, wer: Discovery, seed: int, truth: Truth, src_name: str = "") -> PlaceCall:
     if wer == AUDIO:
-        return TruthCalls(AudioCalls(line, seed=seed, line_type=RecordingLine), truth)
+        return TruthCalls(AudioCalls(line, seed=seed, engines=_engines(src_name), line_type=RecordingLine), truth)
     return TruthCalls(SimulatedCalls(line, wer=float(wer), seed=seed, line_type=RecordingLine), truth)
 
 
@@ -353,7 +374,7 @@ def run_one(src: Source, wer: Discovery, nav_wer: float, seeds: int) -> dict:
     ex = Explorer(values=values, avoid=(), budget=Budget(max_calls=300, max_minutes=600))  # simulated: nothing to avoid
     t0 = time.perf_counter()
     truth = Truth()
-    stopped = crawl(ex, _calls(src.line, wer, 1, truth), settings=ProbeSettings(),
+    stopped = crawl(ex, _calls(src.line, wer, 1, truth, src.name), settings=ProbeSettings(),
                     secrets=list(values.values()))
     # A user reads the draft ("no value for var 'conference'") and resumes with that value: the line's own
     # demo value for the entry the draft's menu stands for, given under the draft's name.
@@ -374,7 +395,7 @@ def run_one(src: Source, wer: Discovery, nav_wer: float, seeds: int) -> dict:
                         more[node.entry_var] = enter.rstrip("#")
         if not (more and ex.give(more)):
             break
-        stopped = crawl(ex, _calls(src.line, wer, 2 + attempt, truth), settings=ProbeSettings(),
+        stopped = crawl(ex, _calls(src.line, wer, 2 + attempt, truth, src.name), settings=ProbeSettings(),
                         secrets=list(values.values()) + list(more.values()))
     wall = time.perf_counter() - t0
     row = {"line": src.name, "kind": src.kind, "wer": wer, "stopped": stopped, "calls": ex.calls,
@@ -446,8 +467,9 @@ def section(report: dict) -> list[str]:
              "menu that says nothing: where its key leads, as scored). Fuzzer: random keys at every pause, the",
              "same number of calls, credited with every menu the line entered (generous: it cannot name them).",
              "Rows `@ audio`: the",
-             "crawl hears the line through real speech on a virtual clock (`discover --audio`: Piper, or the line's",
-             "own recorded prompts where it has them, a G.711 channel, offline Whisper with no key terms, keys as",
+             "crawl hears the line through real speech on a virtual clock (`discover --audio`: Piper, and for",
+             "Asterisk's own trees (asterisk_*) its recordings (Allison Smith) of the sentences they have, a G.711",
+             "channel, offline Whisper with no key terms, keys as",
              "in-band DTMF tones); the drafts then navigate the simulated line as above.", "",
              "| corpus @ discovery WER | lines | menus recovered | edges recovered | fuzzer menus | fuzzer edges | "
              "drafts strict-valid | calls / menu | line min / menu | draft goals reached | false successes |",
