@@ -739,3 +739,20 @@ def test_the_discovery_benchmark_judges_a_draft_menu_by_where_the_line_was_when_
     assert truth.of(["Please hold for the next available This is Dana."]) == {"queue", "agent"}
     assert truth.of(["For billing, press 1."]) == {"main"} and truth.of(["Please hold"]) == set()
     assert truth.of(["Please hold for the operator"]) == set()  # an interim transcript is no sentence the line said
+
+
+def test_an_entry_the_line_calls_incorrect_is_entered_again_ended_with_pound():
+    """Asterisk's agent login, its prompt heard as Whisper heard Allison Smith say it ("followed by the pan key"),
+    so the crawl enters the number without "#". The line says "Login incorrect." and asks again: a refusal,
+    so the crawl ends the entry with "#" and gets to the password, not a new agent-number menu."""
+    text = (ROOT / "bench" / "real" / "asterisk_agent_login.line.yaml").read_text()
+    text = text.replace("prompt: Agent login. Please enter your agent number followed by the pound key.",
+                        "prompt: Agent login. Please enter your agent number followed by the pan key.")
+    line = compile_text(text, "agent_login.yaml").menu_file
+    ex = Explorer(values=dict(line.line.vars), budget=Budget(max_calls=10))
+    crawl(ex, SimulatedCalls(line), secrets=list(line.line.vars.values()))
+    login = ex.nodes[ex.root]
+    assert login.terminated and login.messages.get("invalid", "").startswith("Login incorrect")
+    behind = ex.nodes[login.outcomes[ENTRY].to]
+    assert "password" in behind.prompt.lower()
+    assert sum(n.kind == "entry" and "agent number" in n.prompt for n in ex.nodes.values()) == 1

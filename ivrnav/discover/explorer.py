@@ -50,7 +50,7 @@ STATE_VERSION = 1
 STOP_WORDS = frozenset(["to", "for", "the", "a", "an", "of", "your", "you", "if", "and", "or", "please", "press",
                         "dial", "enter", "say", "now", "with", "about", "on", "in", "is", "are", "this", "that",
                         "our"])
-INVALID_CUE = re.compile(r"\bnot (?:a )?valid\b|\binvalid\b|\bnot recogni[sz]ed\b|\bdid not understand\b|"
+INVALID_CUE = re.compile(r"\bnot (?:a )?valid\b|\binvalid\b|\bincorrect\b|\bnot recogni[sz]ed\b|\bdid not understand\b|"
                          r"\bdidn'?t (?:understand|get that)\b|\bplease try again\b|\bnot an option\b")
 DEFAULT_TRY_KEYS = "0*#"  # operator, back/repeat and exit keys that prompts often leave unsaid
 # Names a person would give a node whose prompt says this (first free one wins).
@@ -395,11 +395,14 @@ class Explorer:
             node.hearings.append(first.text)
             return
         # a refusal is said as one ("that is not a valid option"), or is a few words before the menu again (an
-        # announcement that runs back into the menu, "Asterisk is an open source PBX. ...", is a place)
-        refused = kind_of(first.text, {}) == "message" and not offers_in(first.text) and (
+        # announcement that runs back into the menu, "Asterisk is an open source PBX. ...", is a place), or
+        # opens what the line says next ("Login incorrect. Please enter your agent number followed by ...")
+        lead = first.sentences[0].text if first.sentences else first.text
+        refused = (kind_of(first.text, {}) == "message" and not offers_in(first.text) and (
             (len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node)
              and len(first.text.split()) <= REFUSAL_WORDS)
-            or INVALID_CUE.search(first.text.lower()) is not None)
+            or INVALID_CUE.search(first.text.lower()) is not None)) or (
+            INVALID_CUE.search(lead.lower()) is not None and kind_of(lead, {}) == "message" and not offers_in(lead))
         if refused:
             node.messages.setdefault("invalid", first.text)
             if key == ENTRY and not node.terminated:
