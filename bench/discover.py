@@ -521,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also crawl the lines of these kinds through audio (TTS/recordings -> G.711 -> Whisper)")
     ap.add_argument("--keep", action="store_true", help="keep the previous results' rows this run does not redo")
     ap.add_argument("--no-simulated", action="store_true", help="only the --audio crawls")
+    ap.add_argument("--kinds", nargs="+", default=["bundled", "generated", "real"],
+                    choices=["bundled", "generated", "real"], help="simulated crawls of these kinds only (with --keep)")
     args = ap.parse_args(argv)
     global _SOURCES
     _SOURCES = sources(args.generated)
@@ -529,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     # the audio crawls first (the longest, so the pool's other worker fills the time with the simulated ones)
     tasks = [(i, len(modes), AUDIO, args.nav_wer, args.seeds) for i, src in enumerate(_SOURCES)
              if src.kind in args.audio]
-    tasks += [(i, w, wer, args.nav_wer, args.seeds) for i in range(len(_SOURCES)) for w, wer in enumerate(modes)]
+    tasks += [(i, w, wer, args.nav_wer, args.seeds) for i, src in enumerate(_SOURCES) if src.kind in args.kinds
+              for w, wer in enumerate(modes)]
     done: list[tuple[int, int, dict]] = []
     with mp.get_context("fork").Pool(args.procs) as pool:  # each line's crawl is independent
         for i, w, row in pool.imap_unordered(_run_task, tasks):
