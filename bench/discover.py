@@ -359,7 +359,7 @@ def _engines(src_name: str) -> object | None:
     return _recorded_engines
 
 
-def _calls(line: MenuFile, wer: Discovery, seed: int, truth: Truth, src_name: str = "") -> PlaceCall:
+def _calls(line: MenuFile, wer: Discovery, seed: int, truth: Truth, src_name: str) -> PlaceCall:
     if wer == AUDIO:
         return TruthCalls(AudioCalls(line, seed=seed, engines=_engines(src_name), line_type=RecordingLine), truth)
     return TruthCalls(SimulatedCalls(line, wer=float(wer), seed=seed, line_type=RecordingLine), truth)

@@ -398,11 +398,11 @@ class Explorer:
         # announcement that runs back into the menu, "Asterisk is an open source PBX. ...", is a place), or
         # opens what the line says next ("Login incorrect. Please enter your agent number followed by ...")
         lead = first.sentences[0].text if first.sentences else first.text
-        refused = (kind_of(first.text, {}) == "message" and not offers_in(first.text) and (
+        refused = (_plain_message(first.text) and (
             (len(obs.nodes) >= 2 and not first.waits and self._same(obs.nodes[1], node)
              and len(first.text.split()) <= REFUSAL_WORDS)
             or INVALID_CUE.search(first.text.lower()) is not None)) or (
-            INVALID_CUE.search(lead.lower()) is not None and kind_of(lead, {}) == "message" and not offers_in(lead))
+            _plain_message(lead) and INVALID_CUE.search(lead.lower()) is not None)
         if refused:
             node.messages.setdefault("invalid", first.text)
             if key == ENTRY and not node.terminated:
@@ -743,3 +743,8 @@ class Explorer:
             raw.pop("via", None)
             ex.nodes[name] = Node(**raw, outcomes=outcomes, via=via)  # type: ignore[arg-type]
         return ex
+
+
+def _plain_message(text: str) -> bool:
+    """What the line said is a message that offers no keys (a refusal can only be one)."""
+    return kind_of(text, {}) == "message" and not offers_in(text)
