@@ -253,6 +253,14 @@ def test_a_crawl_resumed_from_its_state_ends_with_the_same_map_as_one_that_was_n
     assert write_draft(resumed, name="d").split("\n", 3)[3] == write_draft(whole, name="d").split("\n", 3)[3]
     save_state(resumed, state)
     assert json.loads(state.read_text())["calls"] == resumed.calls
+    # through word errors too, where later hearings join places first found apart
+    first = Explorer(values=BANK_VALUES, avoid=(), budget=Budget(max_calls=12))
+    crawl(first, SimulatedCalls(line, wer=0.15, seed=1), state_path=state)
+    resumed = load_state(state, values=BANK_VALUES, avoid=(), budget=Budget())
+    crawl(resumed, SimulatedCalls(line, wer=0.15, seed=1), state_path=state)
+    whole = Explorer(values=BANK_VALUES, avoid=(), budget=Budget())
+    crawl(whole, SimulatedCalls(line, wer=0.15, seed=1))
+    assert write_draft(resumed, name="d").split("\n", 3)[3] == write_draft(whole, name="d").split("\n", 3)[3]
 
 
 def test_offers_that_may_do_harm_are_not_tried_unless_asked(tmp_path: Path):
@@ -501,6 +509,129 @@ def test_later_hearings_correct_what_a_word_error_made_of_a_prompt_and_a_key_hea
     assert {k for n, k in queued if n == "members"} == {"1", "2"}  # no "14" from "press 1. four questions"
     assert kind_of("Provider services, my name Keisha. Can I have your N P I?", {}) == "human"
     assert kind_of("Operator, how can I direct your call?", {}) == "human"
+
+
+def _bank_fragment(queue_hearing: str, agent_hearing: str) -> Explorer:
+    """The bank's hold reached two ways: from the language menu (heard clearly) and from the fraud menu, first
+    heard through word errors that hid that it was the same hold; and the person each hold led to."""
+    from ivrnav.discover.explorer import Node, Outcome
+
+    ex = Explorer()
+    ex.nodes = {
+        "language": Node("language", "menu", ["For English, press 1. To speak with a representative, press 0."],
+                         outcomes={"0": Outcome("to", "queue"), "1": Outcome("to", "fraud")}),
+        "fraud": Node("fraud", "menu", ["If your card was used without permission, press 2."], depth=1,
+                      via=("language", "1"), outcomes={"2": Outcome("to", "queue_2")}),
+        "queue": Node("queue", "hold", ["Please hold for the next available representative."], next="agent",
+                      depth=1, via=("language", "0")),
+        "agent": Node("agent", "human", ["Thanks for calling Acme Bank, my name is Dana. How can I help you today?"],
+                      depth=2, via=("queue", "")),
+        "queue_2": Node("queue_2", "hold", [queue_hearing], next="agent_2", depth=2, via=("fraud", "2")),
+        "agent_2": Node("agent_2", "human", [agent_hearing], depth=3, via=("queue_2", "")),
+    }
+    ex.root = "language"
+    return ex
+
+
+def test_a_place_first_heard_through_word_errors_is_joined_to_the_known_one_when_a_later_hearing_tells():
+    ex = _bank_fragment("Please hold four the and next available hear.",
+                        "Thanks for Acme Bank, one name stolen. How I help calling hear?")
+    ex._join_duplicates()
+    assert {"queue_2", "agent_2"} <= set(ex.nodes)  # one noisy hearing each: not enough to tell
+    ex.nodes["queue_2"].hearings.append("Please hold for uh next available representative.")  # the next call's route
+    ex._join_duplicates()
+    assert set(ex.nodes) == {"language", "fraud", "queue", "agent"}
+    assert ex.nodes["fraud"].outcomes["2"].to == "queue" and ex.nodes["queue"].next == "agent"
+    assert len(ex.nodes["queue"].hearings) == 3 and len(ex.nodes["agent"].hearings) == 2
+
+
+def test_places_that_say_the_same_are_kept_apart_when_a_key_did_different_things_there_or_one_says_more():
+    from ivrnav.discover.explorer import Node, Outcome
+
+    # the bank asks for the account number on the way to the balances and on the way to an agent
+    ex = Explorer()
+    ex.nodes = {
+        "main": Node("main", "menu", ["Main menu. For balances, press 1. For all other questions, press 0."],
+                     outcomes={"1": Outcome("to", "account"), "0": Outcome("to", "verify")}),
+        "account": Node("account", "entry", ["Please enter your ten digit account number, followed by the pound key."],
+                        depth=1, via=("main", "1"), outcomes={ENTRY: Outcome("to", "pin")}),
+        "verify": Node("verify", "entry", ["Please enter you ten digit account number, followed buy the pound."],
+                       depth=1, via=("main", "0"), outcomes={ENTRY: Outcome("to", "queue")}),
+        "pin": Node("pin", "entry", ["Now enter your four digit telephone banking PIN."], depth=2),
+        "queue": Node("queue", "hold", ["Please hold for the next available representative."], depth=2),
+    }
+    ex.root = "main"
+    ex.nodes["verify"].hearings.append("Please enter your ten digit account number, followed by the pound key.")
+    ex._join_duplicates()
+    assert set(ex.nodes) == {"main", "account", "verify", "pin", "queue"}
+    # two menus that say the same: "*" said it again at one and led back to the main menu at the other
+    ex.nodes["account"].kind = ex.nodes["verify"].kind = "menu"
+    ex.nodes["account"].outcomes = {"*": Outcome("repeat")}
+    ex.nodes["verify"].outcomes = {"*": Outcome("to", "main")}
+    ex._checked.clear()
+    ex._join_duplicates()
+    assert {"account", "verify"} <= set(ex.nodes)
+    # a hold that says what the other says, after a sentence of its own, is another hold
+    ex = _bank_fragment("Employers, please hold. Please hold for the next available representative.",
+                        "Thanks for calling Acme Bank, my name is Dana. How can I help you today?")
+    ex._join_duplicates()
+    assert {"queue", "queue_2"} <= set(ex.nodes)
+
+
+def test_a_stray_hearing_does_not_join_templated_places_and_a_route_presses_an_announcements_key():
+    from ivrnav.discover.explorer import Node, Outcome
+
+    ex = Explorer()
+    info = "Information about {} is available on our website. To return to the main menu, press 9."
+    ex.nodes = {
+        "welcome": Node("welcome", "menu", ["Thank 1 for calling."], waits=False, next="language",
+                        outcomes={"1": Outcome("to", "main")}),
+        "language": Node("language", "menu", ["For English, press 1."], outcomes={"1": Outcome("to", "main")}),
+        "main": Node("main", "menu", ["For statements, press 4. For pharmacist questions, press 2."], depth=1,
+                     outcomes={"4": Outcome("to", "statements"), "2": Outcome("to", "pharmacist")}),
+        # a route that went astray left the pharmacist's words among the statements' hearings
+        "statements": Node("statements", "menu", [info.format("statements")] * 2 + [info.format("reservations")],
+                           depth=2, via=("main", "4"), label="statements"),
+        "pharmacist": Node("pharmacist", "menu", [info.format("pharmacist questions")] * 2, depth=2,
+                           via=("main", "2"), label="pharmacist questions"),
+    }
+    ex.root = "welcome"
+    ex._join_duplicates()
+    assert {"statements", "pharmacist"} <= set(ex.nodes)
+    # templated places whose offers' words they do not say: two keys of one menu led to them, so two places;
+    # and one's label said only by the other's boilerplate ("To return to the main menu") is no shared topic
+    ex.nodes["returns"] = Node("returns", "menu", [info.format("returns and exchanges")], depth=2,
+                               via=("statements", "1"), label="return an item")
+    ex._join_duplicates()
+    assert {"returns", "statements", "pharmacist"} <= set(ex.nodes)
+    ex.nodes["gift"] = Node("gift", "menu", [info.format("gift cards")], depth=2, via=("pharmacist", "1"),
+                            label="gift cards")
+    ex._join_duplicates()
+    assert {"gift", "returns"} <= set(ex.nodes)
+    brief = "Information about {} is available on our website."
+    ex.nodes["main"].outcomes.update({"1": Outcome("to", "trip"), "3": Outcome("to", "loyalty")})
+    ex.nodes["trip"] = Node("trip", "message", [brief.format("reservations")], depth=2, via=("main", "1"),
+                            label="book a trip")
+    ex.nodes["loyalty"] = Node("loyalty", "message", [brief.format("rewards points")], depth=2, via=("main", "3"),
+                               label="our loyalty club")
+    ex._join_duplicates()
+    assert {"trip", "loyalty", "returns", "statements", "pharmacist"} <= set(ex.nodes)
+    # "Thank 1 for calling" offered "1" to the crawl; the welcome moves on by itself, but "1" pressed as it
+    # ended led to the main menu: a route that way presses "1" there
+    assert [step.keys for step in ex.steps_to("statements")] == ["1", "4"]
+
+
+def test_a_crawl_at_telephone_word_error_rates_finds_each_hold_and_the_person_once():
+    """At 15% WER the bank's hold is heard through other word errors on each way to it (the language menu, the
+    fraud menu, an account number entered): still one hold, one person."""
+    line = compile_file(BANK).menu_file
+    ex = Explorer(values=BANK_VALUES, avoid=(), budget=Budget())
+    crawl(ex, SimulatedCalls(line, wer=0.15, seed=1))
+    holds = [n for n in ex.nodes.values() if n.kind == "hold"]
+    assert sum("representative" in n.prompt for n in holds) == 1
+    assert sum("specialist" in n.prompt for n in holds) == 1
+    assert len(holds) == 2
+    assert sum(n.kind == "human" for n in ex.nodes.values()) == 1
 
 
 def test_the_draft_labels_an_option_only_with_words_its_prompt_says():

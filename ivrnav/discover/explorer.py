@@ -3,7 +3,9 @@
 Breadth-first: every key a menu offers is a frontier item; each call follows the shortest known route
 to the item's menu and tries it. Observations are merged into the map: a prompt that sounds like a
 known node's (``SAME_NODE``) is that node again, reached another way (a back key, a shared submenu);
-the node itself again is a repeat key; a message followed by the node again is an invalid key.
+the node itself again is a repeat key; a message followed by the node again is an invalid key. A word error
+can hide that a prompt is a known one; when later hearings tell (each call hears its route again), the two
+nodes are joined (``SAME_PLACE``), unless a key did different things at them.
 Everything here is plain data and JSON-serialisable (``to_json``/``from_json``), so a crawl can resume.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,6 +39,9 @@ from ivrnav.text import normalise, tokens
 MAX_HEARINGS = 8  # hearings kept per node (enough to pick a typical one)
 SAME_NODE = 86.0  # rapidfuzz ratio of two hearings of one prompt, after normalisation
 SAME_NODE_SAME_KEYS = 65.0  # ... when both hearings offer the same two or more keys
+SAME_PLACE = 78.0  # ... of two known nodes' hearings, when no key did different things at the two
+SAME_PLACE_BY_KEY = 60.0  # ... of two places that one key led to from two nodes found to be one
+LENGTH_AGREES = 0.75  # ... and the two have at least this share of the longer one's words
 SAME_SHORT = 97.0  # ... when the prompt is a few words only
 LABELS_DIFFER = 50.0  # mean rapidfuzz ratio of the labels two prompts give their common keys, below which they differ
 MIN_SPLIT_WORDS = 4  # a known prompt split off a run-on observation has at least this many words
@@ -239,6 +244,8 @@ class Explorer:
     line_seconds: float = 0.0
     failed_calls: int = 0
     root_tries: int = 0
+    _checked: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (node, hearing) held against all
+    _prompts: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------------------------------- driving
 
@@ -281,6 +288,7 @@ class Explorer:
             return
         self._add_route_hearings(item.node, result)
         self._merge(node, item.key, result.observation)
+        self._join_duplicates()
         self._refresh_frontier()
 
     # -------------------------------------------------------------------------------------- the map
@@ -294,7 +302,7 @@ class Explorer:
             node = self.nodes[name]
             text.append(node.prompt)
             names.append(name)
-            if node.waits:
+            if node.waits or key:  # a key an announcement offers is pressed as it ends, as it was tried
                 steps.append(self._step(node, key, " ".join(text), tuple(names)))
                 text, names = [], []
         return steps
@@ -316,8 +324,8 @@ class Explorer:
         """What the line says between the last press point of the route and ``target``'s press point."""
         path = self._path(target)
         text: list[str] = []
-        for name, _key in path:
-            if self.nodes[name].waits:
+        for name, key in path:
+            if self.nodes[name].waits or key:
                 text = []
             else:
                 text.append(self.nodes[name].prompt)
@@ -549,34 +557,166 @@ class Explorer:
             len(normalise(piece.text).split()) >= MIN_SPLIT_WORDS
 
     def _find(self, seen: ObservedNode, *, label: str = "") -> Node | None:
-        """The known node this prompt is, if any: it sounds like one of its hearings, or a little less
-        when it also offers the same keys. Templated prompts ("Information about appointments is available
-        on our website") sound alike: when the prompt says words of the offer that led to it, a node none
-        of whose hearings says them is another node."""
+        return self._best(seen.text, label=label, among=self.nodes.values())
+
+    def _best(self, heard: str, *, label: str, among: Iterable[Node], bar: float = SAME_NODE) -> Node | None:
+        """The known node (of ``among``) this prompt is, if any: it sounds like one of its hearings, or a
+        little less when it also offers the same keys. Templated prompts ("Information about appointments is
+        available on our website") sound alike: when the prompt says words of the offer that led to it, a
+        node none of whose hearings says them is another node."""
         best: tuple[float, Node] | None = None
-        text = normalise(seen.text)
-        keys = set(offers_in(seen.text))
-        said = {_stem(w) for w in tokens(label) if w.isalpha() and w not in STOP_WORDS} & {
-            _stem(w) for w in text.split()}
-        offers = offers_in(seen.text)
-        for node in self.nodes.values():
+        text = normalise(heard)
+        keys = set(offers_in(heard))
+        said = _label_said(label, heard)
+        offers = offers_in(heard)
+        for node in among:
             # templated menus ("Welcome to scheduling services. For rewards points, press 1. ...") sound alike
             # and offer the same keys: what they offer under those keys tells them apart
+            # below the usual bar a hearing half as long again is another prompt that ends alike ("Employers and
+            # brokers, please hold for your account team. Please hold for the next available ...")
             score = max((fuzz.ratio(text, normalise(h)) for h in node.hearings
-                         if not _labels_differ(offers, offers_in(h))), default=0.0)
-            bar = SAME_NODE_SAME_KEYS if len(keys) >= 2 and keys == set(node.offers) else SAME_NODE
+                         if not _labels_differ(offers, offers_in(h))
+                         and (bar >= SAME_NODE or _similar_length(text, normalise(h)))), default=0.0)
+            need = min(bar, SAME_NODE_SAME_KEYS) if len(keys) >= 2 and keys == set(node.offers) else bar
             if len(text.split()) < MIN_SPLIT_WORDS:
-                bar = SAME_SHORT  # "Reservations." and "Reservaciones." are 92% alike
-            if score < bar or (best is not None and score <= best[0]):
+                need = SAME_SHORT  # "Reservations." and "Reservaciones." are 92% alike
+            if score < need or (best is not None and score <= best[0]):
                 continue
-            if said and not all(any(w in {_stem(x) for x in normalise(h).split()} for h in node.hearings)
-                                for w in said):
+            if not _says(node, said):
                 continue
             best = (score, node)
         return best[1] if best else None
 
     def _same(self, seen: ObservedNode, node: Node) -> bool:
         return self._find(seen) is node
+
+    # ----------------------------------------------------------------------------------- one place, once
+
+    def _join_duplicates(self) -> None:
+        """Two nodes that are one place of the line, found apart: a word error in the one hearing a node was
+        first known by hid that it was a known one (at 15% WER "Please hold four the and next available hear."
+        is not the hold heard before). Later hearings (each call hears its route again) tell: when the typical
+        hearing of one sounds like a hearing of the other (a typical one, not every one: a route that went
+        astray can leave a stray hearing), the two are one, unless some key did different things at them (two
+        menus may say the same words: an account number asked for on the way to the balances and on the way
+        to an agent)."""
+        changed = [n for n in self.nodes.values()
+                   if n.kind != "silent" and any((n.name, h) not in self._checked for h in n.hearings)]
+        for node in changed:
+            if node.name not in self.nodes:
+                continue
+            self._checked.update((node.name, h) for h in node.hearings)
+            twin = self._twin(node)
+            if twin is not None:
+                self._join(twin, node)
+
+    def _twin(self, node: Node) -> Node | None:
+        """The other node that ``node`` is one place with, if any."""
+        others = [n for n in self.nodes.values() if n is not node and n.kind != "silent" and n.hearings]
+        found = self._best(self._typical(node), label=node.label, among=others, bar=SAME_PLACE)
+        candidates = [found] if found is not None else []
+        candidates += [other for other in others if other is not found and
+                       self._best(self._typical(other), label=other.label, among=[node], bar=SAME_PLACE)]
+        # and each one's words of the offer that led to it are said by the other ("Information about gift cards
+        # ..." led to by "gift cards" is not "Information about returns ..." led to by "return an item", though the
+        # latter's label is said by every "To return to the main menu" of the two)
+        return next((other for other in candidates if _says(other, _label_said(node.label, self._typical(node)))
+                     and _says(node, _label_said(other.label, self._typical(other)))
+                     and self._one_place(other, node, set())), None)
+
+    def _typical(self, node: Node) -> str:
+        """``node.prompt``, kept while its hearings stay the same (it weighs every pair of them)."""
+        hearings = tuple(node.hearings)
+        if self._prompts.get(node.name, ((), ""))[0] != hearings:
+            self._prompts[node.name] = (hearings, node.prompt)
+        return self._prompts[node.name][1]
+
+    def _one_place(self, a: Node, b: Node, asked: set[frozenset[str]]) -> bool:
+        """``a`` and ``b`` may be one place: kinds that a word error can turn into each other, and every key
+        tried at both did the same there (led to places that may be one, too)."""
+        pair = frozenset((a.name, b.name))
+        if a.name == b.name or pair in asked:
+            return True
+        asked.add(pair)
+        if a.kind != b.kind and "message" not in (a.kind, b.kind):
+            return False
+        # two keys of one menu that led to the two are two offers: two places, though they may sound alike
+        # ("Information about rewards points ..." and "... about reservations ..." heard through word errors)
+        if any({a.name, b.name} <= {o.to for o in n.outcomes.values() if o.kind == "to"} for n in self.nodes.values()):
+            return False
+        for key in a.outcomes.keys() & b.outcomes.keys():
+            oa, ob = a.outcomes[key], b.outcomes[key]
+            if "failed" in (oa.kind, ob.kind) or "ignored" in (oa.kind, ob.kind):
+                continue
+            if (oa.kind == "to") != (ob.kind == "to"):
+                return False
+            if oa.kind == "to" and not self._one_target(oa.to, ob.to, asked):
+                return False
+        return a.next is None or b.next is None or self._one_target(a.next, b.next, asked)
+
+    def _one_target(self, x: str | None, y: str | None, asked: set[frozenset[str]]) -> bool:
+        if x == y:
+            return True
+        if x is None or y is None:
+            return False
+        a, b = self.nodes[x], self.nodes[y]
+        if (a.kind == "silent") != (b.kind == "silent"):
+            return False
+        bar = SAME_PLACE_BY_KEY  # one key at one place leads to one place: its words need only not say otherwise
+        if a.kind != "silent" and not (any(self._best(h, label=b.label, among=[a], bar=bar) for h in b.hearings)
+                                       or any(self._best(h, label=a.label, among=[b], bar=bar) for h in a.hearings)):
+            return False
+        return self._one_place(a, b, asked)
+
+    def _join(self, a: Node, b: Node) -> None:
+        """Make ``a`` and ``b`` one node (the one nearer the start, or found first, stays), and so the places
+        each key led to from both."""
+        order = list(self.nodes)
+        keep, gone = sorted((a, b), key=lambda n: (n.name != self.root, n.depth, order.index(n.name)))
+        pairs = [(keep.outcomes[k].to, gone.outcomes[k].to) for k in keep.outcomes.keys() & gone.outcomes.keys()
+                 if keep.outcomes[k].kind == gone.outcomes[k].kind == "to"]
+        pairs.append((keep.next, gone.next))
+        for other in self.nodes.values():
+            for outcome in other.outcomes.values():
+                if outcome.to == gone.name:
+                    outcome.to = keep.name
+            if other.next == gone.name:
+                other.next = keep.name
+            if other.via and other.via[0] == gone.name:
+                other.via = (keep.name, other.via[1])
+        for key, outcome in gone.outcomes.items():
+            if key not in keep.outcomes or keep.outcomes[key].kind in ("failed", "ignored"):
+                keep.outcomes[key] = outcome
+        for key, outcome in keep.outcomes.items():
+            if outcome.kind == "to" and outcome.to == keep.name:  # a key that led back to the same place
+                keep.outcomes[key] = Outcome("repeat")
+        keep.hearings += [h for h in gone.hearings if h not in keep.hearings][: MAX_HEARINGS - len(keep.hearings)]
+        keep.skipped = {k: why for k, why in {**gone.skipped, **keep.skipped}.items() if k not in keep.outcomes}
+        keep.unoffered += [k for k in gone.unoffered if k not in keep.unoffered]
+        keep.messages = {**gone.messages, **keep.messages}
+        if keep.next is None and gone.next not in (None, keep.name):
+            keep.next, keep.waits = gone.next, gone.waits
+        if keep.kind == "message" and gone.kind != "message":
+            keep.kind, keep.entry_var, keep.terminated = gone.kind, gone.entry_var, gone.terminated
+        keep.hangs_up, keep.silent_wait = keep.hangs_up or gone.hangs_up, keep.silent_wait or gone.silent_wait
+        keep.terminated = keep.terminated or gone.terminated
+        keep.label, keep.say = keep.label or gone.label, keep.say or gone.say
+        if gone.depth < keep.depth:
+            keep.depth, keep.via = gone.depth, gone.via
+        del self.nodes[gone.name]
+        self._prompts.pop(gone.name, None)
+        queued: set[tuple[str, str]] = set()
+        items: deque[Frontier] = deque()
+        for item in self.queue:
+            if item.node == gone.name:
+                item.node = keep.name
+            if (item.node, item.key) not in queued and (item.node != keep.name or item.key not in keep.outcomes):
+                queued.add((item.node, item.key))
+                items.append(item)
+        self.queue = items
+        for x, y in pairs:
+            if x and y and x != y and x in self.nodes and y in self.nodes:
+                self._join(self.nodes[x], self.nodes[y])
 
     def _new_node(self, seen: ObservedNode, *, depth: int, via: tuple[str, str] | None, label: str) -> str:
         if is_sound(seen.text):  # music or ringing between prompts: a place with no words, never "the same" again
@@ -743,6 +883,26 @@ class Explorer:
             raw.pop("via", None)
             ex.nodes[name] = Node(**raw, outcomes=outcomes, via=via)  # type: ignore[arg-type]
         return ex
+
+
+def _label_said(label: str, heard: str) -> set[str]:
+    """The words (stems) of an offer's label that a prompt it led to says: the prompt's topic, if it says it."""
+    return {_stem(w) for w in tokens(label) if w.isalpha() and w not in STOP_WORDS} & {
+        _stem(w) for w in normalise(heard).split()}
+
+
+def _says(node: Node, words: set[str]) -> bool:
+    """Some hearing of ``node`` says each of ``words``."""
+    if not words:
+        return True
+    heard = [{_stem(x) for x in normalise(h).split()} for h in node.hearings]
+    return all(any(w in h for h in heard) for w in words)
+
+
+def _similar_length(a: str, b: str) -> bool:
+    """Two hearings of one prompt: a word error drops or adds a word or two, not a sentence."""
+    na, nb = len(a.split()), len(b.split())
+    return min(na, nb) >= LENGTH_AGREES * max(na, nb)
 
 
 def _plain_message(text: str) -> bool:
